@@ -1,0 +1,43 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+import class Foundation.ProcessInfo
+
+// Benchmarks are built only on demand (`RAGTUNER_BENCHMARKS=1 swift run -c release ...`),
+// so the default build and CI never compile them.
+let withBenchmarks = ProcessInfo.processInfo.environment["RAGTUNER_BENCHMARKS"] != nil
+
+var package = Package(
+    name: "RAGTuner",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tuner", targets: ["TunerCLI"]),
+        .library(name: "NumericCore", targets: ["NumericCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLASLAPACK", path: "Sources/CBLASLAPACK"),
+        .target(name: "CNumericKernels"),
+        .target(name: "NumericCore", dependencies: ["CBLASLAPACK", "CNumericKernels"]),
+        .executableTarget(
+            name: "TunerCLI",
+            dependencies: [
+                "NumericCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
+    ]
+)
+
+if withBenchmarks {
+    package.targets += [
+        .executableTarget(
+            name: "NumericCoreBenchmarks",
+            dependencies: ["NumericCore"],
+            path: "Benchmarks/NumericCoreBenchmarks"
+        ),
+    ]
+}

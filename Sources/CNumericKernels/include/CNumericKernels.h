@@ -1,0 +1,29 @@
+// Element-wise kernels of the numeric core that the Swift compiler cannot vectorise well on
+// the baseline x86-64 target: compiled for AVX2+FMA and for the baseline, picked at load time
+// by the CPU (function multiversioning), so no build flag is needed.
+#ifndef RAGTUNER_NUMERIC_KERNELS_H
+#define RAGTUNER_NUMERIC_KERNELS_H
+
+#include <stddef.h>
+
+/// y[i] = tanh(x[i]); relative error <= 1e-6 for every finite x, NaN in gives NaN out.
+void rt_tanh_f32(const float *x, float *y, size_t count);
+
+/// One Adam update in PyTorch's form over `count` parameters.
+/// step_size = lr / (1 - beta1^t), inv_sqrt_correction2 = 1 / sqrt(1 - beta2^t).
+void rt_adam_f32(float *parameters, const float *gradients, float *m, float *v, size_t count,
+                 float beta1, float beta2, float epsilon, float step_size, float inv_sqrt_correction2);
+
+/// Activation codes shared with Swift's `Activation`.
+enum { RT_IDENTITY = 0, RT_TANH = 1, RT_RELU = 2 };
+
+/// y[r][c] = f(y[r][c] + bias[c]) over a contiguous rows x cols block: a dense layer's output
+/// after the matrix product.
+void rt_bias_activation_f32(float *y, const float *bias, size_t rows, size_t cols, int activation);
+
+/// Backprop through f and the bias of a dense layer: dy[r][c] *= f'(x) written through the
+/// output y (tanh: 1 - y^2, relu: y > 0), then bias_gradient[c] += sum over r of dy[r][c].
+void rt_activation_backward_f32(float *dy, const float *y, size_t rows, size_t cols, int activation,
+                                float *bias_gradient);
+
+#endif

@@ -1,0 +1,104 @@
+/// A read-only window on row-major `Float` data: `rows × cols` values, consecutive rows
+/// `rowStride` elements apart (BLAS's leading dimension). Slicing a view never copies.
+///
+/// A view borrows memory it does not own: it is valid only while the owner keeps it alive.
+public struct MatrixView {
+    public let base: UnsafePointer<Float>
+    public let rows: Int
+    public let cols: Int
+    public let rowStride: Int
+
+    public init(base: UnsafePointer<Float>, rows: Int, cols: Int, rowStride: Int? = nil) {
+        let stride = rowStride ?? cols
+        precondition(rows >= 0 && cols >= 0 && stride >= cols,
+                     "Invalid view \(rows)x\(cols) with row stride \(stride)")
+        self.base = base
+        self.rows = rows
+        self.cols = cols
+        self.rowStride = stride
+    }
+
+    @inline(__always)
+    public subscript(row: Int, col: Int) -> Float {
+        base[row * rowStride + col]
+    }
+
+    /// The rows in `range`, sharing memory with this view.
+    public func rows(_ range: Range<Int>) -> MatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "Row range \(range) outside 0..<\(rows)")
+        return MatrixView(base: base + range.lowerBound * rowStride, rows: range.count, cols: cols, rowStride: rowStride)
+    }
+
+    /// The columns in `range`, sharing memory with this view.
+    public func columns(_ range: Range<Int>) -> MatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= cols, "Column range \(range) outside 0..<\(cols)")
+        return MatrixView(base: base + range.lowerBound, rows: rows, cols: range.count, rowStride: rowStride)
+    }
+
+    public var isContiguous: Bool { rowStride == cols || rows <= 1 }
+
+    public func toMatrix() -> Matrix {
+        var storage = [Float]()
+        storage.reserveCapacity(rows * cols)
+        for r in 0..<rows {
+            storage.append(contentsOf: UnsafeBufferPointer(start: base + r * rowStride, count: cols))
+        }
+        return Matrix(rows: rows, cols: cols, storage: storage)
+    }
+}
+
+/// A writable window on row-major `Float` data; see ``MatrixView``.
+public struct MutableMatrixView {
+    public let base: UnsafeMutablePointer<Float>
+    public let rows: Int
+    public let cols: Int
+    public let rowStride: Int
+
+    public init(base: UnsafeMutablePointer<Float>, rows: Int, cols: Int, rowStride: Int? = nil) {
+        let stride = rowStride ?? cols
+        precondition(rows >= 0 && cols >= 0 && stride >= cols,
+                     "Invalid view \(rows)x\(cols) with row stride \(stride)")
+        self.base = base
+        self.rows = rows
+        self.cols = cols
+        self.rowStride = stride
+    }
+
+    @inline(__always)
+    public subscript(row: Int, col: Int) -> Float {
+        get { base[row * rowStride + col] }
+        nonmutating set { base[row * rowStride + col] = newValue }
+    }
+
+    public var readOnly: MatrixView {
+        MatrixView(base: UnsafePointer(base), rows: rows, cols: cols, rowStride: rowStride)
+    }
+
+    public func rows(_ range: Range<Int>) -> MutableMatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "Row range \(range) outside 0..<\(rows)")
+        return MutableMatrixView(base: base + range.lowerBound * rowStride, rows: range.count, cols: cols, rowStride: rowStride)
+    }
+
+    public func columns(_ range: Range<Int>) -> MutableMatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= cols, "Column range \(range) outside 0..<\(cols)")
+        return MutableMatrixView(base: base + range.lowerBound, rows: rows, cols: range.count, rowStride: rowStride)
+    }
+
+    public var isContiguous: Bool { rowStride == cols || rows <= 1 }
+
+    /// Sets every element to `value`.
+    public func fill(_ value: Float) {
+        for r in 0..<rows {
+            (base + r * rowStride).update(repeating: value, count: cols)
+        }
+    }
+
+    /// Copies `source`, which must have this view's shape.
+    public func copy(from source: MatrixView) {
+        precondition(source.rows == rows && source.cols == cols,
+                     "copy: shape \(source.rows)x\(source.cols) into \(rows)x\(cols)")
+        for r in 0..<rows {
+            (base + r * rowStride).update(from: source.base + r * source.rowStride, count: cols)
+        }
+    }
+}

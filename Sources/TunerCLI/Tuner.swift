@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Tuner: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tuner",
+        abstract: "A reinforcement-learning auto-tuner for retrieval-augmented generation services.",
+        version: TunerVersion.current,
+        subcommands: [Version.self]
+    )
+}
