@@ -13,6 +13,8 @@ var package = Package(
     products: [
         .executable(name: "tuner", targets: ["TunerCLI"]),
         .library(name: "NumericCore", targets: ["NumericCore"]),
+        .library(name: "TunerPolicy", targets: ["TunerPolicy"]),
+        .library(name: "PPO", targets: ["PPO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -21,14 +23,18 @@ var package = Package(
         .systemLibrary(name: "CBLASLAPACK", path: "Sources/CBLASLAPACK"),
         .target(name: "CNumericKernels"),
         .target(name: "NumericCore", dependencies: ["CBLASLAPACK", "CNumericKernels"]),
+        .target(name: "TunerPolicy", dependencies: ["NumericCore"]),
+        .target(name: "PPO", dependencies: ["TunerPolicy", "NumericCore"]),
         .executableTarget(
             name: "TunerCLI",
             dependencies: [
                 "NumericCore",
+                "PPO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
+        .testTarget(name: "PPOTests", dependencies: ["PPO", "TunerPolicy", "NumericCore"]),
     ]
 )
 

@@ -1,0 +1,96 @@
+/// Every PPO hyperparameter, with CleanRL's `ppo.py` defaults unless a comment says otherwise.
+public struct PPOConfiguration: Sendable, Hashable, Codable {
+    /// Environments stepped together in one process (N).
+    public var environmentCount = 8
+    /// Steps per environment per rollout (T); a rollout holds N·T transitions.
+    public var stepsPerRollout = 128
+    /// Environment steps of the whole run; updates = totalSteps / (N·T).
+    public var totalSteps = 100_000
+    /// Transitions per minibatch.
+    public var minibatchSize = 256
+    /// Passes over each rollout (K).
+    public var epochs = 4
+    /// Discount γ.
+    public var gamma = 0.99
+    /// GAE λ.
+    public var gaeLambda = 0.95
+    /// Adam learning rate at the first update.
+    public var learningRate: Float = 2.5e-4
+    /// Anneal the learning rate linearly to 0 over the run.
+    public var annealLearningRate = true
+    /// Adam ε (PPO implementations use 1e-5).
+    public var adamEpsilon: Float = 1e-5
+    /// Surrogate clip ε at the first update.
+    public var clipRange: Float = 0.2
+    /// Anneal the clip range linearly to 0 (RL-Zoo's `lin_0.2`).
+    public var annealClipRange = false
+    /// Clip the value loss around the old values with the same ε (ppo2 style).
+    public var clipValueLoss = false
+    /// Entropy bonus coefficient for every head…
+    public var entropyCoefficient: Float = 0.0
+    /// …unless overridden here by head name (a Gaussian's differential entropy has another scale).
+    public var entropyCoefficientByHead: [String: Float] = [:]
+    /// Value loss coefficient.
+    public var valueCoefficient: Float = 0.5
+    /// Global gradient-norm clip over all parameters together.
+    public var maxGradientNorm: Float = 0.5
+    /// Normalise advantages within each minibatch.
+    public var normalizeAdvantages = true
+    /// Stop the epochs of an update when a minibatch's approximate KL exceeds 1.5 × this
+    /// (Stable-Baselines3's rule); nil disables it.
+    public var targetKL: Float? = nil
+    /// Adapt the learning rate to the target KL after each update (÷1.5 when KL > 2·target,
+    /// ×1.5 when KL < target/2, within [1e-6, 1e-2]); replaces annealing. Needs `targetKL`.
+    public var klAdaptiveLearningRate = false
+    /// Normalise observations with running statistics (clipped to ±10).
+    public var normalizeObservations = true
+    /// Divide rewards by the running standard deviation of the discounted return (off by default).
+    public var scaleRewards = false
+    /// Hidden widths of the actor and the critic.
+    public var hiddenSizes = [64, 64]
+    /// Seed of every random stream: initialisation, environments, sampling, shuffling.
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    public var transitionsPerRollout: Int { environmentCount * stepsPerRollout }
+    public var updateCount: Int { max(1, totalSteps / transitionsPerRollout) }
+
+    public func entropyCoefficient(forHead name: String) -> Float {
+        entropyCoefficientByHead[name] ?? entropyCoefficient
+    }
+
+    /// Checks ranges; the message names the field and the allowed range.
+    public func validate() throws {
+        func require(_ ok: Bool, _ field: String, _ allowed: String) throws {
+            if !ok { throw PPOError.invalidConfiguration(field: field, allowed: allowed) }
+        }
+        try require(environmentCount >= 1, "environmentCount", "≥ 1")
+        try require(stepsPerRollout >= 1, "stepsPerRollout", "≥ 1")
+        try require(totalSteps >= transitionsPerRollout, "totalSteps", "≥ environmentCount × stepsPerRollout")
+        try require(minibatchSize >= 1 && minibatchSize <= transitionsPerRollout, "minibatchSize", "1...environmentCount × stepsPerRollout")
+        try require(epochs >= 1, "epochs", "≥ 1")
+        try require((0...1).contains(gamma), "gamma", "[0, 1]")
+        try require((0...1).contains(gaeLambda), "gaeLambda", "[0, 1]")
+        try require(learningRate > 0 && learningRate.isFinite, "learningRate", "> 0")
+        try require(clipRange > 0, "clipRange", "> 0")
+        try require(maxGradientNorm > 0, "maxGradientNorm", "> 0")
+        try require(!klAdaptiveLearningRate || targetKL != nil, "klAdaptiveLearningRate", "requires targetKL")
+        try require(targetKL.map { $0 > 0 } ?? true, "targetKL", "> 0")
+        try require(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 }, "hiddenSizes", "non-empty, positive")
+    }
+}
+
+public enum PPOError: Error, CustomStringConvertible, Equatable {
+    case invalidConfiguration(field: String, allowed: String)
+    case nonFinite(quantity: String, location: String)
+    case incompatibleCheckpoint(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(field, allowed): "invalid PPO configuration: \(field) must be \(allowed)"
+        case let .nonFinite(quantity, location): "non-finite \(quantity) at \(location); training stopped before the optimiser step"
+        case let .incompatibleCheckpoint(reason): "cannot resume: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import NumericCore
+
+/// A deployable policy: architecture (with its action space), observation normalisation and
+/// weights, in one checksummed ``TensorArchive`` of kind "policy".
+public struct PolicyCheckpoint: Sendable {
+    public static let kind = "policy"
+    public static let version = 1
+
+    public var architecture: PolicyArchitecture
+    public var normalizer: RunningNormalizer
+    public var parameters: [Float]
+
+    public init(architecture: PolicyArchitecture, normalizer: RunningNormalizer, parameters: [Float]) {
+        self.architecture = architecture
+        self.normalizer = normalizer
+        self.parameters = parameters
+    }
+
+    public init(network: PolicyNetwork, normalizer: RunningNormalizer) {
+        self.init(architecture: network.architecture, normalizer: normalizer, parameters: network.arena.valueArray)
+    }
+
+    private struct Metadata: Codable {
+        var architecture: PolicyArchitecture
+        var normalizerCount: Double
+        var normalizerClip: Double
+    }
+
+    public func archive() throws -> TensorArchive {
+        let metadata = Metadata(architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip)
+        return TensorArchive(
+            kind: Self.kind, kindVersion: Self.version, metadata: try JSONEncoder().encode(metadata),
+            floats: ["parameters": parameters],
+            words: ["normalizer.mean": normalizer.mean.map(\.bitPattern), "normalizer.variance": normalizer.variance.map(\.bitPattern)])
+    }
+
+    public init(archive: TensorArchive, path: String = "<memory>") throws {
+        guard archive.kind == Self.kind, archive.kindVersion == Self.version else {
+            throw TensorArchive.ReadError.wrongKind(path: path, found: archive.kind, foundVersion: archive.kindVersion,
+                                                   expected: Self.kind, expectedVersion: Self.version)
+        }
+        let metadata: Metadata
+        do {
+            metadata = try JSONDecoder().decode(Metadata.self, from: archive.metadata)
+        } catch {
+            throw TensorArchive.ReadError.malformedHeader(path: path, reason: "policy metadata: \(error)")
+        }
+        guard let mean = archive.words["normalizer.mean"], let variance = archive.words["normalizer.variance"] else {
+            throw TensorArchive.ReadError.missingTensor(path: path, name: "normalizer.mean/variance")
+        }
+        architecture = metadata.architecture
+        normalizer = RunningNormalizer(mean: mean.map(Double.init(bitPattern:)), variance: variance.map(Double.init(bitPattern:)),
+                                       count: metadata.normalizerCount, clip: metadata.normalizerClip)
+        parameters = try archive.floats("parameters", path: path)
+        let expected = PolicyNetwork(architecture: architecture).arena.count
+        guard parameters.count == expected, normalizer.size == architecture.observationSize else {
+            throw TensorArchive.ReadError.malformedHeader(
+                path: path, reason: "\(parameters.count) parameters and \(normalizer.size) normalised features for an architecture that needs \(expected) and \(architecture.observationSize)")
+        }
+    }
+
+    public func write(to url: URL) throws { try archive().write(to: url) }
+
+    public static func read(from url: URL) throws -> PolicyCheckpoint {
+        try PolicyCheckpoint(archive: TensorArchive.read(from: url, expecting: kind, version: version), path: url.path)
+    }
+
+    /// A network holding these weights.
+    public func makeNetwork() -> PolicyNetwork {
+        let network = PolicyNetwork(architecture: architecture)
+        network.arena.load(values: parameters)
+        return network
+    }
+}
