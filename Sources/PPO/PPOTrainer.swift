@@ -12,10 +12,10 @@ import TunerPolicy
 public final class PPOTrainer<E: Environment> {
     public let configuration: PPOConfiguration
     public let network: PolicyNetwork
-    public private(set) var normalizer: RunningNormalizer
-    public private(set) var update = 0
-    public private(set) var globalStep = 0
-    public private(set) var learningRate: Float
+    public internal(set) var normalizer: RunningNormalizer
+    public internal(set) var update = 0
+    public internal(set) var globalStep = 0
+    public internal(set) var learningRate: Float
     public private(set) var history: [UpdateMetrics] = []
 
     var adam: AdamOptimizer

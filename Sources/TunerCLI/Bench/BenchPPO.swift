@@ -26,6 +26,9 @@ extension Tuner.Bench {
         @Option(help: "Evaluation episodes with the deterministic policy.")
         var evalEpisodes = 20
 
+        @Option(name: .customLong("set"), help: "Override a hyperparameter: --set epochs=20 (repeatable).")
+        var overrides: [String] = []
+
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false
 
@@ -36,7 +39,7 @@ extension Tuner.Bench {
         }
 
         func run() throws {
-            var configuration = PPOConfiguration.preset(preset, task: env)
+            var configuration = try PPOConfiguration.preset(preset, task: env).applying(overrides: overrides)
             configuration.totalSteps = steps ?? (env == .mixed ? 200_000 : 100_000)
             var results: [SeedResult] = []
             for seed in 1...seeds {

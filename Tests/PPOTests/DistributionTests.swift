@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import NumericCore
+@testable import TunerPolicy
+
+@Suite struct DistributionTests {
+    let space = ActionSpace([
+        .categorical("variant", choices: ["bm25", "dense", "hybrid"]),
+        .discrete("k", 3...7),
+        .bernoulli("rerank"),
+        .continuous("weight", 0.0...1.0),
+    ])
+
+    /// L = Σ_i g_i·log π(a_i) + Σ_h Σ_i e_hi·H_h,i through the actor and every head; its gradient
+    /// by backprop must match central finite differences (h = 1e-2, Double accumulation).
+    @Test(arguments: [false, true])
+    func lossGradientThroughEveryHeadMatchesFiniteDifferences(masked: Bool) throws {
+        var rng = RandomGenerator(seed: 77)
+        let network = PolicyNetwork(architecture: PolicyArchitecture(observationSize: 3, actionSpace: space, hiddenSizes: [8]))
+        try network.initialize(using: &rng)
+        // Larger head weights than the 0.01 init so every term has a visible gradient.
+        for i in 0..<network.arena.count { network.arena.values[i] += Float(rng.normal()) * 0.3 }
+        network.logStd![0] = -0.4
+        let rows = 5
+        let observations = randomMatrix(rows, 3, &rng)
+        var actions = Matrix(rows: rows, cols: 4)
+        var masks = Matrix(rows: rows, cols: space.maskWidth, repeating: 1)
+        for r in 0..<rows {
+            actions[r, 0] = Float(r % 3)
+            actions[r, 1] = Float((r * 2) % 5)
+            actions[r, 2] = Float(r % 2)
+            actions[r, 3] = Float(rng.normal()) * 0.5
+            if masked { masks[r, (r + 1) % 3] = 0; masks[r, 3 + (r * 2 + 1) % 5] = 0 }
+        }
+        let g = (0..<rows).map { _ in Float(rng.normal()) }
+        let e = (0..<4).map { _ in (0..<rows).map { _ in Float(rng.normal()) } }
+
+        func loss() -> Double {
+            let outputs = observations.withView { network.actor.forward($0) }
+            actions.withView { a in masks.withView { m in
+                network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: a, masks: masked ? m : nil)
+            } }
+            var total = 0.0
+            for r in 0..<rows {
+                total += Double(g[r] * network.distribution.logProbs[r])
+                for h in 0..<4 { total += Double(e[h][r] * network.distribution.entropies[h][r]) }
+            }
+            return total
+        }
+
+        _ = loss()
+        network.arena.zeroGradients()
+        let outputs = observations.withView { network.actor.forward($0) }
+        var dOut = Matrix(rows: rows, cols: space.outputWidth)
+        actions.withView { a in
+            dOut.withMutableView { d in
+                network.distribution.backward(outputs: outputs, logStd: network.logStd, actions: a, logProbGradient: g,
+                                              entropyGradient: e, into: d, logStdGradient: network.logStdGradient)
+            }
+        }
+        dOut.withView { network.actor.backward(outputGradient: $0) }
+        let analytic = Array(network.arena.gradients)
+        let actorAndLogStd = network.arena.layout.slots.filter { $0.name.hasPrefix("actor") }
+        let h: Float = 1e-2
+        for slot in actorAndLogStd {
+            for index in slot.offset ..< slot.offset + slot.count {
+                let original = network.arena.values[index]
+                network.arena.values[index] = original + h
+                let plus = loss()
+                network.arena.values[index] = original - h
+                let minus = loss()
+                network.arena.values[index] = original
+                let numeric = (plus - minus) / Double(2 * h)
+                #expect(abs(Double(analytic[index]) - numeric) <= 3e-3 + 1e-2 * abs(numeric),
+                        "\(slot.name)[\(index - slot.offset)]: backprop \(analytic[index]) vs \(numeric)")
+            }
+        }
+    }
+
+    @Test func everyHeadIsANormalisedDistribution() {
+        let distribution = MixedDistribution(space: space)
+        var logits: [Float] = [0.3, -1.2, 2.0]
+        var p = [Float](repeating: 0, count: 3), logP = p
+        _ = MixedDistribution.softmax(&logits, count: 3, mask: nil, p: &p, logP: &logP)
+        #expect(abs(p.reduce(0, +) - 1) < 1e-6)
+        #expect(zip(p, logP).allSatisfy { abs(log($0) - $1) < 1e-5 })
+        // Bernoulli: p(1) + p(0) = 1 for any logit.
+        for z: Float in [-30, -2, 0, 0.7, 30] {
+            let total = exp(Double(MixedDistribution.logSigmoid(z))) + exp(Double(MixedDistribution.logSigmoid(-z)))
+            #expect(abs(total - 1) < 1e-6)
+        }
+        // Gaussian head: the density over a fine grid integrates to 1.
+        let outputs: [Float] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0.4]
+        var logStd: [Float] = [-0.7]
+        var integral = 0.0
+        let step: Float = 0.001
+        var a: Float = -4
+        while a < 5 {
+            let actions = Matrix([[0, 0, 0, a]])
+            Matrix(rows: 1, cols: 10, storage: outputs).withView { o in
+                actions.withView { distribution.evaluate(outputs: o, logStd: &logStd, actions: $0, masks: nil) }
+            }
+            // Subtract the categorical, discrete and Bernoulli parts (uniform at zero logits).
+            let rest = log(1.0 / 3) + log(1.0 / 5) + log(0.5)
+            integral += exp(Double(distribution.logProbs[0]) - rest) * Double(step)
+            a += step
+        }
+        #expect(abs(integral - 1) < 1e-3)
+    }
+
+    @Test func maskedChoicesAreNeverTakenAndLeaveTheEntropy() {
+        var logits: [Float] = [0, 5, 0]
+        var mask: [Float] = [1, 0, 1]
+        var p = [Float](repeating: 0, count: 3), logP = p
+        let entropy = MixedDistribution.softmax(&logits, count: 3, mask: &mask, p: &p, logP: &logP)
+        #expect(p == [0.5, 0, 0.5])
+        #expect(abs(entropy - Float(log(2.0))) < 1e-6)
+        let distribution = MixedDistribution(space: ActionSpace([.categorical("c", choices: ["a", "b", "c"])]))
+        var rng = RandomGenerator(seed: 1)
+        var action: [Float] = [0]
+        var scratch = [Float](repeating: 0, count: 6)
+        for _ in 0..<500 {
+            _ = distribution.sample(outputs: &logits, logStd: nil, mask: &mask, into: &action, scratch: &scratch, using: &rng)
+            #expect(action[0] != 1)
+        }
+        _ = distribution.mode(outputs: &logits, logStd: nil, mask: &mask, into: &action, scratch: &scratch)
+        #expect(action[0] == 0)
+    }
+}
+
+func randomMatrix(_ rows: Int, _ cols: Int, _ rng: inout RandomGenerator) -> Matrix {
+    Matrix(rows: rows, cols: cols, storage: (0..<(rows * cols)).map { _ in Float(rng.normal()) })
+}
