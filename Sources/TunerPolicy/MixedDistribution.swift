@@ -152,33 +152,14 @@ public final class MixedDistribution {
     // MARK: Acting
 
     /// Draws an action (stored form) from one output row and returns it with its joint
-    /// log-probability. `action` must hold `space.count` values.
+    /// log-probability. `action` must hold `space.count` values, `scratch` 2 × outputWidth.
     public func sample(
         outputs out: UnsafePointer<Float>, logStd: UnsafePointer<Float>?, mask: UnsafePointer<Float>?,
         into action: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, using rng: inout RandomGenerator
     ) -> Float {
-        var logProb: Float = 0
-        for (h, head) in space.heads.enumerated() {
-            let o = outputOffsets[h]
-            switch head.kind {
-            case .categorical, .discrete:
-                _ = Self.softmax(out + o, count: head.outputWidth, mask: mask.map { $0 + maskOffsets[h] },
-                                 p: scratch, logP: scratch + head.outputWidth)
-                let choice = rng.categorical(UnsafeBufferPointer(start: scratch, count: head.outputWidth))
-                action[h] = Float(choice)
-                logProb += scratch[head.outputWidth + choice]
-            case .bernoulli:
-                let on = rng.uniformFloat() < Self.sigmoid(out[o])
-                action[h] = on ? 1 : 0
-                logProb += Self.logSigmoid(on ? out[o] : -out[o])
-            case .continuous:
-                let s = effectiveLogStd(logStd![continuousIndex[h]!]).value
-                let noise = Float(rng.normal())
-                action[h] = out[o] + Foundation.exp(s) * noise
-                logProb += -0.5 * noise * noise - s - Self.halfLogTwoPi
-            }
-        }
-        return logProb
+        var picker = SamplingPicker(rng: rng)
+        defer { rng = picker.rng }
+        return choose(outputs: out, logStd: logStd, mask: mask, into: action, scratch: scratch, picker: &picker)
     }
 
     /// The most likely action (stored form) of one output row: argmax over allowed entries,
@@ -188,25 +169,33 @@ public final class MixedDistribution {
         outputs out: UnsafePointer<Float>, logStd: UnsafePointer<Float>?, mask: UnsafePointer<Float>?,
         into action: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) -> Float {
+        var picker = ModePicker()
+        return choose(outputs: out, logStd: logStd, mask: mask, into: action, scratch: scratch, picker: &picker)
+    }
+
+    private func choose<P: ActionPicker>(
+        outputs out: UnsafePointer<Float>, logStd: UnsafePointer<Float>?, mask: UnsafePointer<Float>?,
+        into action: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, picker: inout P
+    ) -> Float {
         var logProb: Float = 0
         for (h, head) in space.heads.enumerated() {
             let o = outputOffsets[h]
             switch head.kind {
             case .categorical, .discrete:
-                _ = Self.softmax(out + o, count: head.outputWidth, mask: mask.map { $0 + maskOffsets[h] },
-                                 p: scratch, logP: scratch + head.outputWidth)
-                var best = -1
-                for j in 0..<head.outputWidth where scratch[j] > 0 && (best < 0 || scratch[j] > scratch[best]) { best = j }
-                action[h] = Float(best)
-                logProb += scratch[head.outputWidth + best]
+                let width = head.outputWidth
+                Self.softmax(out + o, count: width, mask: mask.map { $0 + maskOffsets[h] }, p: scratch, logP: scratch + width)
+                let choice = picker.choice(UnsafeBufferPointer(start: scratch, count: width))
+                action[h] = Float(choice)
+                logProb += scratch[width + choice]
             case .bernoulli:
-                let on = out[o] > 0
+                let on = picker.isOn(logit: out[o])
                 action[h] = on ? 1 : 0
                 logProb += Self.logSigmoid(on ? out[o] : -out[o])
             case .continuous:
                 let s = effectiveLogStd(logStd![continuousIndex[h]!]).value
-                action[h] = out[o]
-                logProb += -s - Self.halfLogTwoPi
+                let noise = picker.standardNormal()
+                action[h] = out[o] + Foundation.exp(s) * noise
+                logProb += -0.5 * noise * noise - s - Self.halfLogTwoPi
             }
         }
         return logProb
@@ -253,4 +242,29 @@ public final class MixedDistribution {
     /// log σ(z) without overflow: −log(1 + e^{−z}) = min(z, 0) − log1p(e^{−|z|}).
     @inline(__always)
     static func logSigmoid(_ z: Float) -> Float { min(z, 0) - Foundation.log1p(Foundation.exp(-abs(z))) }
+}
+
+/// How `choose` turns each head's distribution into a value: by sampling or by the mode.
+private protocol ActionPicker {
+    mutating func choice(_ probabilities: UnsafeBufferPointer<Float>) -> Int
+    mutating func isOn(logit: Float) -> Bool
+    mutating func standardNormal() -> Float
+}
+
+private struct SamplingPicker: ActionPicker {
+    var rng: RandomGenerator
+    mutating func choice(_ probabilities: UnsafeBufferPointer<Float>) -> Int { rng.categorical(probabilities) }
+    mutating func isOn(logit: Float) -> Bool { rng.uniformFloat() < MixedDistribution.sigmoid(logit) }
+    mutating func standardNormal() -> Float { Float(rng.normal()) }
+}
+
+/// The mode: the most probable allowed entry (masked ones have probability 0), σ(z) > ½, the mean.
+private struct ModePicker: ActionPicker {
+    func choice(_ p: UnsafeBufferPointer<Float>) -> Int {
+        var best = -1
+        for j in p.indices where p[j] > 0 && (best < 0 || p[j] > p[best]) { best = j }
+        return best
+    }
+    func isOn(logit: Float) -> Bool { logit > 0 }
+    func standardNormal() -> Float { 0 }
 }
