@@ -120,7 +120,6 @@ public final class PPOTrainer<E: Environment> {
     func collectRollout() throws -> [Float] {
         let n = configuration.environmentCount
         let o = observations.cols
-        var normalized = Matrix(rows: 1, cols: o)
         var action = [Float](repeating: 0, count: space.count)
         var scratch = [Float](repeating: 0, count: 2 * space.outputWidth)
         for t in 0..<configuration.stepsPerRollout {
@@ -185,7 +184,8 @@ public final class PPOTrainer<E: Environment> {
             globalStep += n
         }
         try checkFinite(observations, "observation", step: globalStep)
-        observations.withView { raw in normalized = Matrix(rows: n, cols: o); normalized.withMutableView { normalizeObservations(raw, into: $0) } }
+        var normalized = Matrix(rows: n, cols: o)
+        observations.withView { raw in normalized.withMutableView { normalizeObservations(raw, into: $0) } }
         let last = normalized.withView { network.critic.forward($0) }
         return (0..<n).map { last[$0, 0] }
     }
