@@ -163,7 +163,7 @@ public final class PPOTrainer<E: Environment> {
                 episodeReturns[e] += reward
                 if configuration.scaleRewards {
                     discountedReturns[e] = discountedReturns[e] * configuration.gamma + reward
-                    returnNormalizer.update(Matrix(rows: 1, cols: 1, storage: [Float(discountedReturns[e])]).withView { $0 })
+                    returnNormalizer.update(scalar: discountedReturns[e])
                     reward /= (returnNormalizer.variance[0] + 1e-8).squareRoot()
                 }
                 if result.truncated && !result.terminated {

@@ -51,6 +51,17 @@ public struct RunningNormalizer: Sendable, Equatable, Codable {
         count += n
     }
 
+    /// Folds one observation of a single feature into the statistics (reward scaling's running
+    /// discounted return).
+    public mutating func update(scalar value: Double) {
+        precondition(size == 1, "normalizer: update(scalar:) on \(size) features")
+        let total = count + 1
+        let delta = value - mean[0]
+        mean[0] += delta / total
+        variance[0] = (variance[0] * count + delta * delta * count / total) / total
+        count = total
+    }
+
     /// Normalises `source` into `target` (same shape; may alias).
     public func normalize(_ source: MatrixView, into target: MutableMatrixView) {
         precondition(source.cols == size && target.cols == size && source.rows == target.rows, "normalizer: shape mismatch")
