@@ -22,13 +22,16 @@ public enum GradientClipping {
     @discardableResult
     public static func clipGlobalNorm(_ arena: ParameterArena, maxNorm: Float) throws -> Float {
         let g = arena.gradients
-        var sumOfSquares: Double = 0
-        for i in g.indices { sumOfSquares += Double(g[i]) * Double(g[i]) }
-        guard sumOfSquares.isFinite else {
-            let index = g.firstIndex { !$0.isFinite } ?? 0
-            let slot = arena.layout.slots.last { $0.offset <= index }
-            let place = slot.map { "\($0.name)[\(index - $0.offset)]" } ?? "index \(index)"
-            throw NonFiniteValueError(quantity: "gradient", location: place, value: g[index])
+        // Float sum of squares from BLAS; if it is not finite, either a gradient is NaN/Inf (an
+        // error naming it) or finite gradients overflowed Float (summed again in Double).
+        var sumOfSquares = Double(BLAS.dot(g.baseAddress!, g.baseAddress!, count: g.count))
+        if !sumOfSquares.isFinite {
+            if let index = g.firstIndex(where: { !$0.isFinite }) {
+                let slot = arena.layout.slots.last { $0.offset <= index }
+                let place = slot.map { "\($0.name)[\(index - $0.offset)]" } ?? "index \(index)"
+                throw NonFiniteValueError(quantity: "gradient", location: place, value: g[index])
+            }
+            sumOfSquares = g.reduce(0.0) { $0 + Double($1) * Double($1) }
         }
         let norm = Float(sumOfSquares.squareRoot())
         if norm > maxNorm {

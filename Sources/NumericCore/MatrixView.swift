@@ -88,6 +88,10 @@ public struct MutableMatrixView {
 
     /// Sets every element to `value`.
     public func fill(_ value: Float) {
+        if isContiguous {
+            base.update(repeating: value, count: rows * cols)
+            return
+        }
         for r in 0..<rows {
             (base + r * rowStride).update(repeating: value, count: cols)
         }

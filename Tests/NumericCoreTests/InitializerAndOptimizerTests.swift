@@ -75,6 +75,17 @@ import Testing
         #expect(close(Double(arena.gradients[2]), 0.4, relative: 1e-5))
     }
 
+    @Test func hugeFiniteGradientsAreClippedNotReportedAsNonFinite() throws {
+        var layout = ParameterLayout()
+        let a = layout.add("a", rows: 1, cols: 2)
+        let arena = ParameterArena(layout: layout)
+        arena.gradient(a)[0, 0] = 3e20  // its square overflows Float
+        arena.gradient(a)[0, 1] = 4e20
+        let norm = try GradientClipping.clipGlobalNorm(arena, maxNorm: 1)
+        #expect(close(Double(norm), 5e20, relative: 1e-6))
+        #expect(close(Double(arena.gradients[1]), 0.8, relative: 1e-5))
+    }
+
     @Test func nonFiniteGradientIsReportedWithItsTensor() {
         var layout = ParameterLayout()
         _ = layout.add("encoder.0.weight", rows: 2, cols: 2)
