@@ -15,9 +15,13 @@ var package = Package(
         .library(name: "NumericCore", targets: ["NumericCore"]),
         .library(name: "TunerPolicy", targets: ["TunerPolicy"]),
         .library(name: "PPO", targets: ["PPO"]),
+        .library(name: "Retrieval", targets: ["Retrieval"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "TunerEnvironment", targets: ["TunerEnvironment"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CBLASLAPACK", path: "Sources/CBLASLAPACK"),
@@ -25,16 +29,28 @@ var package = Package(
         .target(name: "NumericCore", dependencies: ["CBLASLAPACK", "CNumericKernels"]),
         .target(name: "TunerPolicy", dependencies: ["NumericCore"]),
         .target(name: "PPO", dependencies: ["TunerPolicy", "NumericCore"]),
+        .target(name: "Retrieval", dependencies: ["NumericCore", "Yams"]),
+        .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
+        .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
         .executableTarget(
             name: "TunerCLI",
             dependencies: [
                 "NumericCore",
                 "PPO",
+                "Retrieval",
+                "Evaluation",
+                "TunerEnvironment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "PPOTests", dependencies: ["PPO", "TunerPolicy", "NumericCore"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
+        .testTarget(
+            name: "TunerEnvironmentTests",
+            dependencies: ["TunerEnvironment", "Retrieval", "Evaluation"]
+        ),
     ]
 )
 

@@ -1,20 +1,8 @@
-import CBLASLAPACK
-
 /// Orthogonal initialisation (Saxe et al., 2014) as PPO implementations use it: a Gaussian
 /// matrix is QR-factorised with LAPACK (`sgeqrf` + `sorgqr`), Q's columns take the signs of R's
 /// diagonal so the result is uniformly distributed over orthogonal matrices, and Q is scaled by
 /// `gain` (√2 for hidden layers, 0.01 for policy heads, 1 for value heads).
 public enum OrthogonalInitializer {
-    public enum Failure: Error, CustomStringConvertible {
-        case lapack(routine: String, info: Int32)
-
-        public var description: String {
-            switch self {
-            case let .lapack(routine, info): "orthogonal init: LAPACKE_\(routine) returned info=\(info)"
-            }
-        }
-    }
-
     /// Fills `out` (rows × cols, contiguous) with a scaled (semi-)orthogonal matrix: orthonormal
     /// rows when rows ≤ cols, orthonormal columns otherwise.
     public static func fill(
@@ -28,13 +16,7 @@ public enum OrthogonalInitializer {
         let n = transpose ? rows : cols
         var a = [Float](repeating: 0, count: m * n)
         for i in a.indices { a[i] = Float(rng.normal()) }
-        var tau = [Float](repeating: 0, count: n)
-        var signs = [Float](repeating: 1, count: n)
-        var info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, LAPACKInt(m), LAPACKInt(n), &a, LAPACKInt(n), &tau)
-        guard info == 0 else { throw Failure.lapack(routine: "sgeqrf", info: info) }
-        for j in 0..<n { signs[j] = a[j * n + j] < 0 ? -1 : 1 }
-        info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, LAPACKInt(m), LAPACKInt(n), LAPACKInt(n), &a, LAPACKInt(n), &tau)
-        guard info == 0 else { throw Failure.lapack(routine: "sorgqr", info: info) }
+        let signs = try LinearAlgebra.orthonormalizeColumns(&a, rows: m, cols: n).map { $0 < 0 ? Float(-1) : 1 }
         for i in 0..<m {
             for j in 0..<n {
                 let value = a[i * n + j] * signs[j] * gain

@@ -1,0 +1,115 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A judge a team runs elsewhere (an LLM judge, say), called over HTTP.
+///
+/// Request: `POST url` with `{"items": [{"question": …, "contexts": […], "answer": …}, …]}`.
+/// Response: `{"scores": [{"faithfulness": f, "relevancy": r}, …]}`, one per item, each in [0, 1].
+/// Every call has a timeout; connection failures, 429 and 5xx are retried a bounded number of
+/// times with exponential backoff; responses over the size limit, of the wrong length, or with a
+/// score that is missing, not a number, NaN or outside [0, 1] are refused with an error that
+/// names the item and the field.
+public struct HTTPJudge: Judge {
+    public var url: URL
+    public var name: String
+    public var timeout: TimeInterval
+    public var maxAttempts: Int
+    public var initialBackoff: TimeInterval
+    public var maxResponseBytes: Int
+
+    public init(
+        url: URL, name: String = "http-judge", timeout: TimeInterval = 10, maxAttempts: Int = 3,
+        initialBackoff: TimeInterval = 0.2, maxResponseBytes: Int = 1 << 20
+    ) {
+        self.url = url
+        self.name = name
+        self.timeout = timeout
+        self.maxAttempts = max(1, maxAttempts)
+        self.initialBackoff = initialBackoff
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    public enum Failure: Error, CustomStringConvertible, Equatable {
+        case status(Int, body: String)
+        case transport(String)
+        case responseTooLarge(bytes: Int, limit: Int)
+        case malformed(String)
+        case invalidScore(item: Int, field: String, value: String)
+
+        public var description: String {
+            switch self {
+            case .status(let code, let body): "judge answered HTTP \(code): \(body)"
+            case .transport(let reason): "judge unreachable: \(reason)"
+            case .responseTooLarge(let bytes, let limit): "judge response of \(bytes) bytes exceeds the \(limit)-byte limit"
+            case .malformed(let reason): "judge response malformed: \(reason)"
+            case .invalidScore(let item, let field, let value): "judge score '\(field)' of item \(item) is \(value), expected a number in [0, 1]"
+            }
+        }
+    }
+
+    public func score(_ requests: [JudgeRequest]) async throws -> [JudgeScores] {
+        guard !requests.isEmpty else { return [] }
+        let body = try JSONSerialization.data(withJSONObject: [
+            "items": requests.map { ["question": $0.question, "contexts": $0.contexts, "answer": $0.answer] as [String: Any] },
+        ])
+        var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = body
+
+        var lastFailure = Failure.transport("no attempt made")
+        for attempt in 0..<maxAttempts {
+            if attempt > 0 {
+                try await Task.sleep(nanoseconds: UInt64(initialBackoff * pow(2, Double(attempt - 1)) * 1e9))
+            }
+            let data: Data
+            let response: URLResponse
+            do {
+                (data, response) = try await session.data(for: request)
+            } catch {
+                lastFailure = .transport("\(error.localizedDescription)")
+                continue
+            }
+            guard data.count <= maxResponseBytes else { throw Failure.responseTooLarge(bytes: data.count, limit: maxResponseBytes) }
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            if status == 429 || status >= 500 {
+                lastFailure = .status(status, body: String(decoding: data.prefix(200), as: UTF8.self))
+                continue
+            }
+            guard (200..<300).contains(status) else {
+                throw Failure.status(status, body: String(decoding: data.prefix(200), as: UTF8.self))
+            }
+            return try Self.decode(data, expected: requests.count)
+        }
+        throw lastFailure
+    }
+
+    private var session: URLSession {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout
+        return URLSession(configuration: configuration)
+    }
+
+    static func decode(_ data: Data, expected: Int) throws -> [JudgeScores] {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw Failure.malformed("not a JSON object")
+        }
+        guard let scores = object["scores"] as? [Any] else { throw Failure.malformed("no 'scores' array") }
+        guard scores.count == expected else { throw Failure.malformed("\(scores.count) scores for \(expected) items") }
+        return try scores.enumerated().map { index, entry in
+            guard let fields = entry as? [String: Any] else { throw Failure.malformed("scores[\(index)] is not an object") }
+            func value(_ field: String) throws -> Double {
+                guard let number = fields[field] as? NSNumber, !(fields[field] is Bool) else {
+                    throw Failure.invalidScore(item: index, field: field, value: fields[field].map { "\($0)" } ?? "missing")
+                }
+                let x = number.doubleValue
+                guard x.isFinite, (0...1).contains(x) else { throw Failure.invalidScore(item: index, field: field, value: "\(x)") }
+                return x
+            }
+            return JudgeScores(faithfulness: try value("faithfulness"), relevancy: try value("relevancy"))
+        }
+    }
+}

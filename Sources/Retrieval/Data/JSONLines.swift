@@ -1,0 +1,65 @@
+import Foundation
+
+/// Reads a JSON-lines file into `T`s; a line that does not decode is an error naming the file
+/// and the line number. Blank lines are skipped.
+enum JSONLines {
+    static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> [T] {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw DatasetError.missingFile(url.path)
+        }
+        let decoder = JSONDecoder()
+        var result: [T] = []
+        var lineNumber = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
+            do {
+                result.append(try decoder.decode(T.self, from: Data(line)))
+            } catch {
+                throw DatasetError.malformedLine(file: url.path, line: lineNumber, reason: Self.reason(error))
+            }
+        }
+        return result
+    }
+
+    private static func reason(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "missing field '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
+        case DecodingError.dataCorrupted(let context): "not valid JSON (\(context.underlyingError.map { "\($0)" } ?? context.debugDescription))"
+        default: "\(error)"
+        }
+    }
+}
+
+/// An id that BEIR files write as a string but some exports write as a number.
+struct FlexibleID: Decodable {
+    var value: String
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let string = try? container.decode(String.self) { value = string; return }
+        value = String(try container.decode(Int.self))
+    }
+}
+
+struct CorpusLine: Decodable {
+    var id: FlexibleID
+    var title: String?
+    var text: String
+    enum CodingKeys: String, CodingKey {
+        case id = "_id"
+        case title, text
+    }
+}
+
+struct QueryLine: Decodable {
+    var id: FlexibleID
+    var text: String
+    var category: String?
+    var answers: [String]?
+    enum CodingKeys: String, CodingKey {
+        case id = "_id"
+        case text, category, answers
+    }
+}

@@ -1,0 +1,85 @@
+/// One query's first-stage candidates: the union of the BM25 top-N and the dense top-N, each
+/// with both retrievers' exact scores and ranks. Every variant (BM25, dense, hybrid, RRF) and the
+/// re-ranker rank within this pool, so fusing two lists means fusing their top-N, as production
+/// hybrid search does.
+public struct CandidatePool: Sendable, Equatable {
+    /// Rank given to a document outside a retriever's top-N.
+    public static let unranked = Int32.max
+
+    public var documents: [Int32] = []
+    /// Raw BM25 scores and cosine similarities.
+    public var lexical: [Float] = []
+    public var dense: [Float] = []
+    /// 0-based ranks in each retriever's full ranking, `unranked` beyond its top-N (or, for BM25,
+    /// when the document matches no query term).
+    public var lexicalRank: [Int32] = []
+    public var denseRank: [Int32] = []
+    /// Min–max normalised scores over the pool: (s − min) / (max − min), 0 when all are equal.
+    public var lexicalNormalized: [Float] = []
+    public var denseNormalized: [Float] = []
+    /// Distinct query terms each document contains, over the query's distinct terms.
+    public var coverage: [Float] = []
+
+    public init() {}
+
+    /// Builds the pool from every document's scores: BM25 top `depth` with score > 0, dense top
+    /// `depth`, union in that order.
+    public init(
+        lexicalScores: UnsafeBufferPointer<Float>, denseScores: UnsafeBufferPointer<Float>,
+        matchedTerms: UnsafeBufferPointer<Float>, queryTermCount: Int, depth: Int
+    ) {
+        let lexicalTop = TopK.select(lexicalScores, k: depth).filter { $0.score > 0 }
+        let denseTop = TopK.select(denseScores, k: depth)
+        var position: [Int32: Int] = [:]
+        func add(_ d: Int32) -> Int {
+            if let p = position[d] { return p }
+            let p = documents.count
+            position[d] = p
+            documents.append(d)
+            lexical.append(lexicalScores[Int(d)])
+            dense.append(denseScores[Int(d)])
+            lexicalRank.append(Self.unranked)
+            denseRank.append(Self.unranked)
+            coverage.append(queryTermCount > 0 ? matchedTerms[Int(d)] / Float(queryTermCount) : 0)
+            return p
+        }
+        for (r, c) in lexicalTop.enumerated() { lexicalRank[add(c.document)] = Int32(r) }
+        for (r, c) in denseTop.enumerated() { denseRank[add(c.document)] = Int32(r) }
+        lexicalNormalized = Fusion.minMax(lexical)
+        denseNormalized = Fusion.minMax(dense)
+    }
+
+    public var count: Int { documents.count }
+}
+
+/// Score fusion for hybrid retrieval.
+public enum Fusion {
+    /// The constant k of reciprocal-rank fusion, 60 as in Cormack, Clarke & Büttcher (2009).
+    public static let reciprocalRankConstant: Float = 60
+
+    /// (s − min) / (max − min) over the given scores; all zeros when they are all equal.
+    public static func minMax(_ scores: [Float]) -> [Float] {
+        guard let low = scores.min(), let high = scores.max(), high > low else {
+            return [Float](repeating: 0, count: scores.count)
+        }
+        let inverse = 1 / (high - low)
+        return scores.map { ($0 - low) * inverse }
+    }
+
+    /// Convex combination of min–max normalised scores: (1 − w)·BM25 + w·dense.
+    @inline(__always)
+    public static func convex(lexical: Float, dense: Float, weight w: Float) -> Float {
+        (1 - w) * lexical + w * dense
+    }
+
+    /// Weighted reciprocal-rank fusion: (1 − w)/(k + r_BM25) + w/(k + r_dense), ranks 1-based,
+    /// a list that does not rank the document contributing nothing; w = 0.5 is plain RRF up to a
+    /// factor of 2.
+    @inline(__always)
+    public static func reciprocalRank(lexicalRank: Int32, denseRank: Int32, weight w: Float) -> Float {
+        var score: Float = 0
+        if lexicalRank != CandidatePool.unranked { score += (1 - w) / (reciprocalRankConstant + Float(lexicalRank) + 1) }
+        if denseRank != CandidatePool.unranked { score += w / (reciprocalRankConstant + Float(denseRank) + 1) }
+        return score
+    }
+}

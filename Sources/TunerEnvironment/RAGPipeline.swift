@@ -1,0 +1,147 @@
+import Evaluation
+import Retrieval
+
+/// The pipeline run from scratch for one query and one configuration: first-stage retrieval,
+/// fusion, re-ranking, the prompt template, the answer step. This is the reference path; the
+/// `EvaluationCache` must reproduce its results exactly.
+public struct RAGPipeline: Sendable {
+    public let system: RetrievalSystem
+    public let answerStep: AnswerStep
+    public let detector = PolicyViolationDetector()
+
+    public init(system: RetrievalSystem) {
+        self.system = system
+        self.answerStep = AnswerStep(middleAttention: Float(system.costModel.middleAttention))
+    }
+
+    public var budgets: PromptTemplate.Budgets {
+        PromptTemplate.Budgets(passageTokens: system.costModel.passageTokenBudget, contextTokens: system.costModel.contextTokenBudget)
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case noReranker(dataset: String)
+        public var description: String {
+            switch self {
+            case .noReranker(let dataset): "re-ranking needs a re-ranker, and dataset '\(dataset)' has no train split to learn one from"
+            }
+        }
+    }
+
+    /// One answered query.
+    public struct Run: Sendable {
+        public var query: Int
+        public var configuration: RAGConfiguration
+        /// The final ranking, best first (k documents at most).
+        public var ranking: [Int32]
+        public var context: [PromptTemplate.Slot]
+        public var answer: AnswerStep.Answer?
+        public var answerText: String
+        public var judgeRequest: JudgeRequest
+        public var stages: StageTimes
+        public var inputTokens: Int
+        public var outputTokens: Int
+        public var rerankCandidates: Int
+    }
+
+    public func run(query q: Int, configuration c: RAGConfiguration) throws -> Run {
+        var first = system.firstStage(query: q)
+        let depth = c.rerank ? max(c.k, system.options.rerankDepth) : c.k
+        let candidates = firstStageRanking(first, configuration: c, depth: depth)
+
+        var ranking = Array(candidates.prefix(c.k))
+        if c.rerank {
+            guard let reranker = system.reranker else { throw Failure.noReranker(dataset: system.dataset.manifest.id) }
+            let clock = Stopwatch()
+            let scores = reranker.scores(first.pool, documentLengths: system.lexical.documentLengths)
+            var scoreOf: [Int32: Float] = [:]
+            for (i, d) in first.pool.documents.enumerated() { scoreOf[d] = scores[i] }
+            ranking = RerankOrder.apply(candidates) { scoreOf[$0]! }.prefix(c.k).map { $0 }
+            first.times.rerank = clock.milliseconds
+        }
+
+        let context = c.template.arrange(ranking, sentences: system.sentences, budgets: budgets)
+        let clock = Stopwatch()
+        let weights = AnswerStep.queryWeights(first.queryTerms, index: system.lexical)
+        let answer = answerStep.answer(context: context, sentences: system.sentences, query: weights)
+        first.times.answer = clock.milliseconds
+
+        let query = system.dataset.queries[q]
+        let answerText = answer.map { system.sentences.passages[Int(context[$0.slot].document)][$0.sentence].text } ?? ""
+        let inputTokens = system.costModel.promptOverheadTokens + TokenCount.of(query.text) + context.reduce(0) { $0 + $1.tokens }
+        let outputTokens = answer == nil ? 0 : min(TokenCount.of(answerText), system.costModel.maxOutputTokens)
+
+        let grades = system.grades[q]
+        let rankOf = Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0) })
+        let contextByRank = context.map(\.document).sorted { rankOf[$0]! < rankOf[$1]! }
+        let request = JudgeRequest(
+            question: query.text,
+            contexts: context.map { slot in
+                let sentences = system.sentences.passages[Int(slot.document)]
+                return sentences.prefix(slot.visibleSentences ?? sentences.count).map(\.text).joined(separator: " ")
+            },
+            answer: answerText,
+            contextGradesByRank: contextByRank.map { grades[$0] ?? 0 },
+            answerSourceGrade: answer.map { grades[context[$0.slot].document] ?? 0 } ?? 0,
+            relevantCount: grades.count,
+            relevantTotalGrade: grades.values.reduce(0, +),
+            relevantMaxGrade: grades.values.max() ?? 0,
+            goldAnswers: query.answers)
+        return Run(
+            query: q, configuration: c, ranking: ranking, context: context, answer: answer, answerText: answerText,
+            judgeRequest: request, stages: first.times, inputTokens: inputTokens, outputTokens: outputTokens,
+            rerankCandidates: c.rerank ? candidates.count : 0)
+    }
+
+    /// The first stage's best `depth` documents for the configuration's variant.
+    func firstStageRanking(_ first: RetrievalSystem.FirstStage, configuration c: RAGConfiguration, depth: Int) -> [Int32] {
+        let w = Float(c.fusionWeight)
+        let pool = first.pool
+        let selected: [ScoredDocument]
+        switch c.variant {
+        case .bm25:
+            selected = first.lexicalScores.withUnsafeBufferPointer { TopK.select($0, k: depth) }.filter { $0.score > 0 }
+        case .dense:
+            selected = first.denseScores.withUnsafeBufferPointer { TopK.select($0, k: depth) }
+        case .hybrid:
+            selected = TopK.select((0..<pool.count).map {
+                ScoredDocument(document: pool.documents[$0], score: Fusion.convex(lexical: pool.lexicalNormalized[$0], dense: pool.denseNormalized[$0], weight: w))
+            }, k: depth)
+        case .rrf:
+            selected = TopK.select((0..<pool.count).map {
+                ScoredDocument(document: pool.documents[$0], score: Fusion.reciprocalRank(lexicalRank: pool.lexicalRank[$0], denseRank: pool.denseRank[$0], weight: w))
+            }, k: depth)
+        }
+        return selected.map(\.document)
+    }
+
+    /// The outcome of a run given the judge's scores.
+    public func outcome(_ run: Run, scores: JudgeScores, stages: StageTimes? = nil) -> QueryOutcome {
+        let grades = system.grades[run.query]
+        let gold = system.dataset.queries[run.query].answers
+        let model = system.costModel
+        return QueryOutcome(
+            query: run.query,
+            ndcgAt10: RankingMetrics.ndcg(run.ranking, grades: grades, k: 10),
+            recallAt10: RankingMetrics.recall(run.ranking, grades: grades, k: 10),
+            faithfulness: scores.faithfulness,
+            relevancy: scores.relevancy,
+            answerF1: gold.isEmpty ? nil : AnswerOverlap.f1(answer: run.answerText, gold: gold),
+            latencyMilliseconds: QueryCost.latency(
+                stages: stages ?? run.stages, configuration: run.configuration, rerankCandidates: run.rerankCandidates,
+                inputTokens: run.inputTokens, outputTokens: run.outputTokens, model: model),
+            costUSD: model.costUSD(inputTokens: run.inputTokens, outputTokens: run.outputTokens),
+            inputTokens: run.inputTokens, outputTokens: run.outputTokens,
+            failed: run.answer == nil,
+            violation: detector.isViolating(run.answerText))
+    }
+}
+
+/// The re-ranked order of first-stage candidates: by re-ranker score, best first; ties keep the
+/// first-stage order.
+enum RerankOrder {
+    static func apply<T>(_ candidates: [T], score: (T) -> Float) -> [T] {
+        candidates.enumerated().map { ($0.offset, $0.element, score($0.element)) }
+            .sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.0 < $1.0 }
+            .map(\.1)
+    }
+}

@@ -1,0 +1,113 @@
+import Evaluation
+import Foundation
+import NumericCore
+import Retrieval
+
+/// Everything built once per dataset that the pipeline reads per query: the BM25 index, the
+/// dense index (shipped embeddings, or the LSA fallback when the dataset has none), the
+/// sentence-split passages, and the re-ranker trained on the train split.
+public final class RetrievalSystem: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var bm25 = BM25Index.Parameters()
+        /// Candidates taken from each retriever into a query's pool.
+        public var poolDepth = 100
+        /// First-stage candidates the re-ranker reorders (at least k).
+        public var rerankDepth = 30
+        public var lsa = LatentSemanticIndex.Parameters()
+        public var reranker = Reranker.TrainingOptions()
+        /// The split the re-ranker learns from.
+        public var trainSplit = "train"
+        public init() {}
+    }
+
+    public let dataset: Dataset
+    public let options: Options
+    public let costModel: PipelineCostModel
+    public let lexical: BM25Index
+    public let dense: DenseIndex
+    /// One row per dataset query, aligned with `dataset.queries`.
+    public let queryVectors: Matrix
+    public let sentences: PassageSentences
+    /// nil when the dataset has no train split to learn from.
+    public private(set) var reranker: Reranker?
+    /// Gold grades per query: document → grade.
+    public let grades: [[Int32: Float]]
+
+    public init(dataset: Dataset, costModel: PipelineCostModel = PipelineCostModel(), options: Options = Options()) throws {
+        self.dataset = dataset
+        self.options = options
+        self.costModel = costModel
+        let texts = dataset.documents.map(\.indexedText)
+        lexical = BM25Index(documents: texts, parameters: options.bm25)
+        if let embeddings = dataset.embeddings {
+            dense = DenseIndex(label: embeddings.model, documents: embeddings.documents)
+            queryVectors = embeddings.queries
+        } else {
+            let lsa = try LatentSemanticIndex(documents: texts, parameters: options.lsa)
+            dense = lsa.documents
+            queryVectors = lsa.embed(dataset.queries.map(\.text))
+        }
+        sentences = PassageSentences(documents: dataset.documents, index: lexical)
+        var grades = [[Int32: Float]](repeating: [:], count: dataset.queries.count)
+        for qrels in dataset.splits.values {
+            for q in qrels.queries {
+                for j in qrels.relevant(to: q) { grades[q][Int32(j.document)] = max(grades[q][Int32(j.document)] ?? 0, j.grade) }
+            }
+        }
+        self.grades = grades
+        reranker = nil
+        if let train = dataset.splits[options.trainSplit] {
+            let examples = train.queries.map { q -> Reranker.Example in
+                let pool = firstStage(query: q).pool
+                return Reranker.Example(pool: pool, grades: pool.documents.map { grades[q][$0] ?? 0 })
+            }
+            reranker = try Reranker.train(examples, documentLengths: lexical.documentLengths, options: options.reranker)
+        }
+    }
+
+    /// The first stage of one query: every document's BM25 score and dense similarity, the
+    /// pool, and how long each took.
+    public struct FirstStage {
+        public var lexicalScores: [Float]
+        public var denseScores: [Float]
+        public var pool: CandidatePool
+        public var queryTerms: [(term: Int32, count: Float)]
+        public var times = StageTimes()
+    }
+
+    public func firstStage(query q: Int) -> FirstStage {
+        let n = dataset.documents.count
+        var lexicalScores = [Float](repeating: 0, count: n)
+        var matched = [Float](repeating: 0, count: n)
+        var times = StageTimes()
+
+        var clock = Stopwatch()
+        let terms = lexical.queryTerms(dataset.queries[q].text)
+        lexicalScores.withUnsafeMutableBufferPointer { s in
+            matched.withUnsafeMutableBufferPointer { m in lexical.score(terms, into: s, matchedTerms: m) }
+        }
+        times.lexical = clock.milliseconds
+
+        clock = Stopwatch()
+        var denseScores = [Float](repeating: 0, count: n)
+        queryVectors.withView { all in
+            dense.documents.withView { d in
+                denseScores.withUnsafeMutableBufferPointer { out in
+                    BLAS.gemv(d, all.rows(q..<(q + 1)).base, xCount: dense.dimension, into: out.baseAddress!, yCount: n)
+                }
+            }
+        }
+        times.dense = clock.milliseconds
+
+        clock = Stopwatch()
+        let pool = lexicalScores.withUnsafeBufferPointer { l in
+            denseScores.withUnsafeBufferPointer { d in
+                matched.withUnsafeBufferPointer { m in
+                    CandidatePool(lexicalScores: l, denseScores: d, matchedTerms: m, queryTermCount: terms.count, depth: options.poolDepth)
+                }
+            }
+        }
+        times.fusion = clock.milliseconds
+        return FirstStage(lexicalScores: lexicalScores, denseScores: denseScores, pool: pool, queryTerms: terms, times: times)
+    }
+}
