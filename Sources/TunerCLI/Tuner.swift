@@ -6,6 +6,6 @@ struct Tuner: AsyncParsableCommand {
         commandName: "tuner",
         abstract: "A reinforcement-learning auto-tuner for retrieval-augmented generation services.",
         version: TunerVersion.current,
-        subcommands: [Version.self, Bench.self]
+        subcommands: [Evaluate.self, Bench.self, Version.self]
     )
 }

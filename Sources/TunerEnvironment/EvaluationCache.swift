@@ -97,24 +97,26 @@ public final class EvaluationCache: @unchecked Sendable {
                 let lead = system.sentences.leadingSentences(Int(d), budget: budgets.passageTokens)
                 let full = AnswerStep.bestSentence(in: Int(d), visible: nil, sentences: system.sentences, query: weights)
                 let truncated = AnswerStep.bestSentence(in: Int(d), visible: lead.count, sentences: system.sentences, query: weights)
-                func text(_ best: (sentence: Int, support: Float)?) -> String {
-                    best.map { system.sentences.passages[Int(d)][$0.sentence].text } ?? ""
+                /// Output tokens, gold-answer recall and F1, violation of the answer sentence.
+                func facts(_ best: (sentence: Int, support: Float)?) -> (Int32, Float, Float, Bool) {
+                    let text = best.map { system.sentences.passages[Int(d)][$0.sentence].text } ?? ""
+                    return (Int32(min(TokenCount.of(text), model.maxOutputTokens)),
+                            Float(AnswerOverlap.recall(answer: text, gold: query.answers)),
+                            Float(AnswerOverlap.f1(answer: text, gold: query.answers)),
+                            detector.isViolating(text))
                 }
-                let fullText = text(full)
-                let truncatedText = text(truncated)
+                let fullFacts = facts(full)
+                let truncatedFacts = truncated?.sentence == full?.sentence ? fullFacts : facts(truncated)
                 entries.append(Entry(
                     document: d, lexicalNormalized: pool.lexicalNormalized[i], denseNormalized: pool.denseNormalized[i],
                     lexicalRank: pool.lexicalRank[i], denseRank: pool.denseRank[i], rerankScore: rerankScores[i],
                     grade: grades[d] ?? 0,
                     fullTokens: Int32(system.sentences.passageTokens[Int(d)]), truncatedTokens: Int32(lead.tokens),
                     fullSupport: full?.support ?? -1, truncatedSupport: truncated?.support ?? -1,
-                    fullOutputTokens: Int32(min(TokenCount.of(fullText), model.maxOutputTokens)),
-                    truncatedOutputTokens: Int32(min(TokenCount.of(truncatedText), model.maxOutputTokens)),
-                    fullRecall: Float(AnswerOverlap.recall(answer: fullText, gold: query.answers)),
-                    truncatedRecall: Float(AnswerOverlap.recall(answer: truncatedText, gold: query.answers)),
-                    fullF1: Float(AnswerOverlap.f1(answer: fullText, gold: query.answers)),
-                    truncatedF1: Float(AnswerOverlap.f1(answer: truncatedText, gold: query.answers)),
-                    fullViolation: detector.isViolating(fullText), truncatedViolation: detector.isViolating(truncatedText)))
+                    fullOutputTokens: fullFacts.0, truncatedOutputTokens: truncatedFacts.0,
+                    fullRecall: fullFacts.1, truncatedRecall: truncatedFacts.1,
+                    fullF1: fullFacts.2, truncatedF1: truncatedFacts.2,
+                    fullViolation: fullFacts.3, truncatedViolation: truncatedFacts.3))
             }
             let answerMilliseconds = clock.milliseconds
 
@@ -178,10 +180,8 @@ public final class EvaluationCache: @unchecked Sendable {
         var outcomes: [QueryOutcome] = []
         outcomes.reserveCapacity(records.count)
         for i in records.indices { outcomes.append(try outcome(at: i, configuration: configuration, workspace: workspace)) }
-        let names = Dictionary(uniqueKeysWithValues: records.map { ($0.query, categories[$0.category]) })
-        var categoryOfQuery = [String](repeating: "", count: system.dataset.queries.count)
-        for (q, name) in names { categoryOfQuery[q] = name }
-        return BatchReport(configuration: configuration, outcomes: outcomes, categories: categoryOfQuery, reward: reward)
+        return BatchReport(
+            configuration: configuration, outcomes: outcomes, categories: system.dataset.queries.map(\.category), reward: reward)
     }
 
     /// The outcome of `c` on query number `i` of the batch.

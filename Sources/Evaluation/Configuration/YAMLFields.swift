@@ -100,6 +100,15 @@ public struct YAMLFields {
         }
     }
 
+    /// One of `allowed`, or nil when the field is absent.
+    public func string(_ key: String, allowed: [String]) throws -> String? {
+        guard let value = mapping[key] else { return nil }
+        guard let text = value.string, allowed.contains(text) else {
+            throw error(key, "is '\(value.string ?? "?")', allowed: \(allowed.joined(separator: ", "))")
+        }
+        return text
+    }
+
     public func strings(_ key: String, default fallback: [String], allowed: [String]) throws -> [String] {
         try list(key, default: fallback, allowed: allowed.joined(separator: ", ")) { node in
             node.string.flatMap { allowed.contains($0) ? $0 : nil }

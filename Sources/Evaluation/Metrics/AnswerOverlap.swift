@@ -3,11 +3,23 @@
 /// is the best over the gold answers.
 public enum AnswerOverlap {
     public static func normalizedTokens(_ text: String) -> [String] {
-        let cleaned = String(text.lowercased().unicodeScalars.map { scalar -> Character in
-            scalar.properties.generalCategory.isPunctuation ? " " : Character(scalar)
-        })
-        return cleaned.split(whereSeparator: { $0.isWhitespace }).map(String.init)
-            .filter { $0 != "a" && $0 != "an" && $0 != "the" }
+        var tokens: [String] = []
+        var current = String.UnicodeScalarView()
+        func flush() {
+            if !current.isEmpty {
+                let token = String(current)
+                if token != "a" && token != "an" && token != "the" { tokens.append(token) }
+                current = String.UnicodeScalarView()
+            }
+        }
+        for scalar in text.lowercased().unicodeScalars {
+            let separator = scalar.isASCII
+                ? !((scalar.value >= 0x61 && scalar.value <= 0x7A) || (scalar.value >= 0x30 && scalar.value <= 0x39) || scalar.value >= 0x80)
+                : scalar.properties.isWhitespace || scalar.properties.generalCategory.isPunctuation
+            if separator { flush() } else { current.append(scalar) }
+        }
+        flush()
+        return tokens
     }
 
     /// SQuAD token F1.
@@ -26,6 +38,7 @@ public enum AnswerOverlap {
     }
 
     private static func best(answer: String, gold: [String], score: (Int, Int, Int) -> Double) -> Double {
+        guard !gold.isEmpty else { return 0 }
         let answerTokens = normalizedTokens(answer)
         var answerCounts: [String: Int] = [:]
         for t in answerTokens { answerCounts[t, default: 0] += 1 }

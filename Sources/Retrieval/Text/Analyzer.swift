@@ -39,7 +39,11 @@ public struct Analyzer: Sendable {
         var tokens: [String] = []
         var current = String.UnicodeScalarView()
         func isWordScalar(_ s: Unicode.Scalar) -> Bool {
-            s.properties.isAlphabetic || s.properties.numericType != nil
+            if s.isASCII {
+                let v = s.value
+                return (v >= 0x61 && v <= 0x7A) || (v >= 0x41 && v <= 0x5A) || (v >= 0x30 && v <= 0x39)
+            }
+            return s.properties.isAlphabetic || s.properties.numericType != nil
         }
         func flush() {
             if !current.isEmpty { tokens.append(String(current).lowercased()) }
@@ -62,6 +66,7 @@ public struct Analyzer: Sendable {
     }
 
     private static func joins(_ s: Unicode.Scalar, _ before: Unicode.Scalar, _ after: Unicode.Scalar) -> Bool {
+        guard s == "." || s == "," || s == "'" || s == "\u{2019}" else { return false }
         let digits = before.properties.numericType != nil && after.properties.numericType != nil
         let letters = before.properties.isAlphabetic && after.properties.isAlphabetic
         switch s {

@@ -1,0 +1,79 @@
+import Evaluation
+import Foundation
+import TunerEnvironment
+
+/// The JSON form of reports: snake_case metric names, overall and per category.
+enum ReportJSON {
+    static func metrics(_ m: MetricsSummary) -> [String: Any] {
+        var object: [String: Any] = [
+            "n": m.n,
+            "ndcg_at_10": m.ndcgAt10,
+            "recall_at_10": m.recallAt10,
+            "faithfulness": m.faithfulness,
+            "relevancy": m.relevancy,
+            "latency_p50_ms": m.latencyP50Milliseconds,
+            "latency_p95_ms": m.latencyP95Milliseconds,
+            "cost_usd": m.costUSD,
+            "error_rate": m.errorRate,
+            "violation_rate": m.violationRate,
+            "quality_spread": m.qualitySpread,
+            "reward": m.reward.reward,
+            "penalty": m.reward.penalty,
+            "gates_passed": m.gatesPassed,
+            "gates": m.reward.gates.map { ["name": $0.name, "value": $0.value, "threshold": $0.threshold, "passed": $0.passed] as [String: Any] },
+        ]
+        if let f1 = m.answerF1 { object["answer_f1"] = f1 }
+        return object
+    }
+
+    static func configuration(_ c: RAGConfiguration) -> [String: Any] {
+        ["variant": c.variant.rawValue, "k": c.k, "rerank": c.rerank, "fusion_weight": c.fusionWeight, "template": c.template.rawValue]
+    }
+
+    /// `metrics(overall)` with `config` and `per_category` added.
+    static func configurationObject(_ report: BatchReport) -> [String: Any] {
+        var object = metrics(report.overall)
+        object["config"] = configuration(report.configuration)
+        object["per_category"] = report.perCategory.mapValues(metrics)
+        return object
+    }
+
+    static func print(_ object: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        Swift.print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Human-readable tables.
+enum ReportTable {
+    static let header = "                      n  nDCG@10 rec@10  faith  relev  p50 ms  p95 ms  cost/q $   reward  gates"
+
+    static func row(_ label: String, _ m: MetricsSummary) -> String {
+        let name = label.count > 18 ? String(label.prefix(18)) : label.padding(toLength: 18, withPad: " ", startingAt: 0)
+        return name + String(
+            format: " %5d  %6.3f %6.3f %6.3f %6.3f %7.1f %7.1f %9.6f %8.4f  %@",
+            m.n, m.ndcgAt10, m.recallAt10, m.faithfulness, m.relevancy, m.latencyP50Milliseconds,
+            m.latencyP95Milliseconds, m.costUSD, m.reward.reward, m.gatesPassed ? "pass" : "FAIL: " + failedGates(m))
+    }
+
+    static func failedGates(_ m: MetricsSummary) -> String {
+        m.reward.gates.filter { !$0.passed }.map(\.name).joined(separator: ",")
+    }
+
+    static func printReport(_ report: BatchReport) {
+        print("configuration: \(report.configuration)")
+        print(header)
+        print(row("overall", report.overall))
+        for category in report.perCategory.keys.sorted() { print(row(category, report.perCategory[category]!)) }
+        if let f1 = report.overall.answerF1 { print(String(format: "answer token F1 (SQuAD): %.3f", f1)) }
+        print(String(format: "error rate %.4f, policy violations %.4f, quality spread %.3f, penalty %.3f",
+                     report.overall.errorRate, report.overall.violationRate, report.overall.qualitySpread, report.overall.reward.penalty))
+    }
+
+    static func printConfigurations(_ reports: [BatchReport]) {
+        print("top configurations by reward:")
+        for report in reports {
+            print(row("", report.overall) + "  " + report.configuration.description)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Evaluation
+import Foundation
+import Retrieval
+
+/// A dataset with the configuration files that decide how it is scored: the policy
+/// configuration (reward weights, gates, action bounds), the pipeline cost model, and the gate
+/// thresholds in force — the policy configuration's, or the dataset manifest's where it sets
+/// its own, with the reason.
+public struct EvaluationSetup: Sendable {
+    public var dataset: Dataset
+    public var policy: PolicyConfiguration
+    public var costModel: PipelineCostModel
+    public var gates: PolicyConfiguration.GateThresholds
+    /// Where the gate thresholds come from and why.
+    public var gateSource: String
+
+    public static let variantNames = RAGConfiguration.Variant.allCases.map(\.rawValue)
+    public static let templateNames = PromptTemplate.allCases.map(\.rawValue)
+
+    /// Loads everything. `policyFile` and `pipelineFile` may be nil for the built-in defaults.
+    public static func load(
+        datasetFolder: URL, manifest: URL? = nil, policyFile: URL?, pipelineFile: URL?, loadsEmbeddings: Bool = true
+    ) throws -> EvaluationSetup {
+        let dataset = try DatasetLoader(folder: datasetFolder, manifestURL: manifest, loadsEmbeddings: loadsEmbeddings).load()
+        let policy = try policyFile.map { try PolicyConfiguration.load(from: $0, variants: variantNames, templates: templateNames) }
+            ?? PolicyConfiguration(actions: .init(variants: variantNames, templates: templateNames))
+        let costModel = try pipelineFile.map(PipelineCostModel.load) ?? PipelineCostModel()
+        var gates = policy.gates
+        var source = policyFile.map { "policy configuration \($0.path)" } ?? "built-in defaults (the specification's)"
+        if let override = dataset.manifest.gates {
+            gates = try gates.applying(override.thresholds, source: "manifest of dataset '\(dataset.manifest.id)'")
+            source = "manifest of dataset '\(dataset.manifest.id)': \(override.reason)"
+        }
+        return EvaluationSetup(dataset: dataset, policy: policy, costModel: costModel, gates: gates, gateSource: source)
+    }
+
+    public var reward: RewardFunction { RewardFunction(policy, gates: gates) }
+
+    /// The judged queries of `split`, optionally of one category, at most `limit`.
+    public func queries(split: String, category: String? = nil, limit: Int? = nil) throws -> [Int] {
+        var queries = try dataset.qrels(split).queries.sorted()
+        if let category { queries = queries.filter { dataset.queries[$0].category == category } }
+        if let limit { queries = Array(queries.prefix(limit)) }
+        return queries
+    }
+}
