@@ -32,6 +32,8 @@ public final class RetrievalSystem: @unchecked Sendable {
     public private(set) var reranker: Reranker?
     /// Gold grades per query: document → grade.
     public let grades: [[Int32: Float]]
+    /// Each document's distinct title terms (BM25 vocabulary ids, sorted).
+    private let titleTerms: [[Int32]]
 
     public init(dataset: Dataset, costModel: PipelineCostModel = PipelineCostModel(), options: Options = Options()) throws {
         self.dataset = dataset
@@ -48,6 +50,7 @@ public final class RetrievalSystem: @unchecked Sendable {
             queryVectors = lsa.embed(dataset.queries.map(\.text))
         }
         sentences = PassageSentences(documents: dataset.documents, index: lexical)
+        titleTerms = dataset.documents.map { [lexical] d in Set(lexical.analyzer.terms(d.title).compactMap { lexical.termID($0) }).sorted() }
         var grades = [[Int32: Float]](repeating: [:], count: dataset.queries.count)
         for qrels in dataset.splits.values {
             for q in qrels.queries {
@@ -57,8 +60,11 @@ public final class RetrievalSystem: @unchecked Sendable {
         self.grades = grades
         reranker = nil
         if let train = dataset.splits[options.trainSplit] {
+            // The re-ranker only ever reorders a first stage's top `rerankDepth`, so it learns
+            // from those candidates: the hard negatives.
+            let depth = Int32(options.rerankDepth)
             let examples = train.queries.map { q -> Reranker.Example in
-                let pool = firstStage(query: q).pool
+                let pool = firstStage(query: q).pool.filter { $0.lexicalRank < depth || $0.denseRank < depth }
                 return Reranker.Example(pool: pool, grades: pool.documents.map { grades[q][$0] ?? 0 })
             }
             reranker = try Reranker.train(examples, documentLengths: lexical.documentLengths, options: options.reranker)
@@ -100,13 +106,15 @@ public final class RetrievalSystem: @unchecked Sendable {
         times.dense = clock.milliseconds
 
         clock = Stopwatch()
-        let pool = lexicalScores.withUnsafeBufferPointer { l in
+        var pool = lexicalScores.withUnsafeBufferPointer { l in
             denseScores.withUnsafeBufferPointer { d in
                 matched.withUnsafeBufferPointer { m in
                     CandidatePool(lexicalScores: l, denseScores: d, matchedTerms: m, queryTermCount: terms.count, depth: options.poolDepth)
                 }
             }
         }
+        let weights = AnswerStep.queryWeights(terms, index: lexical)
+        pool.titleCoverage = pool.documents.map { AnswerStep.support(titleTerms[Int($0)], weights) }
         times.fusion = clock.milliseconds
         return FirstStage(lexicalScores: lexicalScores, denseScores: denseScores, pool: pool, queryTerms: terms, times: times)
     }

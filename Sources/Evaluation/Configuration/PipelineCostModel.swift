@@ -14,15 +14,15 @@ import Foundation
 /// The pipeline's own compute (retrieval, fusion, re-ranker features, answer extraction) is
 /// measured, not modelled, and added to the latency.
 public struct PipelineCostModel: Sendable, Equatable {
-    public var generatorOverheadMilliseconds = 120.0
-    public var prefillMillisecondsPerToken = 0.06
-    public var decodeMillisecondsPerToken = 6.0
+    public var generatorOverheadMilliseconds = 100.0
+    public var prefillMillisecondsPerToken = 0.12
+    public var decodeMillisecondsPerToken = 4.0
     public var inputPricePer1kTokensUSD = 0.0005
     public var outputPricePer1kTokensUSD = 0.0015
     /// Instructions and formatting around the question and the passages.
     public var promptOverheadTokens = 60
     /// The generator writes an answer about as long as the sentence it rests on, up to this.
-    public var maxOutputTokens = 96
+    public var maxOutputTokens = 64
     public var rerankMillisecondsPerCandidate = 1.2
     /// A MiniLM-size query encoder on CPU.
     public var queryEmbeddingMilliseconds = 6.0

@@ -19,6 +19,9 @@ public struct CandidatePool: Sendable, Equatable {
     public var denseNormalized: [Float] = []
     /// Distinct query terms each document contains, over the query's distinct terms.
     public var coverage: [Float] = []
+    /// Share of the query's idf mass found in each document's title (filled by the caller that
+    /// knows the titles; zeros otherwise).
+    public var titleCoverage: [Float] = []
 
     public init() {}
 
@@ -41,6 +44,7 @@ public struct CandidatePool: Sendable, Equatable {
             lexicalRank.append(Self.unranked)
             denseRank.append(Self.unranked)
             coverage.append(queryTermCount > 0 ? matchedTerms[Int(d)] / Float(queryTermCount) : 0)
+            titleCoverage.append(0)
             return p
         }
         for (r, c) in lexicalTop.enumerated() { lexicalRank[add(c.document)] = Int32(r) }
@@ -50,6 +54,22 @@ public struct CandidatePool: Sendable, Equatable {
     }
 
     public var count: Int { documents.count }
+
+    /// The pool restricted to the entries that satisfy `keep`, normalised scores unchanged.
+    public func filter(_ keep: (_ entry: (lexicalRank: Int32, denseRank: Int32)) -> Bool) -> CandidatePool {
+        let kept = (0..<count).filter { keep((lexicalRank[$0], denseRank[$0])) }
+        var result = CandidatePool()
+        result.documents = kept.map { documents[$0] }
+        result.lexical = kept.map { lexical[$0] }
+        result.dense = kept.map { dense[$0] }
+        result.lexicalRank = kept.map { lexicalRank[$0] }
+        result.denseRank = kept.map { denseRank[$0] }
+        result.lexicalNormalized = kept.map { lexicalNormalized[$0] }
+        result.denseNormalized = kept.map { denseNormalized[$0] }
+        result.coverage = kept.map { coverage[$0] }
+        result.titleCoverage = kept.map { titleCoverage[$0] }
+        return result
+    }
 }
 
 /// Score fusion for hybrid retrieval.

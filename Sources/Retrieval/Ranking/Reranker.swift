@@ -1,7 +1,7 @@
 import Foundation
 import NumericCore
 
-/// A learned re-ranker: a small MLP (8 features → 16 tanh → 1) that scores a query's candidates,
+/// A learned re-ranker: a small MLP (9 features → 32 tanh → 1) that scores a query's candidates,
 /// trained on a train split's qrels with RankNet's pairwise logistic loss
 ///
 ///   L = Σ_{(i, j): grade_i > grade_j} log(1 + exp(−(s_i − s_j))) / #pairs
@@ -11,15 +11,15 @@ import NumericCore
 public final class Reranker {
     public static let featureNames = [
         "bm25_minmax", "dense_minmax", "dense_cosine", "log1p_bm25",
-        "query_term_coverage", "log_passage_length", "bm25_reciprocal_rank", "dense_reciprocal_rank",
+        "query_term_coverage", "title_idf_coverage", "log_passage_length", "bm25_reciprocal_rank", "dense_reciprocal_rank",
     ]
     public static var featureCount: Int { featureNames.count }
 
     public struct TrainingOptions: Sendable {
-        public var epochs = 30
+        public var epochs = 60
         public var queriesPerStep = 16
         public var learningRate: Float = 3e-3
-        public var hiddenWidth = 16
+        public var hiddenWidth = 32
         public var seed: UInt64 = 7
         public init() {}
     }
@@ -52,7 +52,7 @@ public final class Reranker {
         for i in 0..<pool.count {
             let row = [
                 pool.lexicalNormalized[i], pool.denseNormalized[i], pool.dense[i], log(1 + pool.lexical[i]),
-                pool.coverage[i], log(1 + Float(documentLengths[Int(pool.documents[i])])),
+                pool.coverage[i], pool.titleCoverage[i], log(1 + Float(documentLengths[Int(pool.documents[i])])),
                 reciprocal(pool.lexicalRank[i]), reciprocal(pool.denseRank[i]),
             ]
             for (c, v) in row.enumerated() { x[i, c] = v }
