@@ -49,7 +49,7 @@ var package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
         .testTarget(
             name: "TunerEnvironmentTests",
-            dependencies: ["TunerEnvironment", "Retrieval", "Evaluation"]
+            dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "NumericCore"]
         ),
     ]
 )

@@ -25,10 +25,10 @@ public final class EvaluationCache: @unchecked Sendable {
         var truncatedSupport: Float
         var fullOutputTokens: Int32
         var truncatedOutputTokens: Int32
-        var fullRecall: Float
-        var truncatedRecall: Float
-        var fullF1: Float
-        var truncatedF1: Float
+        var fullRecall: Double
+        var truncatedRecall: Double
+        var fullF1: Double
+        var truncatedF1: Double
         var fullViolation: Bool
         var truncatedViolation: Bool
     }
@@ -98,11 +98,11 @@ public final class EvaluationCache: @unchecked Sendable {
                 let full = AnswerStep.bestSentence(in: Int(d), visible: nil, sentences: system.sentences, query: weights)
                 let truncated = AnswerStep.bestSentence(in: Int(d), visible: lead.count, sentences: system.sentences, query: weights)
                 /// Output tokens, gold-answer recall and F1, violation of the answer sentence.
-                func facts(_ best: (sentence: Int, support: Float)?) -> (Int32, Float, Float, Bool) {
+                func facts(_ best: (sentence: Int, support: Float)?) -> (Int32, Double, Double, Bool) {
                     let text = best.map { system.sentences.passages[Int(d)][$0.sentence].text } ?? ""
                     return (Int32(min(TokenCount.of(text), model.maxOutputTokens)),
-                            Float(AnswerOverlap.recall(answer: text, gold: query.answers)),
-                            Float(AnswerOverlap.f1(answer: text, gold: query.answers)),
+                            AnswerOverlap.recall(answer: text, gold: query.answers),
+                            AnswerOverlap.f1(answer: text, gold: query.answers),
                             detector.isViolating(text))
                 }
                 let fullFacts = facts(full)
@@ -319,9 +319,9 @@ public final class EvaluationCache: @unchecked Sendable {
             query: r.query,
             ndcgAt10: r.idealDCG10 > 0 ? dcg / r.idealDCG10 : 0,
             recallAt10: r.relevantCount > 0 ? Double(found) / Double(r.relevantCount) : 0,
-            faithfulness: GoldJudge.faithfulness(sourceGrade: sourceGrade, maxGrade: r.relevantMaxGrade, answerRecall: hasAnswers ? Double(recall) : nil),
+            faithfulness: GoldJudge.faithfulness(sourceGrade: sourceGrade, maxGrade: r.relevantMaxGrade, answerRecall: hasAnswers ? recall : nil),
             relevancy: relevancy,
-            answerF1: hasAnswers ? Double(f1) : nil,
+            answerF1: hasAnswers ? f1 : nil,
             latencyMilliseconds: QueryCost.latency(
                 stages: stages, configuration: c, rerankCandidates: rerankCandidates,
                 inputTokens: inputTokens, outputTokens: outputTokens, model: model),

@@ -93,23 +93,50 @@ public struct HTTPJudge: Judge {
         return URLSession(configuration: configuration)
     }
 
-    static func decode(_ data: Data, expected: Int) throws -> [JudgeScores] {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw Failure.malformed("not a JSON object")
+    private struct Response: Decodable {
+        struct Item: Decodable {
+            var faithfulness: Double
+            var relevancy: Double
         }
-        guard let scores = object["scores"] as? [Any] else { throw Failure.malformed("no 'scores' array") }
-        guard scores.count == expected else { throw Failure.malformed("\(scores.count) scores for \(expected) items") }
-        return try scores.enumerated().map { index, entry in
-            guard let fields = entry as? [String: Any] else { throw Failure.malformed("scores[\(index)] is not an object") }
-            func value(_ field: String) throws -> Double {
-                guard let number = fields[field] as? NSNumber, !(fields[field] is Bool) else {
-                    throw Failure.invalidScore(item: index, field: field, value: fields[field].map { "\($0)" } ?? "missing")
-                }
-                let x = number.doubleValue
+        var scores: [Item]
+    }
+
+    static func decode(_ data: Data, expected: Int) throws -> [JudgeScores] {
+        let response: Response
+        do {
+            response = try JSONDecoder().decode(Response.self, from: data)
+        } catch let error as DecodingError {
+            throw Self.failure(error)
+        }
+        guard response.scores.count == expected else { throw Failure.malformed("\(response.scores.count) scores for \(expected) items") }
+        return try response.scores.enumerated().map { index, item in
+            for (field, x) in [("faithfulness", item.faithfulness), ("relevancy", item.relevancy)] {
                 guard x.isFinite, (0...1).contains(x) else { throw Failure.invalidScore(item: index, field: field, value: "\(x)") }
-                return x
             }
-            return JudgeScores(faithfulness: try value("faithfulness"), relevancy: try value("relevancy"))
+            return JudgeScores(faithfulness: item.faithfulness, relevancy: item.relevancy)
         }
     }
+
+    /// Names the item and field a decoding error is about.
+    private static func failure(_ error: DecodingError) -> Failure {
+        func item(_ path: [CodingKey]) -> Int? { path.count >= 2 && path[0].stringValue == "scores" ? path[1].intValue : nil }
+        switch error {
+        case .keyNotFound(let key, let context):
+            if let index = item(context.codingPath) { return .invalidScore(item: index, field: key.stringValue, value: "missing") }
+            return .malformed("no '\(key.stringValue)' field")
+        case .valueNotFound(_, let context), .typeMismatch(_, let context):
+            if let index = item(context.codingPath), let field = context.codingPath.last?.stringValue, context.codingPath.count == 3 {
+                return .invalidScore(item: index, field: field, value: error.isNull ? "null" : "not a number")
+            }
+            return .malformed("'\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        case .dataCorrupted:
+            return .malformed("not valid JSON")
+        @unknown default:
+            return .malformed("\(error)")
+        }
+    }
+}
+
+private extension DecodingError {
+    var isNull: Bool { if case .valueNotFound = self { true } else { false } }
 }

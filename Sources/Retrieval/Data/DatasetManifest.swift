@@ -28,6 +28,13 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
             case trainFraction = "train_fraction"
             case seed
         }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                trainFraction: try container.decodeIfPresent(Double.self, forKey: .trainFraction) ?? 0.5,
+                seed: try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 1)
+        }
     }
 
     /// Gate thresholds in force for this dataset instead of the policy configuration's, and why.

@@ -97,7 +97,7 @@ public struct LatentSemanticIndex: Sendable {
 
     /// Rank-r SVD of A (m × n) via a randomised range finder: Y = A Ω, then (A Aᵀ)^q Y with QR
     /// re-orthonormalisation between products, Q = orth(Y), B = Qᵀ A, B = Ũ Σ Vᵀ, U = Q Ũ.
-    static func truncatedSVD(_ a: Matrix, rank: Int, parameters: Parameters) throws -> (u: Matrix, s: [Float], vt: Matrix) {
+    public static func truncatedSVD(_ a: Matrix, rank: Int, parameters: Parameters) throws -> (u: Matrix, s: [Float], vt: Matrix) {
         let (m, n) = (a.rows, a.cols)
         let l = min(rank + parameters.oversampling, m, n)
         var rng = RandomGenerator(seed: parameters.seed)

@@ -8,7 +8,7 @@ import NumericCore
 ///
 /// over each query's candidate pool, with Adam. Features are standardised with the training
 /// mean and standard deviation.
-public final class Reranker {
+public final class Reranker: @unchecked Sendable {
     public static let featureNames = [
         "bm25_minmax", "dense_minmax", "dense_cosine", "log1p_bm25",
         "query_term_coverage", "title_idf_coverage", "log_passage_length", "bm25_reciprocal_rank", "dense_reciprocal_rank",
@@ -35,6 +35,8 @@ public final class Reranker {
     }
 
     private let network: MLP
+    /// The network keeps its activations in a workspace, so concurrent scoring takes turns.
+    private let lock = NSLock()
     public private(set) var featureMean: [Float]
     public private(set) var featureScale: [Float]
     /// Mean pairwise loss of the last training epoch.
@@ -68,6 +70,8 @@ public final class Reranker {
     public func scores(_ pool: CandidatePool, documentLengths: [Int32]) -> [Float] {
         guard pool.count > 0 else { return [] }
         let x = standardized(Self.features(pool, documentLengths: documentLengths))
+        lock.lock()
+        defer { lock.unlock() }
         let out = x.withView { network.forward($0) }
         return (0..<pool.count).map { out[$0, 0] }
     }

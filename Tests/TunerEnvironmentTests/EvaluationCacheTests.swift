@@ -1,0 +1,70 @@
+import Evaluation
+import Retrieval
+import Testing
+import TunerEnvironment
+
+@Suite(.serialized) struct EvaluationCacheTests {
+    /// Every variant, re-rank setting, template and a spread of k and w: the cache must reproduce
+    /// the from-scratch pipeline exactly, query by query (the pipeline's measured stage times
+    /// replaced by the cache's, the only quantity each path measures for itself).
+    @Test(arguments: ["scifact", "squad-dev"])
+    func cacheReproducesThePipelineExactly(dataset: String) async throws {
+        let (setup, system) = try SharedSystems.system(dataset)
+        let queries = Array(try setup.queries(split: "test").prefix(40))
+        let cache = EvaluationCache(system: system, queries: queries)
+        let pipeline = RAGPipeline(system: system)
+        let workspace = EvaluationCache.Workspace()
+        var configurations: [RAGConfiguration] = []
+        for variant in RAGConfiguration.Variant.allCases {
+            for template in PromptTemplate.allCases {
+                for (k, w, rerank) in [(3, 0.25, false), (10, 0.5, true), (32, 0.75, false), (24, 1.0, true)] {
+                    configurations.append(RAGConfiguration(variant: variant, k: k, rerank: rerank, fusionWeight: w, template: template))
+                }
+            }
+        }
+        var compared = 0
+        for c in configurations {
+            for (i, q) in queries.enumerated() {
+                let cached = try cache.outcome(at: i, configuration: c, workspace: workspace)
+                let run = try pipeline.run(query: q, configuration: c)
+                let scores = try await GoldJudge().score([run.judgeRequest])[0]
+                let fresh = pipeline.outcome(run, scores: scores, stages: cache.stageTimes(at: i, passages: run.context.count))
+                #expect(cached == fresh, "\(c) query \(q)")
+                compared += 1
+            }
+        }
+        #expect(compared == 64 * 40)
+    }
+
+    /// Through the judge interface and the batch report, the two paths agree as well.
+    @Test func batchReportsAgreeThroughTheJudgeInterface() async throws {
+        let (setup, system) = try SharedSystems.system("scifact")
+        let queries = Array(try setup.queries(split: "test").prefix(60))
+        let c = RAGConfiguration(variant: .hybrid, k: 8, rerank: true, fusionWeight: 0.5, template: .sandwich)
+        let cached = try EvaluationCache(system: system, queries: queries).evaluate(c, reward: setup.reward)
+        let fresh = try await PipelineEvaluator(pipeline: RAGPipeline(system: system), judge: GoldJudge())
+            .evaluate(queries, configuration: c, reward: setup.reward)
+        #expect(cached.overall.n == 60 && fresh.overall.n == 60)
+        #expect(cached.overall.ndcgAt10 == fresh.overall.ndcgAt10)
+        #expect(cached.overall.faithfulness == fresh.overall.faithfulness)
+        #expect(cached.overall.relevancy == fresh.overall.relevancy)
+        #expect(cached.overall.costUSD == fresh.overall.costUSD)
+        #expect(Set(cached.perCategory.keys) == ["short", "medium", "long"])
+    }
+
+    /// The knobs move latency and cost the way they do in production.
+    @Test func kRerankAndTemplateMoveLatencyAndCost() throws {
+        let (setup, system) = try SharedSystems.system("scifact")
+        let cache = EvaluationCache(system: system, queries: Array(try setup.queries(split: "test").prefix(50)))
+        func report(_ c: RAGConfiguration) throws -> MetricsSummary { try cache.evaluate(c, reward: setup.reward).overall }
+        let small = try report(RAGConfiguration(variant: .bm25, k: 3, template: .ranked))
+        let large = try report(RAGConfiguration(variant: .bm25, k: 24, template: .ranked))
+        let truncated = try report(RAGConfiguration(variant: .bm25, k: 24, template: .truncated))
+        let budgeted = try report(RAGConfiguration(variant: .bm25, k: 24, template: .budgeted))
+        let reranked = try report(RAGConfiguration(variant: .bm25, k: 3, rerank: true, template: .ranked))
+        #expect(large.costUSD > 4 * small.costUSD && large.latencyP95Milliseconds > small.latencyP95Milliseconds + 300)
+        #expect(truncated.costUSD < large.costUSD / 2 && budgeted.costUSD < large.costUSD / 2)
+        #expect(reranked.latencyP50Milliseconds > small.latencyP50Milliseconds + 30, "re-ranking 30 candidates costs ~36 ms")
+        #expect(large.relevancy > small.relevancy)
+    }
+}
