@@ -56,10 +56,16 @@ var package = Package(
 
 if withBenchmarks {
     package.targets += [
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "NumericCoreBenchmarks",
-            dependencies: ["NumericCore"],
+            dependencies: ["NumericCore", "BenchmarkSupport"],
             path: "Benchmarks/NumericCoreBenchmarks"
+        ),
+        .executableTarget(
+            name: "EvaluationCacheBenchmarks",
+            dependencies: ["TunerEnvironment", "Evaluation", "NumericCore", "BenchmarkSupport"],
+            path: "Benchmarks/EvaluationCacheBenchmarks"
         ),
     ]
 }

@@ -2,31 +2,9 @@
 //   RAGTUNER_BENCHMARKS=1 swift run -c release NumericCoreBenchmarks [--threads N]
 // Prints medians over repeats: sgemm GFLOP/s at n = 64, 256, 1024, and samples/s of a
 // 16-64-64-8 tanh MLP forward + MSE gradient + backward + Adam step at batch 64 and 2048.
+import BenchmarkSupport
 import Foundation
 import NumericCore
-
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-/// Runs `body` `iterations` times per repeat and returns the median seconds per iteration.
-func measure(repeats: Int, iterations: Int, _ body: () -> Void) -> Double {
-    for _ in 0..<max(1, iterations / 10) { body() }  // warm-up
-    var times: [Double] = []
-    for _ in 0..<repeats {
-        let start = now()
-        for _ in 0..<iterations { body() }
-        times.append((now() - start) / Double(iterations))
-    }
-    return median(times)
-}
 
 let arguments = CommandLine.arguments
 let threads = arguments.firstIndex(of: "--threads").map { Int(arguments[$0 + 1])! } ?? 1

@@ -43,6 +43,8 @@ public final class EvaluationCache: @unchecked Sendable {
         var lexicalOrderCount: Int
         var denseOrderStart: Int
         var denseOrderCount: Int
+        /// Pool positions by re-ranker score, best first.
+        var rerankOrderStart: Int
         var baseInputTokens: Int
         var idealDCG10: Double
         var relevantCount: Int
@@ -57,9 +59,17 @@ public final class EvaluationCache: @unchecked Sendable {
     public let queries: [Int]
     public let categories: [String]
     let hasAnswers: Bool
-    private var entries: [Entry] = []
-    private var orders: [Int32] = []
-    private var records: [QueryRecord] = []
+    // Immutable once built: `let` arrays are read without exclusivity checks.
+    private let entries: [Entry]
+    /// Per entry, the two inputs of each fusion, side by side for a vectorised scoring pass:
+    /// [normalised BM25, normalised dense] and [RR term of BM25 rank, RR term of dense rank].
+    private let convexInputs: [SIMD2<Float>]
+    private let reciprocalRankInputs: [SIMD2<Float>]
+    private let orders: [Int32]
+    private let records: [QueryRecord]
+    private let largestPool: Int
+    /// Each cached query's index into `categories`.
+    private let categoryOfRecord: [Int]
     private let answerStep: AnswerStep
     private let budgets: PromptTemplate.Budgets
     private let rerankDepth: Int
@@ -78,6 +88,9 @@ public final class EvaluationCache: @unchecked Sendable {
         hasAnswers = queries.contains { !system.dataset.queries[$0].answers.isEmpty }
         let model = system.costModel
         let detector = pipeline.detector
+        var entries: [Entry] = []
+        var orders: [Int32] = []
+        var records: [QueryRecord] = []
 
         for q in queries {
             var first = system.firstStage(query: q)
@@ -128,17 +141,28 @@ public final class EvaluationCache: @unchecked Sendable {
             orders += lexicalOrder.map(Int32.init)
             let denseStart = orders.count
             orders += denseOrder.map(Int32.init)
+            let rerankStart = orders.count
+            orders += (0..<pool.count).sorted { rerankScores[$0] != rerankScores[$1] ? rerankScores[$0] > rerankScores[$1] : $0 < $1 }.map(Int32.init)
 
             records.append(QueryRecord(
                 query: q, category: categoryIndex[query.category]!, entryStart: start, entryCount: pool.count,
                 lexicalOrderStart: lexicalStart, lexicalOrderCount: lexicalOrder.count,
-                denseOrderStart: denseStart, denseOrderCount: denseOrder.count,
+                denseOrderStart: denseStart, denseOrderCount: denseOrder.count, rerankOrderStart: rerankStart,
                 baseInputTokens: model.promptOverheadTokens + TokenCount.of(query.text),
                 idealDCG10: RankingMetrics.idealDCG(grades: grades, k: 10),
                 relevantCount: grades.count, relevantTotalGrade: grades.values.reduce(0, +),
                 relevantMaxGrade: grades.values.max() ?? 0,
                 stages: first.times, answerMillisecondsPerPassage: pool.count > 0 ? answerMilliseconds / Double(pool.count) : 0))
         }
+        self.entries = entries
+        convexInputs = entries.map { SIMD2($0.lexicalNormalized, $0.denseNormalized) }
+        reciprocalRankInputs = entries.map {
+            SIMD2(Fusion.reciprocalRankTerm($0.lexicalRank), Fusion.reciprocalRankTerm($0.denseRank))
+        }
+        self.orders = orders
+        self.records = records
+        largestPool = records.map(\.entryCount).max() ?? 0
+        categoryOfRecord = records.map(\.category)
     }
 
     public var count: Int { records.count }
@@ -151,105 +175,184 @@ public final class EvaluationCache: @unchecked Sendable {
         return stages
     }
 
-    /// Scratch space for one evaluation, reused so that scoring allocates nothing.
+    /// Scratch space for one evaluation, sized for the cache's largest pool (no ranking is
+    /// longer), so that scoring allocates nothing. Not to be shared between threads.
     public final class Workspace {
-        var firstStage: [Int32]
-        var scores: [Float]
-        var context: [Int32]
-        var contextUsesTruncation = false
-        var gradesByRank: [Float]
+        let capacity: Int
+        let firstStage: UnsafeMutablePointer<Int32>
+        let context: UnsafeMutablePointer<Int32>
+        let gradesByRank: UnsafeMutablePointer<Float>
+        /// Fused first-stage keys of the pool and a scratch copy for selection.
+        let keys: UnsafeMutablePointer<UInt64>
+        let scratch: UnsafeMutablePointer<UInt64>
 
-        public init() {
-            firstStage = [Int32](repeating: 0, count: 1024)
-            scores = [Float](repeating: 0, count: 1024)
-            context = [Int32](repeating: 0, count: 1024)
-            gradesByRank = [Float](repeating: 0, count: 1024)
+        init(capacity: Int) {
+            self.capacity = max(capacity, 1)
+            firstStage = .allocate(capacity: self.capacity)
+            context = .allocate(capacity: self.capacity)
+            gradesByRank = .allocate(capacity: self.capacity)
+            keys = .allocate(capacity: self.capacity)
+            scratch = .allocate(capacity: self.capacity)
         }
 
-        func reserve(_ n: Int) {
-            guard n > firstStage.count else { return }
-            firstStage = [Int32](repeating: 0, count: n)
-            scores = [Float](repeating: 0, count: n)
-            context = [Int32](repeating: 0, count: n)
-            gradesByRank = [Float](repeating: 0, count: n)
+        deinit {
+            firstStage.deallocate()
+            context.deallocate()
+            gradesByRank.deallocate()
+            keys.deallocate()
+            scratch.deallocate()
         }
     }
 
+    public func makeWorkspace() -> Workspace { Workspace(capacity: largestPool) }
+
     /// Scores `configuration` on every cached query.
-    public func evaluate(_ configuration: RAGConfiguration, reward: RewardFunction, workspace: Workspace = Workspace()) throws -> BatchReport {
+    public func evaluate(_ configuration: RAGConfiguration, reward: RewardFunction, workspace: Workspace? = nil) throws -> BatchReport {
+        let workspace = workspace ?? makeWorkspace()
         var outcomes: [QueryOutcome] = []
         outcomes.reserveCapacity(records.count)
         for i in records.indices { outcomes.append(try outcome(at: i, configuration: configuration, workspace: workspace)) }
         return BatchReport(
-            configuration: configuration, outcomes: outcomes, categories: system.dataset.queries.map(\.category), reward: reward)
+            configuration: configuration, outcomes: outcomes, categories: categoryOfRecord, categoryNames: categories, reward: reward)
     }
 
     /// The outcome of `c` on query number `i` of the batch.
     public func outcome(at i: Int, configuration c: RAGConfiguration, workspace ws: Workspace) throws -> QueryOutcome {
         if c.rerank && system.reranker == nil { throw RAGPipeline.Failure.noReranker(dataset: system.dataset.manifest.id) }
         let r = records[i]
-        ws.reserve(max(r.entryCount, c.k, rerankDepth))
+        precondition(ws.capacity >= r.entryCount, "workspace of another cache: make one with makeWorkspace()")
         return entries.withUnsafeBufferPointer { all in
             let pool = UnsafeBufferPointer(rebasing: all[r.entryStart..<(r.entryStart + r.entryCount)])
-            let depth = c.rerank ? max(c.k, rerankDepth) : c.k
-            let m = selectFirstStage(r, pool: pool, configuration: c, depth: depth, workspace: ws)
-            if c.rerank { rerank(m, pool: pool, workspace: ws) }
-            let finalCount = min(c.k, m)
-            return score(r, pool: pool, configuration: c, finalCount: finalCount, rerankCandidates: c.rerank ? m : 0, workspace: ws)
+            let (count, candidates) = rank(r, pool: pool, configuration: c, workspace: ws)
+            return score(r, pool: pool, configuration: c, finalCount: count, rerankCandidates: candidates, workspace: ws)
         }
     }
 
-    /// Fills `ws.firstStage` with the best `depth` pool positions for the variant; returns how many.
-    private func selectFirstStage(
-        _ r: QueryRecord, pool: UnsafeBufferPointer<Entry>, configuration c: RAGConfiguration, depth: Int, workspace ws: Workspace
-    ) -> Int {
-        switch c.variant {
-        case .bm25, .dense:
-            let (start, count) = c.variant == .bm25 ? (r.lexicalOrderStart, r.lexicalOrderCount) : (r.denseOrderStart, r.denseOrderCount)
-            let m = min(depth, count)
-            for j in 0..<m { ws.firstStage[j] = orders[start + j] }
-            return m
-        case .hybrid, .rrf:
+    /// Writes the final ranking (pool positions, best first) into `ws.firstStage` and returns
+    /// its length and how many first-stage candidates were re-ranked.
+    ///
+    /// The first stage's order is total: fused score descending, then document ascending,
+    /// encoded in one 64-bit key per candidate (non-negative Float bits sort like the floats), so
+    /// the top `depth` is a selection by key. Re-ranking walks the candidates in re-ranker
+    /// order and keeps the first-stage members, which needs no sort at all.
+    private func rank(_ r: QueryRecord, pool: UnsafeBufferPointer<Entry>, configuration c: RAGConfiguration, workspace ws: Workspace) -> (Int, Int) {
+        // No ranking is longer than the pool.
+        let depth = min(c.rerank ? max(c.k, rerankDepth) : c.k, r.entryCount)
+        let fused = c.variant.usesFusionWeight
+        var m: Int
+        if fused {
             let w = Float(c.fusionWeight)
-            var m = 0
-            for p in 0..<pool.count {
-                let e = pool[p]
-                let s = c.variant == .hybrid
-                    ? Fusion.convex(lexical: e.lexicalNormalized, dense: e.denseNormalized, weight: w)
-                    : Fusion.reciprocalRank(lexicalRank: e.lexicalRank, denseRank: e.denseRank, weight: w)
-                // Insert into the sorted top-`depth` list: score descending, then document ascending.
-                if m == depth {
-                    let last = pool[Int(ws.firstStage[m - 1])]
-                    guard s > ws.scores[m - 1] || (s == ws.scores[m - 1] && e.document < last.document) else { continue }
-                    m -= 1
+            let inputs = c.variant == .hybrid ? convexInputs : reciprocalRankInputs
+            inputs.withUnsafeBufferPointer { all in
+                let x = all.baseAddress! + r.entryStart
+                for p in 0..<pool.count {
+                    let score = max(Fusion.convex(lexical: x[p].x, dense: x[p].y, weight: w), 0)
+                    ws.keys[p] = UInt64(score.bitPattern) << 32 | UInt64(UInt32.max - UInt32(bitPattern: pool[p].document))
                 }
-                var j = m
-                while j > 0 {
-                    let previous = ws.scores[j - 1]
-                    guard s > previous || (s == previous && e.document < pool[Int(ws.firstStage[j - 1])].document) else { break }
-                    ws.firstStage[j] = ws.firstStage[j - 1]
-                    ws.scores[j] = previous
+            }
+            m = depth
+        } else {
+            m = min(depth, c.variant == .bm25 ? r.lexicalOrderCount : r.denseOrderCount)
+        }
+        guard m > 0 else { return (0, 0) }
+        let threshold = fused ? Self.largest(m, of: ws.keys, count: pool.count, scratch: ws.scratch) : 0
+        /// Whether pool position p is in the first stage's top m.
+        @inline(__always) func isMember(_ p: Int) -> Bool {
+            switch c.variant {
+            case .bm25: pool[p].lexicalRank < Int32(m)
+            case .dense: pool[p].denseRank < Int32(m)
+            case .hybrid, .rrf: ws.keys[p] >= threshold
+            }
+        }
+        /// Whether p comes before q in the first stage.
+        @inline(__always) func precedes(_ p: Int32, _ q: Int32) -> Bool {
+            switch c.variant {
+            case .bm25: pool[Int(p)].lexicalRank < pool[Int(q)].lexicalRank
+            case .dense: pool[Int(p)].denseRank < pool[Int(q)].denseRank
+            case .hybrid, .rrf: ws.keys[Int(p)] > ws.keys[Int(q)]
+            }
+        }
+
+        if !c.rerank {
+            if fused {
+                var n = 0
+                for p in 0..<pool.count where ws.keys[p] >= threshold { ws.firstStage[n] = Int32(p); n += 1 }
+                Self.insertionSort(ws.firstStage, count: n, by: precedes)
+            } else {
+                let start = c.variant == .bm25 ? r.lexicalOrderStart : r.denseOrderStart
+                for j in 0..<m { ws.firstStage[j] = orders[start + j] }
+            }
+            return (m, 0)
+        }
+        let k = min(c.k, m)
+        var n = 0
+        var j = r.rerankOrderStart
+        while n < k {
+            let p = Int(orders[j])
+            if isMember(p) { ws.firstStage[n] = Int32(p); n += 1 }
+            j += 1
+        }
+        // Equal re-ranker scores keep the first-stage order.
+        Self.insertionSort(ws.firstStage, count: n) { p, q in
+            let (a, b) = (pool[Int(p)].rerankScore, pool[Int(q)].rerankScore)
+            return a > b || (a == b && precedes(p, q))
+        }
+        return (n, m)
+    }
+
+    /// The m-th largest of `count` distinct keys: for small m by keeping the top m sorted in
+    /// `scratch` (most keys fail the first comparison), otherwise by quickselect on a copy.
+    private static func largest(_ m: Int, of keys: UnsafeMutablePointer<UInt64>, count: Int, scratch: UnsafeMutablePointer<UInt64>) -> UInt64 {
+        if m <= 10 {
+            var n = 0
+            for i in 0..<count {
+                let key = keys[i]
+                if n == m {
+                    guard key > scratch[m - 1] else { continue }
+                    n -= 1
+                }
+                var j = n
+                while j > 0 && scratch[j - 1] < key {
+                    scratch[j] = scratch[j - 1]
                     j -= 1
                 }
-                ws.firstStage[j] = Int32(p)
-                ws.scores[j] = s
-                m += 1
+                scratch[j] = key
+                n += 1
             }
-            return m
+            return scratch[m - 1]
         }
+        scratch.update(from: keys, count: count)
+        var low = 0
+        var high = count - 1
+        let target = m - 1  // index in descending order
+        while low < high {
+            let pivot = scratch[(low + high) / 2]
+            var i = low
+            var j = high
+            while i <= j {
+                while scratch[i] > pivot { i += 1 }
+                while scratch[j] < pivot { j -= 1 }
+                if i <= j {
+                    (scratch[i], scratch[j]) = (scratch[j], scratch[i])
+                    i += 1
+                    j -= 1
+                }
+            }
+            if target <= j { high = j } else if target >= i { low = i } else { break }
+        }
+        return scratch[target]
     }
 
-    /// Reorders the first `m` first-stage positions by re-ranker score (ties: first-stage order).
-    private func rerank(_ m: Int, pool: UnsafeBufferPointer<Entry>, workspace ws: Workspace) {
-        for j in 1..<max(m, 1) {
-            let item = ws.firstStage[j]
-            let s = pool[Int(item)].rerankScore
+    private static func insertionSort(_ items: UnsafeMutablePointer<Int32>, count: Int, by before: (Int32, Int32) -> Bool) {
+        guard count > 1 else { return }
+        for j in 1..<count {
+            let item = items[j]
             var i = j
-            while i > 0 && s > pool[Int(ws.firstStage[i - 1])].rerankScore {
-                ws.firstStage[i] = ws.firstStage[i - 1]
+            while i > 0 && before(item, items[i - 1]) {
+                items[i] = items[i - 1]
                 i -= 1
             }
-            ws.firstStage[i] = item
+            items[i] = item
         }
     }
 
@@ -302,9 +405,8 @@ public final class EvaluationCache: @unchecked Sendable {
         }
         // The context's passages in retrieval order: ranks 0..<slots for every template.
         for j in 0..<slots { ws.gradesByRank[j] = pool[Int(ws.firstStage[j])].grade }
-        let relevancy = ws.gradesByRank.withUnsafeBufferPointer {
-            GoldJudge.relevancy(gradesByRank: UnsafeBufferPointer(rebasing: $0[0..<slots]), relevantCount: r.relevantCount, totalGrade: r.relevantTotalGrade)
-        }
+        let relevancy = GoldJudge.relevancy(
+            gradesByRank: UnsafeBufferPointer(start: ws.gradesByRank, count: slots), relevantCount: r.relevantCount, totalGrade: r.relevantTotalGrade)
 
         let answer = best >= 0 ? pool[Int(ws.firstStage[Int(ws.context[best])])] : nil
         let sourceGrade = answer?.grade ?? 0

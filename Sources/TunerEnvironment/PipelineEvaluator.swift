@@ -27,9 +27,8 @@ public struct PipelineEvaluator: Sendable {
 
     public func evaluate(_ queries: [Int], configuration: RAGConfiguration, reward: RewardFunction) async throws -> BatchReport {
         let outcomes = try await outcomes(queries, configuration: configuration)
-        let system = pipeline.system
+        let categories = BatchReport.categoryIndices(queries.map { pipeline.system.dataset.queries[$0].category })
         return BatchReport(
-            configuration: configuration, outcomes: outcomes,
-            categories: system.dataset.queries.map(\.category), reward: reward)
+            configuration: configuration, outcomes: outcomes, categories: categories.indices, categoryNames: categories.names, reward: reward)
     }
 }

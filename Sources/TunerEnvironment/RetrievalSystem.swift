@@ -10,7 +10,7 @@ public final class RetrievalSystem: @unchecked Sendable {
     public struct Options: Sendable {
         public var bm25 = BM25Index.Parameters()
         /// Candidates taken from each retriever into a query's pool.
-        public var poolDepth = 100
+        public var poolDepth = 50
         /// First-stage candidates the re-ranker reorders (at least k).
         public var rerankDepth = 30
         public var lsa = LatentSemanticIndex.Parameters()

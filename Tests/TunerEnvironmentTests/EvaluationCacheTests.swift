@@ -13,7 +13,7 @@ import TunerEnvironment
         let queries = Array(try setup.queries(split: "test").prefix(40))
         let cache = EvaluationCache(system: system, queries: queries)
         let pipeline = RAGPipeline(system: system)
-        let workspace = EvaluationCache.Workspace()
+        let workspace = cache.makeWorkspace()
         var configurations: [RAGConfiguration] = []
         for variant in RAGConfiguration.Variant.allCases {
             for template in PromptTemplate.allCases {

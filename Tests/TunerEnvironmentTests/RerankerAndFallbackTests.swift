@@ -12,15 +12,17 @@ import TunerEnvironment
 
     /// Trained on SciFact's train qrels, the re-ranker improves nDCG@10 on the held-out test
     /// split over each first stage it reorders.
-    @Test(arguments: [RAGConfiguration.Variant.bm25, .dense, .hybrid])
-    func rerankerImprovesItsFirstStageOnHeldOutQueries(variant: RAGConfiguration.Variant) throws {
+    /// The gains measured were +0.056 (BM25), +0.074 (dense) and +0.003 (hybrid, w = 0.5, a
+    /// strong first stage built from the same signals); the bars sit below them.
+    @Test(arguments: [(RAGConfiguration.Variant.bm25, 0.03), (.dense, 0.03), (.hybrid, 0.0)])
+    func rerankerImprovesItsFirstStageOnHeldOutQueries(variant: RAGConfiguration.Variant, gain: Double) throws {
         let (setup, system) = try SharedSystems.system("scifact")
         let reranker = try #require(system.reranker)
         #expect(reranker.finalLoss.isFinite && reranker.finalLoss < 0.5)
         let first = try Self.ndcg(setup, system, RAGConfiguration(variant: variant, k: 10, rerank: false, fusionWeight: 0.5))
         let reranked = try Self.ndcg(setup, system, RAGConfiguration(variant: variant, k: 10, rerank: true, fusionWeight: 0.5))
         print("SciFact test \(variant) nDCG@10: first stage \(first), re-ranked \(reranked)")
-        #expect(reranked > first + 0.002)
+        #expect(reranked > first + gain)
     }
 
     /// Without embeddings, dense retrieval falls back to LSA over TF-IDF, labelled as such, and

@@ -22,21 +22,26 @@ public struct GoldJudge: Judge {
         }
     }
 
+    @inlinable
     public static func faithfulness(sourceGrade: Float, maxGrade: Float, answerRecall: Double?) -> Double {
         let support = maxGrade > 0 ? Double(sourceGrade / maxGrade) : 0
         guard let answerRecall else { return support }
         return 0.5 * support + 0.5 * answerRecall
     }
 
+    @inlinable
     public static func relevancy(gradesByRank: some Collection<Float>, relevantCount: Int, totalGrade: Float) -> Double {
         guard relevantCount > 0, totalGrade > 0 else { return 0 }
         var found: Float = 0
         var hits = 0
         var precisionSum = 0.0
-        for (i, g) in gradesByRank.enumerated() where g > 0 {
+        var rank = 0
+        for g in gradesByRank {
+            rank += 1
+            guard g > 0 else { continue }
             found += g
             hits += 1
-            precisionSum += Double(hits) / Double(i + 1)
+            precisionSum += Double(hits) / Double(rank)
         }
         let recall = Double(found / totalGrade)
         let denominator = min(gradesByRank.count, relevantCount)

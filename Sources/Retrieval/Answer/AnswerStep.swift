@@ -22,7 +22,7 @@ public struct AnswerStep: Sendable {
         public var score: Float
     }
 
-    @inline(__always)
+    @inlinable
     public func positionWeight(_ position: Int, of count: Int) -> Float {
         guard count > 1 else { return 1 }
         let x = Float(position) / Float(count - 1)

@@ -64,7 +64,7 @@ public enum PromptTemplate: String, Sendable, CaseIterable, Codable {
     }
 
     /// The rank placed at context `position` in sandwich order 0, 2, 4, …, 5, 3, 1.
-    @inline(__always)
+    @inlinable
     public static func sandwichRank(position: Int, count: Int) -> Int {
         position < (count + 1) / 2 ? 2 * position : 2 * (count - 1 - position) + 1
     }

@@ -87,19 +87,23 @@ public enum Fusion {
     }
 
     /// Convex combination of min–max normalised scores: (1 − w)·BM25 + w·dense.
-    @inline(__always)
+    @inlinable
     public static func convex(lexical: Float, dense: Float, weight w: Float) -> Float {
         (1 - w) * lexical + w * dense
     }
 
-    /// Weighted reciprocal-rank fusion: (1 − w)/(k + r_BM25) + w/(k + r_dense), ranks 1-based,
-    /// a list that does not rank the document contributing nothing; w = 0.5 is plain RRF up to a
-    /// factor of 2.
-    @inline(__always)
+    /// Weighted reciprocal-rank fusion: (1 − w)·RR(r_BM25) + w·RR(r_dense), a convex
+    /// combination of the two lists' reciprocal-rank terms; w = 0.5 is plain RRF up to a factor
+    /// of 2.
+    @inlinable
     public static func reciprocalRank(lexicalRank: Int32, denseRank: Int32, weight w: Float) -> Float {
-        var score: Float = 0
-        if lexicalRank != CandidatePool.unranked { score += (1 - w) / (reciprocalRankConstant + Float(lexicalRank) + 1) }
-        if denseRank != CandidatePool.unranked { score += w / (reciprocalRankConstant + Float(denseRank) + 1) }
-        return score
+        convex(lexical: reciprocalRankTerm(lexicalRank), dense: reciprocalRankTerm(denseRank), weight: w)
+    }
+
+    /// 1 / (k + rank), rank 1-based (`rank` is 0-based); 0 for a list that does not rank the
+    /// document.
+    @inlinable
+    public static func reciprocalRankTerm(_ rank: Int32) -> Float {
+        rank == CandidatePool.unranked ? 0 : 1 / (reciprocalRankConstant + Float(rank) + 1)
     }
 }

@@ -68,7 +68,7 @@ extension Tuner {
                 let clock = ContinuousClock.now
                 let cache = EvaluationCache(system: context.system, queries: context.queries)
                 let built = ContinuousClock.now - clock
-                let workspace = EvaluationCache.Workspace()
+                let workspace = cache.makeWorkspace()
                 let reports = try configurations.map { try cache.evaluate($0, reward: reward, workspace: workspace) }
                 let scored = ContinuousClock.now - clock - built
                 guard let best = ConfigurationGrid.best(reports) else { throw ValidationError("the grid is empty") }
