@@ -165,8 +165,6 @@ public final class EvaluationCache: @unchecked Sendable {
         categoryOfRecord = records.map(\.category)
     }
 
-    public var count: Int { records.count }
-
     /// The stage times the cache charges `configuration` for query number `i` of the batch
     /// when the context has `passages` passages.
     public func stageTimes(at i: Int, passages: Int) -> StageTimes {

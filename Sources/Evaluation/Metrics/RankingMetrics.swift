@@ -27,24 +27,4 @@ public enum RankingMetrics {
         let found = ranking.prefix(k).reduce(0) { $0 + (grades[$1] != nil ? 1 : 0) }
         return Double(found) / Double(grades.count)
     }
-
-    /// Share of the query's total relevance grade found in the top k.
-    public static func gradedRecall(_ ranking: some Collection<Int32>, grades: [Int32: Float], k: Int) -> Double {
-        let total = grades.values.reduce(0, +)
-        guard total > 0 else { return 0 }
-        return Double(ranking.prefix(k).reduce(Float(0)) { $0 + (grades[$1] ?? 0) }) / Double(total)
-    }
-
-    /// Average precision over the top k, normalised by min(k, #relevant) so a perfect top k
-    /// scores 1 — a rank-weighted precision.
-    public static func averagePrecision(_ ranking: some Collection<Int32>, grades: [Int32: Float], k: Int) -> Double {
-        guard !grades.isEmpty, k > 0 else { return 0 }
-        var hits = 0
-        var sum = 0.0
-        for (i, d) in ranking.prefix(k).enumerated() where grades[d] != nil {
-            hits += 1
-            sum += Double(hits) / Double(i + 1)
-        }
-        return sum / Double(min(k, grades.count))
-    }
 }

@@ -64,8 +64,6 @@ public struct Qrels: Sendable, Equatable {
         }
         return result
     }
-
-    public var rowCount: Int { judgements.values.reduce(0) { $0 + $1.count } }
 }
 
 /// A dataset in the BEIR layout, loaded: corpus, queries, qrels per split and, optionally,
@@ -96,7 +94,4 @@ public struct Dataset: Sendable {
         }
         return qrels
     }
-
-    /// The categories of the dataset's queries, sorted.
-    public var categories: [String] { Array(Set(queries.map(\.category))).sorted() }
 }

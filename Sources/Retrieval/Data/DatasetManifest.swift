@@ -93,6 +93,4 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
                 reason: "field 'derived_split.train_fraction' is \(recipe.trainFraction), allowed range (0, 1)")
         }
     }
-
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
 }

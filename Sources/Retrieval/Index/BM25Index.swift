@@ -79,8 +79,6 @@ public final class BM25Index: @unchecked Sendable {
         self.lengthNorm = lengths.map { parameters.k1 * (1 - parameters.b + parameters.b * Float($0) / average) }
     }
 
-    public var vocabularySize: Int { vocabulary.count }
-
     /// The analysed query as (term id, occurrences), unknown terms dropped, in first-seen order.
     public func queryTerms(_ text: String) -> [(term: Int32, count: Float)] {
         var order: [Int32] = []
@@ -95,7 +93,6 @@ public final class BM25Index: @unchecked Sendable {
 
     public func termID(_ term: String) -> Int32? { vocabulary[term] }
     public func inverseDocumentFrequency(_ term: Int32) -> Float { idf[Int(term)] }
-    public func documentFrequency(_ term: Int32) -> Int { postingStart[Int(term) + 1] - postingStart[Int(term)] }
 
     /// BM25 scores of every document for the query, written into `scores` (count = N); documents
     /// that match no term score 0. `matchedTerms`, when given, receives how many distinct query

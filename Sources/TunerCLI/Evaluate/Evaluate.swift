@@ -103,6 +103,7 @@ extension Tuner {
             }
             if json {
                 var object = context.jsonHeader()
+                if let judgeURL { object["judge"] = "http-judge \(judgeURL)" }
                 for (key, value) in ReportJSON.configurationObject(report) { object[key] = value }
                 try ReportJSON.print(object)
             } else {
