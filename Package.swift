@@ -67,5 +67,10 @@ if withBenchmarks {
             dependencies: ["TunerEnvironment", "Evaluation", "NumericCore", "BenchmarkSupport"],
             path: "Benchmarks/EvaluationCacheBenchmarks"
         ),
+        .executableTarget(
+            name: "StatisticsBenchmarks",
+            dependencies: ["Evaluation", "NumericCore", "BenchmarkSupport"],
+            path: "Benchmarks/StatisticsBenchmarks"
+        ),
     ]
 }

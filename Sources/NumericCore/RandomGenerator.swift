@@ -80,6 +80,30 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable {
         return Int(product.high)
     }
 
+    /// Fills `buffer` with uniform integers in [0, bound), two per generator output (Lemire's
+    /// multiply-shift on each 32-bit half, with its rejection step, so still without bias). The
+    /// bootstrap draws millions of indices this way.
+    public mutating func fillBounded(_ buffer: UnsafeMutableBufferPointer<UInt32>, bound: UInt32) {
+        precondition(bound > 0, "fillBounded needs a positive bound")
+        let range = UInt64(bound)
+        let threshold = (0 &- bound) % bound  // 2³² mod bound
+        @inline(__always) func draw(_ half: UInt32, _ generator: inout RandomGenerator) -> UInt32 {
+            var product = UInt64(half) &* range
+            while UInt32(truncatingIfNeeded: product) < threshold {
+                product = UInt64(UInt32(truncatingIfNeeded: generator.next())) &* range
+            }
+            return UInt32(truncatingIfNeeded: product >> 32)
+        }
+        var i = 0
+        while i + 1 < buffer.count {
+            let word = next()
+            buffer[i] = draw(UInt32(truncatingIfNeeded: word), &self)
+            buffer[i + 1] = draw(UInt32(truncatingIfNeeded: word >> 32), &self)
+            i += 2
+        }
+        if i < buffer.count { buffer[i] = draw(UInt32(truncatingIfNeeded: next()), &self) }
+    }
+
     /// Standard normal by the Box–Muller transform (one of the pair is used).
     public mutating func normal() -> Double {
         let u1 = 1 - uniform()  // (0, 1]: log stays finite

@@ -57,6 +57,23 @@ import Testing
         #expect(chi2 < 30, "counts \(counts)")
     }
 
+    /// 7 buckets × 70,000 draws: every bucket within 4 standard deviations of 10,000, and an odd
+    /// count fills the last slot too.
+    @Test func fillBoundedIsUniformAndInRange() {
+        var rng = RandomGenerator(seed: 9)
+        var buffer = [UInt32](repeating: .max, count: 70_001)
+        buffer.withUnsafeMutableBufferPointer { rng.fillBounded($0, bound: 7) }
+        #expect(buffer.allSatisfy { $0 < 7 })
+        var counts = [Int](repeating: 0, count: 7)
+        for x in buffer.prefix(70_000) { counts[Int(x)] += 1 }
+        let sd = (70_000.0 * (1.0 / 7) * (6.0 / 7)).squareRoot()
+        #expect(counts.allSatisfy { abs(Double($0) - 10_000) < 4 * sd }, "\(counts)")
+        var again = RandomGenerator(seed: 9)
+        var copy = [UInt32](repeating: 0, count: 70_001)
+        copy.withUnsafeMutableBufferPointer { again.fillBounded($0, bound: 7) }
+        #expect(copy == buffer)
+    }
+
     @Test func categoricalFollowsWeightsAndSkipsZeros() {
         var rng = RandomGenerator(seed: 8)
         var counts = [0, 0, 0, 0]

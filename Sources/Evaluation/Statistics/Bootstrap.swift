@@ -51,32 +51,31 @@ public struct Bootstrap: Sendable {
         return mean(zip(treatment, control).map { $0 - $1 }, method: method)
     }
 
-    /// The means of `resamples` resamples with replacement; index draws by Lemire's unbiased
-    /// multiply-shift on 32-bit halves of the generator's output.
+    /// The means of `resamples` resamples with replacement (indices from
+    /// `RandomGenerator.fillBounded`, four running sums to keep the adds in flight).
     public func resampledMeans(_ values: [Double]) -> [Double] {
         var rng = RandomGenerator(seed: seed)
         let n = values.count
-        let bound = UInt64(n)
-        let threshold = UInt32(truncatingIfNeeded: (0 &- bound) % bound)
         var means = [Double](repeating: 0, count: resamples)
+        let indices = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: n)
+        defer { indices.deallocate() }
         values.withUnsafeBufferPointer { x in
-            var spare: UInt32 = 0
-            var hasSpare = false
-            @inline(__always) func next32() -> UInt32 {
-                if hasSpare { hasSpare = false; return spare }
-                let word = rng.next()
-                spare = UInt32(truncatingIfNeeded: word >> 32)
-                hasSpare = true
-                return UInt32(truncatingIfNeeded: word)
-            }
             for b in 0..<resamples {
-                var sum = 0.0
-                for _ in 0..<n {
-                    var m = UInt64(next32()) &* bound
-                    while UInt32(truncatingIfNeeded: m) < threshold { m = UInt64(next32()) &* bound }
-                    sum += x[Int(m >> 32)]
+                rng.fillBounded(indices, bound: UInt32(n))
+                var sums = (0.0, 0.0, 0.0, 0.0)
+                var i = 0
+                while i + 3 < n {
+                    sums.0 += x[Int(indices[i])]
+                    sums.1 += x[Int(indices[i + 1])]
+                    sums.2 += x[Int(indices[i + 2])]
+                    sums.3 += x[Int(indices[i + 3])]
+                    i += 4
                 }
-                means[b] = sum / Double(n)
+                while i < n {
+                    sums.0 += x[Int(indices[i])]
+                    i += 1
+                }
+                means[b] = (sums.0 + sums.1 + sums.2 + sums.3) / Double(n)
             }
         }
         return means
