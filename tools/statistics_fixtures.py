@@ -81,6 +81,32 @@ for observed, shares in srm:
     fixture["sample_ratio_mismatch"].append({"observed": observed, "shares": shares,
                                              "chi_square": float(result.statistic), "p_value": float(result.pvalue)})
 
+# Off-policy estimators on fixed logged data (textbook formulas), and the ridge reward model.
+n = 400
+mu = rng.uniform(0.05, 0.9, size=n)
+pi = np.clip(mu * rng.lognormal(0, 0.7, size=n), 0, 1)
+rewards = rng.binomial(1, 0.4, size=n).astype(float)
+rhat_logged = np.clip(0.4 + rng.normal(0, 0.1, size=n), 0, 1)
+rhat_target = np.clip(0.45 + rng.normal(0, 0.1, size=n), 0, 1)
+w = pi / mu
+tau = 2.0
+fixture["off_policy"] = {
+    "rewards": rewards.tolist(), "propensities": mu.tolist(), "target": pi.tolist(),
+    "predicted_logged": rhat_logged.tolist(), "predicted_target": rhat_target.tolist(), "switch_threshold": tau,
+    "ips": float(np.mean(w * rewards)),
+    "snips": float(np.sum(w * rewards) / np.sum(w)),
+    "dm": float(np.mean(rhat_target)),
+    "dr": float(np.mean(rhat_target + w * (rewards - rhat_logged))),
+    "switch-dr": float(np.mean(rhat_target + (w <= tau) * w * (rewards - rhat_logged))),
+    "effective_sample_size": float(w.sum() ** 2 / (w ** 2).sum()),
+}
+X = np.column_stack([np.ones(60), rng.normal(size=(60, 3))])
+y = X @ np.array([0.5, 1.0, -2.0, 0.25]) + rng.normal(0, 0.1, size=60)
+penalty = 3.0 * np.eye(4)
+penalty[0, 0] = 0
+fixture["ridge"] = {"rows": X.tolist(), "targets": y.tolist(), "lambda": 3.0,
+                    "coefficients": np.linalg.solve(X.T @ X + penalty, X.T @ y).tolist()}
+
 # Group-sequential boundaries from the joint normal distribution of the looks (Genz's algorithm in
 # scipy's multivariate_normal.cdf), solved look by look.
 def continuation(bounds, t):

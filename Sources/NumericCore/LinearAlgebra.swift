@@ -37,4 +37,27 @@ public enum LinearAlgebra {
         guard info == 0 else { throw Failure(routine: "sgesdd", info: info) }
         return (u, s, vt)
     }
+
+    /// Ridge regression: β minimising ‖Xβ − y‖² + λ‖β₁…‖² (the first column, an intercept, is not
+    /// penalised), from the normal equations (XᵀX + λI′)β = Xᵀy by Cholesky (`dposv`), in Double.
+    public static func ridgeRegression(_ rows: [[Double]], _ targets: [Double], lambda: Double) throws -> [Double] {
+        precondition(!rows.isEmpty && rows.count == targets.count, "ridge: one target per row")
+        let p = rows[0].count
+        var gram = [Double](repeating: 0, count: p * p)
+        var moment = [Double](repeating: 0, count: p)
+        for (x, y) in zip(rows, targets) {
+            precondition(x.count == p, "ridge: rows of different widths")
+            for i in 0..<p {
+                moment[i] += x[i] * y
+                for j in i..<p { gram[i * p + j] += x[i] * x[j] }
+            }
+        }
+        for i in 0..<p {
+            if i > 0 { gram[i * p + i] += lambda }
+            for j in 0..<i { gram[i * p + j] = gram[j * p + i] }
+        }
+        let info = LAPACKE_dposv(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), LAPACKInt(p), 1, &gram, LAPACKInt(p), &moment, 1)
+        guard info == 0 else { throw Failure(routine: "dposv", info: info) }
+        return moment
+    }
 }

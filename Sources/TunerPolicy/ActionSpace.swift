@@ -72,6 +72,26 @@ public struct ActionSpace: Sendable, Hashable, Codable {
     }
 
     public var count: Int { heads.count }
+
+    /// An action (stored form) as features, `outputWidth` wide: one-hot for categorical and
+    /// integer heads, 0/1 for Bernoulli, the value for continuous heads.
+    public func encoded(_ stored: [Float]) -> [Float] {
+        precondition(stored.count == count, "action has \(stored.count) heads, the space \(count)")
+        var features = [Float](repeating: 0, count: outputWidth)
+        var offset = 0
+        for (head, value) in zip(heads, stored) {
+            switch head.kind {
+            case .categorical, .discrete:
+                let index = Int(value)
+                precondition((0..<head.outputWidth).contains(index), "head \(head.name): index \(index) out of range")
+                features[offset + index] = 1
+            case .bernoulli, .continuous:
+                features[offset] = value
+            }
+            offset += head.outputWidth
+        }
+        return features
+    }
     public var outputWidth: Int { heads.reduce(0) { $0 + $1.outputWidth } }
     public var maskWidth: Int { heads.reduce(0) { $0 + $1.maskWidth } }
     public var continuousCount: Int { heads.filter { if case .continuous = $0.kind { true } else { false } }.count }

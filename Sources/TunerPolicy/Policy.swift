@@ -36,10 +36,26 @@ public final class Policy {
         }
     }
 
-    private func act(
-        _ observation: [Float], mask: [Float]?,
-        _ choose: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-    ) -> [Float] {
+    /// log π(action | observation): a log-probability for the discrete heads times, for a
+    /// continuous head, the log-density of its stored (unclipped) value — what importance
+    /// weights in off-policy evaluation divide.
+    public func logProbability(of action: [Float], given observation: [Float], mask: [Float]? = nil) -> Float {
+        precondition(action.count == actionSpace.count, "action has \(action.count) heads, the policy \(actionSpace.count)")
+        let outputs = forward(observation)
+        let actions = Matrix(rows: 1, cols: action.count, storage: action)
+        let masks = mask.map { Matrix(rows: 1, cols: $0.count, storage: $0) }
+        actions.withView { a in
+            if let masks {
+                masks.withView { m in network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: a, masks: m) }
+            } else {
+                network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: a, masks: nil)
+            }
+        }
+        return network.distribution.logProbs[0]
+    }
+
+    /// The actor's outputs for one (normalised) observation; valid until the next call.
+    private func forward(_ observation: [Float]) -> MatrixView {
         precondition(observation.count == input.cols, "policy expects \(input.cols) observation features, got \(observation.count)")
         let raw = Matrix(rows: 1, cols: observation.count, storage: observation)
         raw.withView { r in
@@ -47,7 +63,14 @@ public final class Policy {
                 if let normalizer { normalizer.normalize(r, into: target) } else { target.copy(from: r) }
             }
         }
-        let outputs = input.withView { network.actor.forward($0) }
+        return input.withView { network.actor.forward($0) }
+    }
+
+    private func act(
+        _ observation: [Float], mask: [Float]?,
+        _ choose: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) -> [Float] {
+        let outputs = forward(observation)
         var action = [Float](repeating: 0, count: actionSpace.count)
         action.withUnsafeMutableBufferPointer { a in
             scratch.withUnsafeMutableBufferPointer { s in choose(outputs.base, a.baseAddress!, s.baseAddress!) }

@@ -150,3 +150,51 @@ import Testing
         #expect(rate(naive) > bound(0.025))
     }
 }
+
+@Suite struct OffPolicyEvaluationTests {
+    static var data: [String: Any] { StatisticsTests.fixture["off_policy"] as! [String: Any] }
+
+    static func evaluation() throws -> OffPolicyEvaluation {
+        let d = data
+        return try OffPolicyEvaluation(
+            rewards: d["rewards"] as! [Double], loggingPropensities: (d["propensities"] as! [Double]).map { Optional($0) },
+            targetProbabilities: d["target"] as! [Double],
+            predictedLogged: d["predicted_logged"] as? [Double], predictedTarget: d["predicted_target"] as? [Double])
+    }
+
+    @Test func estimatorsMatchTheTextbookFormulas() throws {
+        let ope = try Self.evaluation()
+        let bootstrap = Bootstrap(resamples: 2_000, seed: 3)
+        for estimator in OffPolicyEvaluation.Estimator.allCases {
+            let e = try ope.estimate(estimator, switchThreshold: Self.data["switch_threshold"] as! Double, bootstrap: bootstrap)
+            #expect(abs(e.value - (Self.data[estimator.rawValue] as! Double)) < 1e-10, "\(estimator)")
+            #expect(e.interval.lower < e.value && e.value < e.interval.upper, "\(estimator) interval brackets the estimate")
+        }
+        #expect(abs(ope.effectiveSampleSize - (Self.data["effective_sample_size"] as! Double)) < 1e-8)
+    }
+
+    @Test func badPropensitiesAreRefusedByRowAndSmallESSWarns() throws {
+        #expect(throws: OffPolicyEvaluation.Failure.missingPropensity(row: 2)) {
+            try OffPolicyEvaluation(rewards: [1, 0, 1], loggingPropensities: [0.5, nil, 0.2], targetProbabilities: [0.1, 0.2, 0.3])
+        }
+        #expect(throws: OffPolicyEvaluation.Failure.invalidPropensity(row: 3, value: 0)) {
+            try OffPolicyEvaluation(rewards: [1, 0, 1], loggingPropensities: [0.5, 0.4, 0], targetProbabilities: [0.1, 0.2, 0.3])
+        }
+        #expect(throws: OffPolicyEvaluation.Failure.invalidValue(row: 1, field: "reward", value: .infinity)) {
+            try OffPolicyEvaluation(rewards: [.infinity, 0], loggingPropensities: [0.5, 0.4], targetProbabilities: [0.1, 0.2])
+        }
+        // One row carries almost all the weight.
+        let skewed = try OffPolicyEvaluation(
+            rewards: (0..<200).map { Double($0 % 2) }, loggingPropensities: (0..<200).map { $0 == 0 ? 0.001 : 0.5 },
+            targetProbabilities: (0..<200).map { _ in 0.5 })
+        #expect(try skewed.estimate(.ips, bootstrap: Bootstrap(resamples: 500)).warning != nil)
+        #expect(try Self.evaluation().estimate(.ips, bootstrap: Bootstrap(resamples: 500)).warning == nil)
+        #expect(throws: OffPolicyEvaluation.Failure.noModel(.dr)) { try skewed.estimate(.dr) }
+    }
+
+    @Test func ridgeRegressionMatchesNumPy() throws {
+        let ridge = StatisticsTests.fixture["ridge"] as! [String: Any]
+        let beta = try LinearAlgebra.ridgeRegression(ridge["rows"] as! [[Double]], ridge["targets"] as! [Double], lambda: ridge["lambda"] as! Double)
+        for (a, b) in zip(beta, ridge["coefficients"] as! [Double]) { #expect(abs(a - b) < 1e-10) }
+    }
+}
