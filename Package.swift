@@ -31,12 +31,13 @@ var package = Package(
         .target(name: "PPO", dependencies: ["TunerPolicy", "NumericCore"]),
         .target(name: "Retrieval", dependencies: ["NumericCore", "Yams"]),
         .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
-        .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
+        .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "NumericCore"]),
         .executableTarget(
             name: "TunerCLI",
             dependencies: [
                 "NumericCore",
                 "PPO",
+                "TunerPolicy",
                 "Retrieval",
                 "Evaluation",
                 "TunerEnvironment",
@@ -49,7 +50,7 @@ var package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
         .testTarget(
             name: "TunerEnvironmentTests",
-            dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "NumericCore"]
+            dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "TunerPolicy", "NumericCore"]
         ),
     ]
 )

@@ -1,9 +1,9 @@
 import Foundation
 
-/// Reads a JSON-lines file into `T`s; a line that does not decode is an error naming the file
-/// and the line number. Blank lines are skipped.
-enum JSONLines {
-    static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> [T] {
+/// Reads a JSON-lines file (a dataset file, a decision log) into `T`s; a line that does not
+/// decode is an error naming the file and the line number. Blank lines are skipped.
+public enum JSONLines {
+    public static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> [T] {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw DatasetError.missingFile(url.path)
         }

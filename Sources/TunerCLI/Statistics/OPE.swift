@@ -1,0 +1,76 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import NumericCore
+import TunerEnvironment
+import TunerPolicy
+
+extension Tuner {
+    struct OPE: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ope",
+            abstract: "Estimate a policy's value from logged decisions: IPS, SNIPS, DM, DR, switch-DR with bootstrap intervals.")
+
+        @Option(help: "Decision log: one JSON object per line with context, action, propensity, reward.")
+        var log: String
+
+        @Option(help: "Policy checkpoint to evaluate.")
+        var policy: String
+
+        @Option(help: "Importance weight above which switch-DR uses the reward model.")
+        var switchThreshold = 10.0
+
+        @Option(help: "Bootstrap resamples.")
+        var resamples = 10_000
+
+        @Option(help: "Confidence level of the intervals.")
+        var level = 0.95
+
+        @Option(help: "Seed of the bootstrap and of the policy's sampled actions.")
+        var seed: UInt64 = 1
+
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        func validate() throws {
+            guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100") }
+            guard level > 0 && level < 1 else { throw ValidationError("--level must lie in (0, 1)") }
+            guard switchThreshold > 0 else { throw ValidationError("--switch-threshold must be positive") }
+        }
+
+        func run() throws {
+            BLAS.setThreads(1)
+            let records = try LoggedPolicyEvaluation.readLog(URL(fileURLWithPath: log))
+            let target = Policy(checkpoint: try PolicyCheckpoint.read(from: URL(fileURLWithPath: policy)))
+            var options = LoggedPolicyEvaluation.Options()
+            options.switchThreshold = switchThreshold
+            options.bootstrap = Bootstrap(resamples: resamples, level: level, seed: seed)
+            options.seed = seed
+            let estimates = try LoggedPolicyEvaluation.evaluate(records, policy: target, options: options)
+            if json {
+                let object: [String: Any] = [
+                    "rows": records.count,
+                    "estimates": estimates.map { e -> [String: Any] in
+                        var row: [String: Any] = [
+                            "estimator": e.estimator.rawValue, "value": e.value, "lower": e.interval.lower, "upper": e.interval.upper,
+                            "standard_error": e.interval.standardError, "level": e.interval.level,
+                            "effective_sample_size": e.effectiveSampleSize,
+                        ]
+                        if let warning = e.warning { row["warning"] = warning }
+                        return row
+                    },
+                ]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                return
+            }
+            print("\(records.count) logged decisions; \(Int(level * 100))% bootstrap intervals, \(resamples) resamples")
+            print("estimator       value     lower     upper   std err   ESS")
+            for e in estimates {
+                print(e.estimator.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + String(
+                    format: " %9.4f %9.4f %9.4f %9.4f %6.0f", e.value, e.interval.lower, e.interval.upper,
+                    e.interval.standardError, e.effectiveSampleSize))
+            }
+            for e in estimates { if let warning = e.warning { print("warning (\(e.estimator.rawValue)): \(warning)") } }
+        }
+    }
+}
