@@ -13,7 +13,8 @@ public enum AlphaSpending: String, Sendable, Codable, CaseIterable {
         let fraction = min(t, 1)
         switch self {
         case .obrienFleming:
-            return 2 - 2 * NormalDistribution.cdf(NormalDistribution.quantile(1 - alpha / 2) / fraction.squareRoot())
+            // 2·Φ(−z/√t) rather than 2 − 2Φ(z/√t): the early looks' tiny spend keeps its digits.
+            return 2 * NormalDistribution.cdf(-NormalDistribution.quantile(1 - alpha / 2) / fraction.squareRoot())
         case .pocock:
             return alpha * log(1 + (M_E - 1) * fraction)
         }
