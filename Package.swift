@@ -31,7 +31,7 @@ var package = Package(
         .target(name: "PPO", dependencies: ["TunerPolicy", "NumericCore"]),
         .target(name: "Retrieval", dependencies: ["NumericCore", "Yams"]),
         .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
-        .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "NumericCore"]),
+        .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .executableTarget(
             name: "TunerCLI",
             dependencies: [
@@ -50,7 +50,7 @@ var package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
         .testTarget(
             name: "TunerEnvironmentTests",
-            dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "TunerPolicy", "NumericCore"]
+            dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]
         ),
     ]
 )

@@ -204,6 +204,9 @@ public final class EvaluationCache: @unchecked Sendable {
 
     public func makeWorkspace() -> Workspace { Workspace(capacity: largestPool) }
 
+    /// The index into `categories` of cached query number `i`.
+    public func categoryIndex(at i: Int) -> Int { categoryOfRecord[i] }
+
     /// Scores `configuration` on every cached query.
     public func evaluate(_ configuration: RAGConfiguration, reward: RewardFunction, workspace: Workspace? = nil) throws -> BatchReport {
         let workspace = workspace ?? makeWorkspace()

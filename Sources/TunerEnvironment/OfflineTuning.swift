@@ -1,0 +1,113 @@
+import Evaluation
+import Foundation
+import PPO
+import Retrieval
+import TunerPolicy
+
+/// `tuner train --mode offline` on a frozen slice: PPO learns a per-category configuration on the
+/// train split through `RAGTuningEnvironment`, and the verdict compares it on the test split with
+/// the default static configuration, the best static configuration of the grid and the
+/// per-category oracle — the last two chosen on the train split, so the test split stays held out.
+public struct OfflineTuning {
+    public struct Verdict: Sendable {
+        public var policyConfigurations: [String: RAGConfiguration]
+        public var policy: MetricsSummary
+        public var defaultStatic: MetricsSummary
+        public var bestStatic: MetricsSummary
+        public var bestStaticConfiguration: RAGConfiguration
+        public var oracle: MetricsSummary
+        public var oracleConfigurations: [String: RAGConfiguration]
+        /// Paired differences of per-query reward, bootstrap over queries.
+        public var gainVersusDefault: BootstrapInterval
+        public var gainVersusBestStatic: BootstrapInterval
+        public var gainVersusOracle: BootstrapInterval
+        /// Categories whose chosen configuration breaches a gate on the test split.
+        public var gateViolations: [String]
+    }
+
+    public let setup: EvaluationSetup
+    public let system: RetrievalSystem
+    public let trainCache: EvaluationCache
+    public let testCache: EvaluationCache
+    public let environmentOptions: RAGTuningEnvironment.Options
+
+    public init(setup: EvaluationSetup, system: RetrievalSystem, environmentOptions: RAGTuningEnvironment.Options = .init()) throws {
+        self.setup = setup
+        self.system = system
+        self.environmentOptions = environmentOptions
+        trainCache = EvaluationCache(system: system, queries: try setup.queries(split: "train"))
+        testCache = EvaluationCache(system: system, queries: try setup.queries(split: "test"))
+    }
+
+    public func environment(seed: UInt64) -> RAGTuningEnvironment {
+        RAGTuningEnvironment(cache: trainCache, reward: setup.reward, actions: setup.policy.actions, options: environmentOptions, seed: seed)
+    }
+
+    public func trainer(_ configuration: PPOConfiguration) throws -> PPOTrainer<RAGTuningEnvironment> {
+        try PPOTrainer(configuration: configuration) { [self] i in environment(seed: configuration.seed &* 1_000_003 &+ UInt64(i)) }
+    }
+
+    /// Per-query reward: the specification's reward without its batch-level terms (p95 and the
+    /// penalties), α·F + β·R − γ·min(latency/T, cap) − δ·min(cost/C, cap) — what a paired
+    /// bootstrap over queries can resample.
+    public func queryReward(_ o: QueryOutcome) -> Double {
+        let w = setup.reward.weights
+        return w.alpha * o.faithfulness + w.beta * o.relevancy
+            - w.gamma * min(o.latencyMilliseconds / w.latencyTargetMilliseconds, w.normalizedCap)
+            - w.delta * min(o.costUSD / w.costReferenceUSD, w.normalizedCap)
+    }
+
+    public func verdict(policy: Policy, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
+        let reward = setup.reward
+        let categories = testCache.categories
+        let probe = environment(seed: 0)
+        // The learned configuration for each category, from the observation an episode starts with.
+        var chosen: [String: RAGConfiguration] = [:]
+        for name in categories {
+            guard let c = trainCache.categories.firstIndex(of: name) else { continue }
+            let action = policy.deterministicAction(probe.initialObservation(category: c))
+            chosen[name] = probe.configuration(for: policy.actionSpace.environmentValues(action))
+        }
+        let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: system.reranker != nil)
+        let workspace = trainCache.makeWorkspace()
+        let trainReports = try grid.map { try trainCache.evaluate($0, reward: reward, workspace: workspace) }
+        let bestStatic = ConfigurationGrid.best(trainReports)!.configuration
+        var oracleConfigurations: [String: RAGConfiguration] = [:]
+        for name in categories {
+            let perCategory = trainReports.filter { $0.perCategory[name] != nil }
+            let passing = perCategory.filter { $0.perCategory[name]!.gatesPassed }
+            let best = (passing.isEmpty ? perCategory : passing).max { $0.perCategory[name]!.reward.reward < $1.perCategory[name]!.reward.reward }
+            oracleConfigurations[name] = best?.configuration ?? bestStatic
+        }
+
+        let testWorkspace = testCache.makeWorkspace()
+        func outcomes(_ choose: (String) -> RAGConfiguration) throws -> [QueryOutcome] {
+            try (0..<testCache.queries.count).map { i in
+                try testCache.outcome(at: i, configuration: choose(categories[testCache.categoryIndex(at: i)]), workspace: testWorkspace)
+            }
+        }
+        let policyOutcomes = try outcomes { chosen[$0] ?? RAGTuningEnvironment.defaultConfiguration }
+        let defaultOutcomes = try outcomes { _ in RAGTuningEnvironment.defaultConfiguration }
+        let bestOutcomes = try outcomes { _ in bestStatic }
+        let oracleOutcomes = try outcomes { oracleConfigurations[$0]! }
+        let categoryIndices = (0..<testCache.queries.count).map { testCache.categoryIndex(at: $0) }
+        func gain(_ baseline: [QueryOutcome]) -> BootstrapInterval {
+            bootstrap.pairedDifference(policyOutcomes.map(queryReward), baseline.map(queryReward))
+        }
+        let policyReport = BatchReport(
+            configuration: RAGTuningEnvironment.defaultConfiguration, outcomes: policyOutcomes, categories: categoryIndices,
+            categoryNames: categories, reward: reward)
+        return Verdict(
+            policyConfigurations: chosen,
+            policy: policyReport.overall,
+            defaultStatic: MetricsSummary(defaultOutcomes, reward: reward),
+            bestStatic: MetricsSummary(bestOutcomes, reward: reward),
+            bestStaticConfiguration: bestStatic,
+            oracle: MetricsSummary(oracleOutcomes, reward: reward),
+            oracleConfigurations: oracleConfigurations,
+            gainVersusDefault: gain(defaultOutcomes),
+            gainVersusBestStatic: gain(bestOutcomes),
+            gainVersusOracle: gain(oracleOutcomes),
+            gateViolations: policyReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted())
+    }
+}
