@@ -6,8 +6,8 @@ import TunerEnvironment
 
 /// The options every command that scores a dataset shares, and what they load.
 struct DatasetOptions: ParsableArguments {
-    @Option(help: "Dataset folder in the BEIR layout.")
-    var dataset: String
+    @Option(help: "Dataset folder in the BEIR layout (tuner train: default datasets/demo).")
+    var dataset: String?
 
     @Option(help: "Dataset manifest (default: DIR/manifest.yaml, else datasets/manifests/<folder name>.yaml, else inferred).")
     var manifest: String?
@@ -80,7 +80,9 @@ struct DatasetOptions: ParsableArguments {
         }
     }
 
-    func load() throws -> Loaded {
+    /// Loads `--dataset`, or `defaultDataset` when it is not given.
+    func load(defaultDataset: String? = nil) throws -> Loaded {
+        guard let dataset = dataset ?? defaultDataset else { throw ValidationError("--dataset DIR is required") }
         let folder = URL(fileURLWithPath: dataset)
         var manifestURL = manifest.map { URL(fileURLWithPath: $0) }
         if manifestURL == nil && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("manifest.yaml").path) {

@@ -49,7 +49,7 @@ extension Tuner {
         func run() async throws {
             BLAS.setThreads(1)
             let clock = ContinuousClock.now
-            let context = try data.load()
+            let context = try data.load(defaultDataset: "datasets/demo")
             if !json { context.printHeader() }
             var environmentOptions = RAGTuningEnvironment.Options()
             environmentOptions.batchSize = batchSize
