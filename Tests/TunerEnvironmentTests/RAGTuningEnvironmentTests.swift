@@ -1,4 +1,5 @@
 import Evaluation
+import Foundation
 import NumericCore
 import PPO
 import Testing
@@ -58,5 +59,30 @@ import TunerPolicy
         #expect(verdict.gainVersusDefault.lower > 0)
         #expect(verdict.policy.reward.reward > verdict.defaultStatic.reward.reward)
         #expect(Set(verdict.policyConfigurations.keys) == Set(tuning.testCache.categories.filter { tuning.trainCache.categories.contains($0) }))
+    }
+}
+
+/// The demo dataset the main command trains on with no arguments.
+@Suite struct DemoDatasetTests {
+    /// On the demo, PPO must find the per-category configurations and beat the best single static
+    /// configuration on the held-out products, interval above zero (the case a contextual policy
+    /// exists for), without a gate violation.
+    @Test func demoTrainingFindsPerCategoryConfigurations() throws {
+        let setup = try EvaluationSetup.load(
+            datasetFolder: SharedSystems.repository.appendingPathComponent("datasets/demo"), policyFile: nil, pipelineFile: nil)
+        #expect(setup.dataset.documents.count == 480 && setup.dataset.queries.count == 180)
+        #expect(setup.dataset.manifest.id == "demo" && setup.dataset.embeddings == nil)
+        #expect(try setup.queries(split: "train").count == 90 && setup.queries(split: "test").count == 90)
+        BLAS.setThreads(1)
+        let tuning = try OfflineTuning(setup: setup, system: try RetrievalSystem(dataset: setup.dataset, costModel: setup.costModel))
+        var ppo = PPOConfiguration.ragTuning
+        ppo.totalSteps = 20_480
+        let trainer = try tuning.trainer(ppo)
+        try trainer.train()
+        let verdict = try tuning.verdict(policy: Policy(checkpoint: trainer.checkpoint), bootstrap: Bootstrap(resamples: 2_000))
+        print("demo: policy \(verdict.policy.reward.reward), best static \(verdict.bestStatic.reward.reward), oracle \(verdict.oracle.reward.reward); \(verdict.policyConfigurations)")
+        #expect(verdict.gainVersusBestStatic.lower > 0)
+        #expect(verdict.gateViolations.isEmpty)
+        #expect(verdict.policyConfigurations["error_code"]!.k < verdict.policyConfigurations["overview"]!.k)
     }
 }
