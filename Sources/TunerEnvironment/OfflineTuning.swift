@@ -23,6 +23,9 @@ public struct OfflineTuning {
         public var gainVersusOracle: BootstrapInterval
         /// Categories whose chosen configuration breaches a gate on the test split.
         public var gateViolations: [String]
+        /// The learned policy's outcome for each test query (cache order).
+        public var policyOutcomes: [QueryOutcome]
+        public var policyOutcomeConfigurations: [RAGConfiguration]
     }
 
     public let setup: EvaluationSetup
@@ -43,8 +46,13 @@ public struct OfflineTuning {
         RAGTuningEnvironment(cache: trainCache, reward: setup.reward, actions: setup.policy.actions, options: environmentOptions, seed: seed)
     }
 
+    /// Environment i of a run seeded with `seed` (the same for a fresh run and a resumed one).
+    public func environments(seed: UInt64) -> (Int) -> RAGTuningEnvironment {
+        { [self] i in environment(seed: seed &* 1_000_003 &+ UInt64(i)) }
+    }
+
     public func trainer(_ configuration: PPOConfiguration) throws -> PPOTrainer<RAGTuningEnvironment> {
-        try PPOTrainer(configuration: configuration) { [self] i in environment(seed: configuration.seed &* 1_000_003 &+ UInt64(i)) }
+        try PPOTrainer(configuration: configuration, makeEnvironment: environments(seed: configuration.seed))
     }
 
     /// Per-query reward: the specification's reward without its batch-level terms (p95 and the
@@ -108,6 +116,10 @@ public struct OfflineTuning {
             gainVersusDefault: gain(defaultOutcomes),
             gainVersusBestStatic: gain(bestOutcomes),
             gainVersusOracle: gain(oracleOutcomes),
-            gateViolations: policyReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted())
+            gateViolations: policyReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted(),
+            policyOutcomes: policyOutcomes,
+            policyOutcomeConfigurations: (0..<testCache.queries.count).map {
+                chosen[categories[testCache.categoryIndex(at: $0)]] ?? RAGTuningEnvironment.defaultConfiguration
+            })
     }
 }

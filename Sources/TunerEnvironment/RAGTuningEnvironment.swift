@@ -17,7 +17,7 @@ import TunerPolicy
 /// scaled to a unit range and clipped to ±3. Scores come from an `EvaluationCache`, so a step
 /// costs about a batch × 1 µs.
 public struct RAGTuningEnvironment: Environment {
-    public struct Options: Sendable {
+    public struct Options: Sendable, Codable, Equatable {
         public var batchSize = 100
         public var batchesPerEpisode = 8
         public var drift = 0.3

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import NumericCore
 import Retrieval
 import TunerEnvironment
 
@@ -42,6 +43,8 @@ struct DatasetOptions: ParsableArguments {
         var system: RetrievalSystem
         var queries: [Int]
         var split: String
+        /// CRC-32 of the policy configuration file, or "built-in" when the defaults were used.
+        var policyFileHash: String
 
         func printHeader() {
             let d = setup.dataset
@@ -97,9 +100,11 @@ struct DatasetOptions: ParsableArguments {
             }
             return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
         }
+        let policyFile = try configuration(policy, default: Self.defaultPolicy)
+        let policyHash = try policyFile.map { "crc32:" + String(CRC32.checksum(try Data(contentsOf: $0)), radix: 16) } ?? "built-in"
         let setup = try EvaluationSetup.load(
             datasetFolder: folder, manifest: manifestURL,
-            policyFile: try configuration(policy, default: Self.defaultPolicy),
+            policyFile: policyFile,
             pipelineFile: try configuration(pipeline, default: Self.defaultPipeline),
             loadsEmbeddings: !noEmbeddings)
         let system = try RetrievalSystem(dataset: setup.dataset, costModel: setup.costModel)
@@ -107,6 +112,6 @@ struct DatasetOptions: ParsableArguments {
         guard !queries.isEmpty else {
             throw ValidationError("split '\(split)'\(category.map { " category '\($0)'" } ?? "") of \(dataset) has no judged queries")
         }
-        return Loaded(setup: setup, system: system, queries: queries, split: split)
+        return Loaded(setup: setup, system: system, queries: queries, split: split, policyFileHash: policyHash)
     }
 }

@@ -3,7 +3,9 @@ import Evaluation
 import Foundation
 import NumericCore
 import PPO
+import Tracking
 import TunerEnvironment
+import TunerPolicy
 
 extension Tuner {
     struct Train: AsyncParsableCommand {
@@ -13,7 +15,9 @@ extension Tuner {
                 --mode offline trains on the train split of a frozen dataset slice through the evaluation \
                 cache, then compares the learned configurations on the test split with the default static \
                 configuration, the best static configuration of the grid and the per-category oracle (both \
-                chosen on the train split), as paired differences with 95% bootstrap intervals.
+                chosen on the train split), as paired differences with 95% bootstrap intervals. Every run is \
+                tracked in OUT/runs.sqlite with its artifacts in OUT/<run id>/ (see `tuner runs`); Ctrl-C \
+                saves a checkpoint, and --resume RUN continues it.
                 """)
 
         enum Mode: String, ExpressibleByArgument { case offline }
@@ -35,8 +39,11 @@ extension Tuner {
         @Option(name: .customLong("set"), help: "Override a PPO hyperparameter: --set epochs=10 (repeatable).")
         var overrides: [String] = []
 
-        @Option(help: "Write the policy checkpoint here.")
-        var out: String?
+        @Option(help: "Run store: runs.sqlite and one folder of artifacts per run.")
+        var out = "runs"
+
+        @Option(help: "Continue an interrupted run (its id or a unique prefix).")
+        var resume: String?
 
         @Flag(help: "Print one JSON object instead of tables.")
         var json = false
@@ -49,34 +56,137 @@ extension Tuner {
         func run() async throws {
             BLAS.setThreads(1)
             let clock = ContinuousClock.now
-            let context = try data.load(defaultDataset: "datasets/demo")
-            if !json { context.printHeader() }
+            let store = try RunStore(folder: URL(fileURLWithPath: out))
+            var record: RunRecord
+            var options = data
             var environmentOptions = RAGTuningEnvironment.Options()
-            environmentOptions.batchSize = batchSize
-            let tuning = try OfflineTuning(setup: context.setup, system: context.system, environmentOptions: environmentOptions)
-            var ppo = try PPOConfiguration.ragTuning.applying(overrides: overrides)
-            ppo.totalSteps = steps
-            ppo.seed = seed
-            let trainer = try tuning.trainer(ppo)
-            try trainer.train { metrics in
-                if !json && (metrics.update % 10 == 0 || trainer.isFinished) {
-                    let elapsed = ContinuousClock.now - clock
-                    print(String(format: "update %4d/%d  steps %7d  reward %7.4f  KL %.4f  entropy %.3f  %@ elapsed",
-                                 metrics.update, ppo.updateCount, trainer.globalStep, (metrics.meanEpisodeReturn ?? .nan) / Double(environmentOptions.batchesPerEpisode),
-                                 metrics.approximateKL, metrics.entropy, "\(elapsed)"))
-                }
-                return true
-            }
-            let checkpoint = trainer.checkpoint
-            if let out { try checkpoint.write(to: URL(fileURLWithPath: out)) }
-            let verdict = try tuning.verdict(policy: .init(checkpoint: checkpoint), bootstrap: Bootstrap(seed: seed))
-            let wall = (ContinuousClock.now - clock).components
-            let seconds = Double(wall.seconds) + Double(wall.attoseconds) * 1e-18
-            if json {
-                try ReportJSON.print(VerdictJSON.object(verdict, wallSeconds: seconds, dataset: context.setup.dataset.manifest.id))
+            if let resume {
+                record = try store.run(resume)
+                guard record.status != "finished" else { throw ValidationError("run \(record.id) has finished; nothing to resume") }
+                options.dataset = record.datasetPath
+                let stored = try JSONDecoder().decode(Hyperparameters.self, from: Data(record.hyperparameters.utf8))
+                environmentOptions = stored.environment
             } else {
-                VerdictJSON.printTable(verdict, wallSeconds: seconds)
+                environmentOptions.batchSize = batchSize
+                record = RunRecord(
+                    id: RunStore.newRunID(), experiment: "", created: Date(), status: "running",
+                    command: CommandLine.arguments.joined(separator: " "), datasetPath: "", datasetID: "", datasetCommit: nil,
+                    policyConfigurationHash: "", projectVersion: TunerVersion.current, seed: Int64(seed), hyperparameters: "")
             }
+            let context = try options.load(defaultDataset: "datasets/demo")
+            if !json { context.printHeader() }
+            let tuning = try OfflineTuning(setup: context.setup, system: context.system, environmentOptions: environmentOptions)
+            let runFolder = store.runFolder(record.id)
+            let trainerFile = runFolder.appendingPathComponent("trainer.ckpt")
+
+            let trainer: PPOTrainer<RAGTuningEnvironment>
+            if resume != nil {
+                trainer = try PPOTrainer.resume(from: trainerFile, makeEnvironment: tuning.environments(seed: UInt64(record.seed)))
+                if !json { print("resuming run \(record.id) at update \(trainer.update) of \(trainer.configuration.updateCount)") }
+            } else {
+                var ppo = try PPOConfiguration.ragTuning.applying(overrides: overrides)
+                ppo.totalSteps = steps
+                ppo.seed = seed
+                trainer = try tuning.trainer(ppo)
+                let manifest = context.setup.dataset.manifest
+                record.experiment = manifest.id
+                record.datasetPath = data.dataset ?? "datasets/demo"
+                record.datasetID = manifest.id
+                record.datasetCommit = manifest.commit
+                record.policyConfigurationHash = context.policyFileHash
+                record.hyperparameters = String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions)), as: UTF8.self)
+                try store.create(record)
+            }
+            if !json { print("run \(record.id) → \(runFolder.path)") }
+
+            let interrupt = InterruptFlag()
+            interrupt.install()
+            try trainer.train { metrics in
+                try? store.log(run: record.id, update: metrics.update, step: metrics.globalStep, metrics: Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode))
+                if metrics.update % 25 == 0 { try? trainer.saveCheckpoint(to: trainerFile) }
+                if !json && (metrics.update % 10 == 0 || trainer.isFinished) {
+                    let elapsed = Self.seconds(ContinuousClock.now - clock)
+                    let eta = elapsed / Double(max(trainer.update, 1)) * Double(trainer.configuration.updateCount - trainer.update)
+                    print(String(format: "update %4d/%d  steps %7d  reward %7.4f  KL %.4f  entropy %.3f  %.1f s, ETA %.0f s",
+                                 metrics.update, trainer.configuration.updateCount, trainer.globalStep,
+                                 (metrics.meanEpisodeReturn ?? .nan) / Double(environmentOptions.batchesPerEpisode),
+                                 metrics.approximateKL, metrics.entropy, elapsed, eta))
+                }
+                return !interrupt.raised
+            }
+            try trainer.saveCheckpoint(to: trainerFile)
+            try store.addArtifact(run: record.id, name: "trainer-checkpoint", file: "trainer.ckpt")
+            if interrupt.raised {
+                record.status = "interrupted"
+                try store.update(record)
+                print("interrupted at update \(trainer.update); checkpoint saved. Continue with: tuner train --mode offline --out \(out) --resume \(record.id)")
+                return
+            }
+
+            let checkpoint = trainer.checkpoint
+            try checkpoint.write(to: runFolder.appendingPathComponent("policy.ckpt"))
+            try store.addArtifact(run: record.id, name: "policy-checkpoint", file: "policy.ckpt")
+            let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: UInt64(record.seed)))
+            try RunArtifacts.write(verdict, tuning: tuning, store: store, run: record.id)
+            let wall = Self.seconds(ContinuousClock.now - clock)
+            var object = VerdictJSON.object(verdict, wallSeconds: wall, dataset: context.setup.dataset.manifest.id)
+            object["run_id"] = record.id
+            record.status = "finished"
+            record.wallSeconds = wall
+            record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            try store.update(record)
+            if json { try ReportJSON.print(object) } else { VerdictJSON.printTable(verdict, wallSeconds: wall) }
         }
+
+        static func seconds(_ d: Duration) -> Double {
+            Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+
+        static func numbers(_ m: UpdateMetrics, batches: Int) -> [String: Double] {
+            [
+                "reward": (m.meanEpisodeReturn ?? .nan) / Double(batches), "approx_kl": m.approximateKL, "entropy": m.entropy,
+                "policy_loss": m.policyLoss, "value_loss": m.valueLoss, "learning_rate": m.learningRate, "clip_fraction": m.clipFraction,
+                "explained_variance": m.explainedVariance, "steps_per_second": m.stepsPerSecond,
+            ]
+        }
+    }
+}
+
+/// Everything a run was configured with, stored with it (and read back to resume it).
+struct Hyperparameters: Codable {
+    var ppo: PPOConfiguration
+    var environment: RAGTuningEnvironment.Options
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
+
+/// Ctrl-C asks the training loop to stop after the current update instead of killing it.
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    private var source: DispatchSourceSignal?
+
+    var raised: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    func install() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [self] in
+            lock.lock()
+            value = true
+            lock.unlock()
+        }
+        source.resume()
+        self.source = source
     }
 }

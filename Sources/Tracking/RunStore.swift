@@ -1,0 +1,197 @@
+import Foundation
+import GRDB
+
+/// One training run: what was run, on what, with which settings, and how it ended.
+public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "run"
+
+    public var id: String
+    public var experiment: String
+    public var created: Date
+    /// running, finished, interrupted or failed.
+    public var status: String
+    public var command: String
+    public var datasetPath: String
+    public var datasetID: String
+    public var datasetCommit: String?
+    public var policyConfigurationHash: String
+    public var projectVersion: String
+    public var seed: Int64
+    /// Every hyperparameter, as JSON.
+    public var hyperparameters: String
+    /// The verdict, as JSON, once the run finished.
+    public var verdict: String?
+    public var wallSeconds: Double?
+
+    public init(
+        id: String, experiment: String, created: Date, status: String, command: String, datasetPath: String, datasetID: String,
+        datasetCommit: String?, policyConfigurationHash: String, projectVersion: String, seed: Int64, hyperparameters: String
+    ) {
+        self.id = id
+        self.experiment = experiment
+        self.created = created
+        self.status = status
+        self.command = command
+        self.datasetPath = datasetPath
+        self.datasetID = datasetID
+        self.datasetCommit = datasetCommit
+        self.policyConfigurationHash = policyConfigurationHash
+        self.projectVersion = projectVersion
+        self.seed = seed
+        self.hyperparameters = hyperparameters
+    }
+}
+
+/// One metric of one PPO update.
+public struct MetricRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "metric"
+    public var runID: String
+    public var update: Int
+    public var step: Int
+    public var name: String
+    public var value: Double
+}
+
+/// A file a run left beside the database (checkpoint, predictions, summary).
+public struct ArtifactRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "artifact"
+    public var runID: String
+    public var name: String
+    /// Relative to the store's folder.
+    public var path: String
+}
+
+/// Runs, their per-update metrics and their artifacts in one SQLite database (WAL mode) at
+/// `folder/runs.sqlite`; each run's files live in `folder/<run id>/`.
+public final class RunStore: Sendable {
+    public let folder: URL
+    private let database: DatabasePool
+
+    public init(folder: URL) throws {
+        self.folder = folder
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // A DatabasePool opens the database in WAL mode.
+        database = try DatabasePool(path: folder.appendingPathComponent("runs.sqlite").path)
+        try Self.migrator.migrate(database)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "experiment") { t in
+                t.primaryKey("name", .text)
+                t.column("created", .datetime).notNull()
+            }
+            try db.create(table: "run") { t in
+                t.primaryKey("id", .text)
+                t.column("experiment", .text).notNull().references("experiment")
+                t.column("created", .datetime).notNull()
+                t.column("status", .text).notNull()
+                t.column("command", .text).notNull()
+                t.column("datasetPath", .text).notNull()
+                t.column("datasetID", .text).notNull()
+                t.column("datasetCommit", .text)
+                t.column("policyConfigurationHash", .text).notNull()
+                t.column("projectVersion", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("hyperparameters", .text).notNull()
+                t.column("verdict", .text)
+                t.column("wallSeconds", .double)
+            }
+            try db.create(table: "metric") { t in
+                t.column("runID", .text).notNull().references("run", onDelete: .cascade)
+                t.column("update", .integer).notNull()
+                t.column("step", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("value", .double).notNull()
+                t.primaryKey(["runID", "update", "name"])
+            }
+            try db.create(table: "artifact") { t in
+                t.column("runID", .text).notNull().references("run", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("path", .text).notNull()
+                t.primaryKey(["runID", "name"])
+            }
+        }
+        return migrator
+    }
+
+    public enum Failure: Error, CustomStringConvertible, Equatable {
+        case unknownRun(String)
+        case ambiguousRun(String, matches: [String])
+        public var description: String {
+            switch self {
+            case .unknownRun(let id): "no run '\(id)' in this store"
+            case .ambiguousRun(let id, let matches): "'\(id)' matches several runs: \(matches.joined(separator: ", "))"
+            }
+        }
+    }
+
+    /// A new run id: UTC time and a random suffix, sortable by creation.
+    public static func newRunID(now: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: now) + "-" + String(UInt32.random(in: 0..<UInt32.max), radix: 16)
+    }
+
+    /// Records a new run (and its experiment) and creates its folder.
+    public func create(_ run: RunRecord) throws {
+        try database.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM experiment WHERE name = ?", arguments: [run.experiment]) == nil {
+                try db.execute(sql: "INSERT INTO experiment (name, created) VALUES (?, ?)", arguments: [run.experiment, run.created])
+            }
+            try run.insert(db)
+        }
+        try FileManager.default.createDirectory(at: runFolder(run.id), withIntermediateDirectories: true)
+    }
+
+    public func runFolder(_ id: String) -> URL { folder.appendingPathComponent(id) }
+
+    public func log(run id: String, update: Int, step: Int, metrics: [String: Double]) throws {
+        try database.write { db in
+            for (name, value) in metrics.sorted(by: { $0.key < $1.key }) where value.isFinite {
+                try MetricRecord(runID: id, update: update, step: step, name: name, value: value).upsert(db)
+            }
+        }
+    }
+
+    /// Registers a file already written in the run's folder.
+    public func addArtifact(run id: String, name: String, file: String) throws {
+        try database.write { db in try ArtifactRecord(runID: id, name: name, path: "\(id)/\(file)").upsert(db) }
+    }
+
+    public func update(_ run: RunRecord) throws {
+        try database.write { db in try run.update(db) }
+    }
+
+    public func runs() throws -> [RunRecord] {
+        try database.read { db in try RunRecord.order(Column("created").desc, Column("id").desc).fetchAll(db) }
+    }
+
+    /// The run whose id is `id` or starts with it.
+    public func run(_ id: String) throws -> RunRecord {
+        let matches = try database.read { db in
+            try RunRecord.filter(Column("id") == id || Column("id").like("\(id)%")).fetchAll(db)
+        }
+        if let exact = matches.first(where: { $0.id == id }) { return exact }
+        guard !matches.isEmpty else { throw Failure.unknownRun(id) }
+        guard matches.count == 1 else { throw Failure.ambiguousRun(id, matches: matches.map(\.id)) }
+        return matches[0]
+    }
+
+    public func metrics(run id: String) throws -> [MetricRecord] {
+        try database.read { db in
+            try MetricRecord.filter(Column("runID") == id).order(Column("update"), Column("name")).fetchAll(db)
+        }
+    }
+
+    public func artifacts(run id: String) throws -> [ArtifactRecord] {
+        try database.read { db in try ArtifactRecord.filter(Column("runID") == id).order(Column("name")).fetchAll(db) }
+    }
+
+    /// The database's journal mode ("wal").
+    public func journalMode() throws -> String {
+        try database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+}

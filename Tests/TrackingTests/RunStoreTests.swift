@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import Tracking
+
+@Suite struct RunStoreTests {
+    static func temporaryStore() throws -> RunStore {
+        try RunStore(folder: FileManager.default.temporaryDirectory.appendingPathComponent("ragtuner-runs-\(UUID().uuidString)"))
+    }
+
+    static func record(_ id: String, seed: Int64 = 1) -> RunRecord {
+        RunRecord(
+            id: id, experiment: "demo", created: Date(timeIntervalSince1970: 1_800_000_000 + Double(seed)), status: "running",
+            command: "tuner train --mode offline", datasetPath: "datasets/demo", datasetID: "demo", datasetCommit: nil,
+            policyConfigurationHash: "0xdeadbeef", projectVersion: "0.1.0", seed: seed, hyperparameters: #"{"epochs":8}"#)
+    }
+
+    /// A real SQLite file in WAL mode; runs, metrics and artifacts round-trip, a reopened store
+    /// sees them, prefixes find runs, unknown and ambiguous ids are errors.
+    @Test func runsMetricsAndArtifactsPersist() throws {
+        let store = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(at: store.folder) }
+        #expect(try store.journalMode() == "wal")
+        try store.create(Self.record("20261123-000001-aa", seed: 1))
+        try store.create(Self.record("20261123-000002-bb", seed: 2))
+        #expect(FileManager.default.fileExists(atPath: store.runFolder("20261123-000001-aa").path))
+        try store.log(run: "20261123-000001-aa", update: 1, step: 512, metrics: ["reward": 0.5, "kl": 0.01, "nan": .nan])
+        try store.log(run: "20261123-000001-aa", update: 2, step: 1024, metrics: ["reward": 0.6, "kl": 0.02])
+        try store.addArtifact(run: "20261123-000001-aa", name: "policy", file: "policy.ckpt")
+        var run = try store.run("20261123-000001")
+        run.status = "finished"
+        run.verdict = #"{"test":{}}"#
+        run.wallSeconds = 2.5
+        try store.update(run)
+
+        let reopened = try RunStore(folder: store.folder)
+        #expect(try reopened.runs().map(\.id) == ["20261123-000002-bb", "20261123-000001-aa"])
+        let loaded = try reopened.run("20261123-000001-aa")
+        #expect(loaded.status == "finished" && loaded.wallSeconds == 2.5 && loaded.verdict == #"{"test":{}}"#)
+        let metrics = try reopened.metrics(run: loaded.id)
+        #expect(metrics.map(\.name) == ["kl", "reward", "kl", "reward"], "NaN is not stored")
+        #expect(metrics.last!.value == 0.6 && metrics.last!.step == 1024)
+        #expect(try reopened.artifacts(run: loaded.id).map(\.path) == ["20261123-000001-aa/policy.ckpt"])
+        #expect(throws: RunStore.Failure.unknownRun("nope")) { try reopened.run("nope") }
+        #expect(throws: RunStore.Failure.ambiguousRun("20261123", matches: ["20261123-000001-aa", "20261123-000002-bb"])) {
+            try reopened.run("20261123")
+        }
+    }
+}
