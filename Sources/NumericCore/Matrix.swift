@@ -80,3 +80,12 @@ public struct Matrix: Sendable, Equatable {
         Matrix(rows: rows, cols: cols, storage: storage.map(transform))
     }
 }
+
+extension Matrix {
+    /// The rows of `parts` one after another (all with the same number of columns).
+    public static func stacking(_ parts: [Matrix]) -> Matrix {
+        guard let cols = parts.first?.cols else { return Matrix(rows: 0, cols: 0) }
+        precondition(parts.allSatisfy { $0.cols == cols }, "stacking matrices of different widths")
+        return Matrix(rows: parts.reduce(0) { $0 + $1.rows }, cols: cols, storage: parts.flatMap(\.storage))
+    }
+}

@@ -34,6 +34,24 @@ public struct EvaluationSetup: Sendable {
         return EvaluationSetup(dataset: dataset, policy: policy, costModel: costModel, gates: gates, gateSource: source)
     }
 
+    /// Several datasets trained on as one, each query's category its dataset's id. The gates in
+    /// force are, field by field, the most lenient of the parts' (a threshold a part's own data
+    /// cannot reach must not fail the union), and the source says so.
+    public static func union(_ parts: [EvaluationSetup]) -> EvaluationSetup {
+        precondition(!parts.isEmpty, "a union needs at least one dataset")
+        var gates = parts[0].gates
+        for part in parts.dropFirst() {
+            gates.faithfulnessMin = min(gates.faithfulnessMin, part.gates.faithfulnessMin)
+            gates.relevancyMin = min(gates.relevancyMin, part.gates.relevancyMin)
+            gates.latencyP95MaxMilliseconds = max(gates.latencyP95MaxMilliseconds, part.gates.latencyP95MaxMilliseconds)
+            gates.errorRateMax = max(gates.errorRateMax, part.gates.errorRateMax)
+        }
+        let sources = parts.map { "\($0.dataset.manifest.id): \($0.gateSource)" }.joined(separator: "; ")
+        return EvaluationSetup(
+            dataset: .union(parts.map(\.dataset)), policy: parts[0].policy, costModel: parts[0].costModel, gates: gates,
+            gateSource: "the most lenient of the parts' thresholds (\(sources))")
+    }
+
     public var reward: RewardFunction { RewardFunction(policy, gates: gates) }
 
     /// The judged queries of `split`, optionally of one category, at most `limit`.

@@ -142,3 +142,24 @@ struct TemporaryDataset {
         #expect(manifest.id == "cranfield" && manifest.gates?.thresholds["relevancy_min"] == 0.45)
     }
 }
+
+@Suite struct DatasetUnionTests {
+    @Test func unionPrefixesIdsUsesDatasetsAsCategoriesAndOffsetsQrels() throws {
+        let a = try TemporaryDataset(corpus: DatasetLoaderTests.corpus, queries: DatasetLoaderTests.queries, qrels: ["test": ["q1\td1\t1"], "train": ["q2\td2\t2"]])
+        let b = try TemporaryDataset(corpus: Array(DatasetLoaderTests.corpus.prefix(2)), queries: Array(DatasetLoaderTests.queries.prefix(2)), qrels: ["test": ["q2\td2\t1"], "train": ["q1\td1\t1"]])
+        defer { a.remove(); b.remove() }
+        var first = try DatasetLoader(folder: a.url).load()
+        first.manifest.id = "alpha"
+        var second = try DatasetLoader(folder: b.url).load()
+        second.manifest.id = "beta"
+        let union = Dataset.union([first, second])
+        #expect(union.documents.count == 6 && union.queries.count == 6)
+        #expect(union.documents[4].id == "beta/d1" && union.queries[5].id == "beta/q2")
+        #expect(Set(union.queries.map(\.category)) == ["alpha", "beta"])
+        let test = try union.qrels("test")
+        // beta's q2 (query 5) judges beta's d2 (document 5).
+        #expect(test.relevant(to: 5) == [Qrels.Judgement(document: 5, grade: 1)])
+        #expect(test.relevant(to: 0) == [Qrels.Judgement(document: 0, grade: 1)])
+        #expect(union.manifest.id == "alpha+beta")
+    }
+}

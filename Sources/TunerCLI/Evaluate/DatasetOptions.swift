@@ -7,10 +7,10 @@ import TunerEnvironment
 
 /// The options every command that scores a dataset shares, and what they load.
 struct DatasetOptions: ParsableArguments {
-    @Option(help: "Dataset folder in the BEIR layout (tuner train: default datasets/demo).")
-    var dataset: String?
+    @Option(help: "Dataset folder in the BEIR layout; several train on their union, each query's category its dataset (tuner train: default datasets/demo).")
+    var dataset: [String] = []
 
-    @Option(help: "Dataset manifest (default: DIR/manifest.yaml, else datasets/manifests/<folder name>.yaml, else inferred).")
+    @Option(help: "Dataset manifest for a single --dataset (default: DIR/manifest.yaml, else datasets/manifests/<folder name>.yaml, else inferred).")
     var manifest: String?
 
     @Option(help: "Split to score.")
@@ -83,15 +83,11 @@ struct DatasetOptions: ParsableArguments {
         }
     }
 
-    /// Loads `--dataset`, or `defaultDataset` when it is not given.
+    /// Loads `--dataset` (the union when given several), or `defaultDataset` when none is given.
     func load(defaultDataset: String? = nil) throws -> Loaded {
-        guard let dataset = dataset ?? defaultDataset else { throw ValidationError("--dataset DIR is required") }
-        let folder = URL(fileURLWithPath: dataset)
-        var manifestURL = manifest.map { URL(fileURLWithPath: $0) }
-        if manifestURL == nil && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("manifest.yaml").path) {
-            let project = URL(fileURLWithPath: "datasets/manifests/\(folder.standardizedFileURL.lastPathComponent).yaml")
-            if FileManager.default.fileExists(atPath: project.path) { manifestURL = project }
-        }
+        let folders = dataset.isEmpty ? (defaultDataset.map { [$0] } ?? []) : dataset
+        guard !folders.isEmpty else { throw ValidationError("--dataset DIR is required") }
+        if folders.count > 1 && manifest != nil { throw ValidationError("--manifest applies to a single --dataset") }
         /// A file named on the command line must exist; the default one may be absent.
         func configuration(_ given: String?, default path: String) throws -> URL? {
             if let given {
@@ -101,12 +97,20 @@ struct DatasetOptions: ParsableArguments {
             return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
         }
         let policyFile = try configuration(policy, default: Self.defaultPolicy)
+        let pipelineFile = try configuration(pipeline, default: Self.defaultPipeline)
         let policyHash = try policyFile.map { "crc32:" + String(CRC32.checksum(try Data(contentsOf: $0)), radix: 16) } ?? "built-in"
-        let setup = try EvaluationSetup.load(
-            datasetFolder: folder, manifest: manifestURL,
-            policyFile: policyFile,
-            pipelineFile: try configuration(pipeline, default: Self.defaultPipeline),
-            loadsEmbeddings: !noEmbeddings)
+        let parts = try folders.map { path -> EvaluationSetup in
+            let folder = URL(fileURLWithPath: path)
+            var manifestURL = manifest.map { URL(fileURLWithPath: $0) }
+            if manifestURL == nil && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("manifest.yaml").path) {
+                let project = URL(fileURLWithPath: "datasets/manifests/\(folder.standardizedFileURL.lastPathComponent).yaml")
+                if FileManager.default.fileExists(atPath: project.path) { manifestURL = project }
+            }
+            return try EvaluationSetup.load(
+                datasetFolder: folder, manifest: manifestURL, policyFile: policyFile, pipelineFile: pipelineFile,
+                loadsEmbeddings: !noEmbeddings)
+        }
+        let setup = parts.count == 1 ? parts[0] : EvaluationSetup.union(parts)
         let system = try RetrievalSystem(dataset: setup.dataset, costModel: setup.costModel)
         let queries = try setup.queries(split: split, category: category, limit: limit)
         guard !queries.isEmpty else {

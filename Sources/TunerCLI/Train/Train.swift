@@ -63,7 +63,7 @@ extension Tuner {
             if let resume {
                 record = try store.run(resume)
                 guard record.status != "finished" else { throw ValidationError("run \(record.id) has finished; nothing to resume") }
-                options.dataset = record.datasetPath
+                options.dataset = record.datasetPath.split(separator: "\n").map(String.init)
                 let stored = try JSONDecoder().decode(Hyperparameters.self, from: Data(record.hyperparameters.utf8))
                 environmentOptions = stored.environment
             } else {
@@ -90,7 +90,8 @@ extension Tuner {
                 trainer = try tuning.trainer(ppo)
                 let manifest = context.setup.dataset.manifest
                 record.experiment = manifest.id
-                record.datasetPath = data.dataset ?? "datasets/demo"
+                // One path per line: a mixed-domain run trains on several.
+                record.datasetPath = (data.dataset.isEmpty ? ["datasets/demo"] : data.dataset).joined(separator: "\n")
                 record.datasetID = manifest.id
                 record.datasetCommit = manifest.commit
                 record.policyConfigurationHash = context.policyFileHash
