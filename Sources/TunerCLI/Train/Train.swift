@@ -100,10 +100,27 @@ extension Tuner {
             }
             if !json { print("run \(record.id) → \(runFolder.path)") }
 
+            do {
+                try train(trainer, tuning: tuning, store: store, record: &record, clock: clock, options: environmentOptions)
+            } catch {
+                record.status = "failed"
+                try? store.update(record)
+                throw error
+            }
+        }
+
+        /// Trains, saves and judges; `record` ends interrupted or finished.
+        private func train(
+            _ trainer: PPOTrainer<RAGTuningEnvironment>, tuning: OfflineTuning, store: RunStore, record: inout RunRecord,
+            clock: ContinuousClock.Instant, options environmentOptions: RAGTuningEnvironment.Options
+        ) throws {
+            let runFolder = store.runFolder(record.id)
+            let trainerFile = runFolder.appendingPathComponent("trainer.ckpt")
+            let runID = record.id
             let interrupt = InterruptFlag()
             interrupt.install()
             try trainer.train { metrics in
-                try? store.log(run: record.id, update: metrics.update, step: metrics.globalStep, metrics: Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode))
+                try? store.log(run: runID, update: metrics.update, step: metrics.globalStep, metrics: Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode))
                 if metrics.update % 25 == 0 { try? trainer.saveCheckpoint(to: trainerFile) }
                 if !json && (metrics.update % 10 == 0 || trainer.isFinished) {
                     let elapsed = Self.seconds(ContinuousClock.now - clock)
@@ -116,22 +133,22 @@ extension Tuner {
                 return !interrupt.raised
             }
             try trainer.saveCheckpoint(to: trainerFile)
-            try store.addArtifact(run: record.id, name: "trainer-checkpoint", file: "trainer.ckpt")
+            try store.addArtifact(run: runID, name: "trainer-checkpoint", file: "trainer.ckpt")
             if interrupt.raised {
                 record.status = "interrupted"
                 try store.update(record)
-                print("interrupted at update \(trainer.update); checkpoint saved. Continue with: tuner train --mode offline --out \(out) --resume \(record.id)")
+                print("interrupted at update \(trainer.update); checkpoint saved. Continue with: tuner train --mode offline --out \(out) --resume \(runID)")
                 return
             }
 
             let checkpoint = trainer.checkpoint
             try checkpoint.write(to: runFolder.appendingPathComponent("policy.ckpt"))
-            try store.addArtifact(run: record.id, name: "policy-checkpoint", file: "policy.ckpt")
+            try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
             let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: UInt64(record.seed)))
-            try RunArtifacts.write(verdict, tuning: tuning, store: store, run: record.id)
+            try RunArtifacts.write(verdict, tuning: tuning, store: store, run: runID)
             let wall = Self.seconds(ContinuousClock.now - clock)
-            var object = VerdictJSON.object(verdict, wallSeconds: wall, dataset: context.setup.dataset.manifest.id)
-            object["run_id"] = record.id
+            var object = VerdictJSON.object(verdict, wallSeconds: wall, dataset: tuning.setup.dataset.manifest.id)
+            object["run_id"] = runID
             record.status = "finished"
             record.wallSeconds = wall
             record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
