@@ -1,4 +1,5 @@
 import Evaluation
+import Foundation
 import Retrieval
 import Testing
 import TunerEnvironment
@@ -50,6 +51,25 @@ import TunerEnvironment
         #expect(cached.overall.relevancy == fresh.overall.relevancy)
         #expect(cached.overall.costUSD == fresh.overall.costUSD)
         #expect(Set(cached.perCategory.keys) == ["short", "medium", "long"])
+    }
+
+    /// The JSON contract of `tuner evaluate`: these keys, overall and under `per_category`.
+    @Test func reportJSONCarriesTheDocumentedKeys() throws {
+        let (setup, system) = try SharedSystems.system("scifact")
+        let cache = EvaluationCache(system: system, queries: Array(try setup.queries(split: "test").prefix(30)))
+        let report = try cache.evaluate(RAGConfiguration(variant: .bm25, k: 5), reward: setup.reward)
+        let object = ReportJSON.configurationObject(report)
+        let required: Set<String> = [
+            "ndcg_at_10", "recall_at_10", "faithfulness", "relevancy", "latency_p50_ms", "latency_p95_ms", "cost_usd", "reward",
+            "gates_passed", "n",
+        ]
+        #expect(required.isSubset(of: Set(object.keys)))
+        #expect((object["config"] as? [String: Any])?["variant"] as? String == "bm25")
+        let perCategory = try #require(object["per_category"] as? [String: [String: Any]])
+        #expect(Set(perCategory.keys) == Set(report.perCategory.keys) && !perCategory.isEmpty)
+        for summary in perCategory.values { #expect(required.isSubset(of: Set(summary.keys))) }
+        #expect(object["n"] as? Int == 30 && object["ndcg_at_10"] as? Double == report.overall.ndcgAt10)
+        #expect(JSONSerialization.isValidJSONObject(object))
     }
 
     /// The knobs move latency and cost the way they do in production.

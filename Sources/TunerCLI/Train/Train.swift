@@ -147,13 +147,13 @@ extension Tuner {
             let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: UInt64(record.seed)))
             try RunArtifacts.write(verdict, tuning: tuning, store: store, run: runID)
             let wall = Self.seconds(ContinuousClock.now - clock)
-            var object = VerdictJSON.object(verdict, wallSeconds: wall, dataset: tuning.setup.dataset.manifest.id)
+            var object = ReportJSON.verdict(verdict, wallSeconds: wall, dataset: tuning.setup.dataset.manifest.id)
             object["run_id"] = runID
             record.status = "finished"
             record.wallSeconds = wall
             record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
             try store.update(record)
-            if json { try ReportJSON.print(object) } else { VerdictJSON.printTable(verdict, wallSeconds: wall) }
+            if json { try ReportJSON.print(object) } else { VerdictTable.printTable(verdict, wallSeconds: wall) }
         }
 
         static func seconds(_ d: Duration) -> Double {

@@ -3,32 +3,7 @@ import Foundation
 import TunerEnvironment
 
 /// The verdict as a table and as JSON.
-enum VerdictJSON {
-    static func gain(_ interval: BootstrapInterval) -> [String: Any] {
-        ["mean": interval.estimate, "ci_low": interval.lower, "ci_high": interval.upper]
-    }
-
-    static func object(_ v: OfflineTuning.Verdict, wallSeconds: Double, dataset: String) -> [String: Any] {
-        [
-            "dataset": dataset,
-            "wall_seconds": wallSeconds,
-            "test": [
-                "policy_reward": v.policy.reward.reward,
-                "default_static_reward": v.defaultStatic.reward.reward,
-                "best_static_reward": v.bestStatic.reward.reward,
-                "oracle_reward": v.oracle.reward.reward,
-                "gain_vs_default": gain(v.gainVersusDefault),
-                "gain_vs_best_static": gain(v.gainVersusBestStatic),
-                "gain_vs_oracle": gain(v.gainVersusOracle),
-                "gate_violations": v.gateViolations,
-                "policy_configs": v.policyConfigurations.mapValues(ReportJSON.configuration),
-                "best_static_config": ReportJSON.configuration(v.bestStaticConfiguration),
-                "oracle_configs": v.oracleConfigurations.mapValues(ReportJSON.configuration),
-                "policy": ReportJSON.metrics(v.policy),
-            ] as [String: Any],
-        ]
-    }
-
+enum VerdictTable {
     static func printTable(_ v: OfflineTuning.Verdict, wallSeconds: Double) {
         print("\nlearned configuration per category:")
         for (name, c) in v.policyConfigurations.sorted(by: { $0.key < $1.key }) { print("  \(name): \(c)") }
