@@ -81,7 +81,7 @@ public struct BatchReport: Sendable, Equatable {
         for (i, c) in categories.enumerated() { members[c].append(i) }
         var perCategory: [String: MetricsSummary] = [:]
         for (c, name) in categoryNames.enumerated() where !members[c].isEmpty {
-            perCategory[name] = MetricsSummary(outcomes, members: members[c], reward: reward)
+            perCategory[name] = MetricsSummary(outcomes, members: members[c], reward: reward.forCategory(name))
         }
         self.perCategory = perCategory
     }

@@ -13,6 +13,8 @@ public struct EvaluationSetup: Sendable {
     public var gates: PolicyConfiguration.GateThresholds
     /// Where the gate thresholds come from and why.
     public var gateSource: String
+    /// For a union: each category's (dataset's) own thresholds.
+    public var categoryGates: [String: PolicyConfiguration.GateThresholds] = [:]
 
     public static let variantNames = RAGConfiguration.Variant.allCases.map(\.rawValue)
     public static let templateNames = PromptTemplate.allCases.map(\.rawValue)
@@ -34,9 +36,10 @@ public struct EvaluationSetup: Sendable {
         return EvaluationSetup(dataset: dataset, policy: policy, costModel: costModel, gates: gates, gateSource: source)
     }
 
-    /// Several datasets trained on as one, each query's category its dataset's id. The gates in
-    /// force are, field by field, the most lenient of the parts' (a threshold a part's own data
-    /// cannot reach must not fail the union), and the source says so.
+    /// Several datasets trained on as one, each query's category its dataset's id. Each category
+    /// keeps its dataset's gate thresholds; over all queries together the gates are, field by
+    /// field, the most lenient of the parts' (a threshold one part's data cannot reach must not
+    /// fail the union), and the source says so.
     public static func union(_ parts: [EvaluationSetup]) -> EvaluationSetup {
         precondition(!parts.isEmpty, "a union needs at least one dataset")
         var gates = parts[0].gates
@@ -49,10 +52,11 @@ public struct EvaluationSetup: Sendable {
         let sources = parts.map { "\($0.dataset.manifest.id): \($0.gateSource)" }.joined(separator: "; ")
         return EvaluationSetup(
             dataset: .union(parts.map(\.dataset)), policy: parts[0].policy, costModel: parts[0].costModel, gates: gates,
-            gateSource: "the most lenient of the parts' thresholds (\(sources))")
+            gateSource: "over all queries the most lenient of the parts' thresholds; per category its dataset's own (\(sources))",
+            categoryGates: Dictionary(uniqueKeysWithValues: parts.map { ($0.dataset.manifest.id, $0.gates) }))
     }
 
-    public var reward: RewardFunction { RewardFunction(policy, gates: gates) }
+    public var reward: RewardFunction { RewardFunction(policy, gates: gates, categoryGates: categoryGates) }
 
     /// The judged queries of `split`, optionally of one category, at most `limit`.
     public func queries(split: String, category: String? = nil, limit: Int? = nil) throws -> [Int] {

@@ -37,6 +37,8 @@ public struct RAGTuningEnvironment: Environment {
     /// Cache positions of each category's queries.
     let members: [[Int]]
     let initialMetrics: [Double]
+    /// The reward with each category's gates (a mixed-domain union keeps each dataset's own).
+    let categoryRewards: [RewardFunction]
     let workspace: EvaluationCache.Workspace
 
     private var rng: RandomGenerator
@@ -62,6 +64,7 @@ public struct RAGTuningEnvironment: Environment {
         heads.append(.continuous("fusion_weight", actions.fusionWeight))
         heads.append(.categorical("template", choices: templates.map(\.rawValue)))
         actionSpace = ActionSpace(heads)
+        categoryRewards = cache.categories.map { reward.forCategory($0) }
         members = (0..<cache.categories.count).map { c in (0..<cache.queries.count).filter { cache.categoryIndex(at: $0) == c } }
         workspace = cache.makeWorkspace()
         configuration = Self.defaultConfiguration
@@ -135,7 +138,7 @@ public struct RAGTuningEnvironment: Environment {
             // case the cache refuses.
             outcomes.append(try! cache.outcome(at: pool[rng.bounded(pool.count)], configuration: c, workspace: workspace))
         }
-        return MetricsSummary(outcomes, reward: reward)
+        return MetricsSummary(outcomes, reward: categoryRewards[category])
     }
 
     private func observation() -> [Float] {

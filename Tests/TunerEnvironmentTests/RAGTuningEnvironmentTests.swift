@@ -97,3 +97,21 @@ import TunerPolicy
         #expect(object["wall_seconds"] as? Double == 1.5 && JSONSerialization.isValidJSONObject(object))
     }
 }
+
+@Suite struct UnionGateTests {
+    /// In a union each dataset keeps its own gates per category; over all queries the most lenient apply.
+    @Test func eachCategoryKeepsItsDatasetsGates() throws {
+        let demo = try EvaluationSetup.load(
+            datasetFolder: SharedSystems.repository.appendingPathComponent("datasets/demo"), policyFile: nil, pipelineFile: nil)
+        let (cranfield, _) = try SharedSystems.system("cranfield")
+        let union = EvaluationSetup.union([demo, cranfield])
+        #expect(union.gates.relevancyMin == 0.45 && union.gates.faithfulnessMin == 0.5)
+        #expect(union.reward.forCategory("demo").gates.relevancyMin == 0.75)
+        #expect(union.reward.forCategory("cranfield").gates.relevancyMin == 0.45)
+        #expect(union.reward.forCategory("unknown").gates == union.gates)
+        let m = BatchMeasurement(faithfulness: 0.6, relevancy: 0.6, latencyP95Milliseconds: 300, costUSD: 0.0005,
+                                 errorRate: 0, violationRate: 0, qualitySpread: 0.1)
+        #expect(union.reward.forCategory("cranfield").evaluate(m).gatesPassed)
+        #expect(!union.reward.forCategory("demo").evaluate(m).gatesPassed)
+    }
+}

@@ -49,11 +49,25 @@ public struct RewardFunction: Sendable, Equatable {
     public var weights: PolicyConfiguration.RewardWeights
     public var penalties: PolicyConfiguration.Penalties
     public var gates: PolicyConfiguration.GateThresholds
+    /// Thresholds that replace `gates` for the queries of a category: a mixed-domain union keeps
+    /// each dataset's own.
+    public var categoryGates: [String: PolicyConfiguration.GateThresholds]
 
-    public init(_ configuration: PolicyConfiguration, gates: PolicyConfiguration.GateThresholds? = nil) {
+    public init(
+        _ configuration: PolicyConfiguration, gates: PolicyConfiguration.GateThresholds? = nil,
+        categoryGates: [String: PolicyConfiguration.GateThresholds] = [:]
+    ) {
         weights = configuration.reward
         penalties = configuration.penalties
         self.gates = gates ?? configuration.gates
+        self.categoryGates = categoryGates
+    }
+
+    /// The reward with the gates in force for `category`.
+    public func forCategory(_ category: String) -> RewardFunction {
+        var r = self
+        if let own = categoryGates[category] { r.gates = own }
+        return r
     }
 
     /// Quality of one query, the per-query term whose spread is the instability measure.
