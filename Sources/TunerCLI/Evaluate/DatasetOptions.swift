@@ -114,7 +114,7 @@ struct DatasetOptions: ParsableArguments {
         let system = try RetrievalSystem(dataset: setup.dataset, costModel: setup.costModel)
         let queries = try setup.queries(split: split, category: category, limit: limit)
         guard !queries.isEmpty else {
-            throw ValidationError("split '\(split)'\(category.map { " category '\($0)'" } ?? "") of \(dataset) has no judged queries")
+            throw ValidationError("split '\(split)'\(category.map { " category '\($0)'" } ?? "") of \(folders.joined(separator: " + ")) has no judged queries")
         }
         return Loaded(setup: setup, system: system, queries: queries, split: split, policyFileHash: policyHash)
     }
