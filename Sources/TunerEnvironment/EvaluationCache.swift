@@ -103,7 +103,7 @@ public final class EvaluationCache: @unchecked Sendable {
             let query = system.dataset.queries[q]
             let grades = system.grades[q]
             clock = Stopwatch()
-            let weights = AnswerStep.queryWeights(first.queryTerms, index: system.lexical)
+            let weights = first.queryWeights
             let start = entries.count
             for i in 0..<pool.count {
                 let d = pool.documents[i]

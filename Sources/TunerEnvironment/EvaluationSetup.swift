@@ -9,7 +9,7 @@ import Retrieval
 public struct EvaluationSetup: Sendable {
     public var dataset: Dataset
     public var policy: PolicyConfiguration
-    public var costModel: PipelineCostModel
+    public var costModel: PipelineModel
     public var gates: PolicyConfiguration.GateThresholds
     /// Where the gate thresholds come from and why.
     public var gateSource: String
@@ -26,7 +26,7 @@ public struct EvaluationSetup: Sendable {
         let dataset = try DatasetLoader(folder: datasetFolder, manifestURL: manifest, loadsEmbeddings: loadsEmbeddings).load()
         let policy = try policyFile.map { try PolicyConfiguration.load(from: $0, variants: variantNames, templates: templateNames) }
             ?? PolicyConfiguration(actions: .init(variants: variantNames, templates: templateNames))
-        let costModel = try pipelineFile.map(PipelineCostModel.load) ?? PipelineCostModel()
+        let costModel = try pipelineFile.map(PipelineModel.load) ?? PipelineModel()
         var gates = policy.gates
         var source = policyFile.map { "policy configuration \($0.path)" } ?? "built-in defaults (the specification's)"
         if let override = dataset.manifest.gates {

@@ -23,7 +23,7 @@ public struct QueryOutcome: Sendable, Equatable {
 enum QueryCost {
     static func latency(
         stages: StageTimes, configuration: RAGConfiguration, rerankCandidates: Int,
-        inputTokens: Int, outputTokens: Int, model: PipelineCostModel
+        inputTokens: Int, outputTokens: Int, model: PipelineModel
     ) -> Double {
         let usesDense = configuration.variant != .bm25 || configuration.rerank
         return stages.total(for: configuration)

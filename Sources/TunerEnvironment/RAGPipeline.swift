@@ -61,7 +61,7 @@ public struct RAGPipeline: Sendable {
 
         let context = c.template.arrange(ranking, sentences: system.sentences, budgets: budgets)
         let clock = Stopwatch()
-        let weights = AnswerStep.queryWeights(first.queryTerms, index: system.lexical)
+        let weights = first.queryWeights
         let answer = answerStep.answer(context: context, sentences: system.sentences, query: weights)
         first.times.answer = clock.milliseconds
 

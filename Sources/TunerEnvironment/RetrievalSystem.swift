@@ -24,7 +24,7 @@ public final class RetrievalSystem: @unchecked Sendable {
 
     public let dataset: Dataset
     public let options: Options
-    public let costModel: PipelineCostModel
+    public let costModel: PipelineModel
     public let lexical: BM25Index
     public let dense: DenseIndex
     /// One row per dataset query, aligned with `dataset.queries`.
@@ -37,7 +37,7 @@ public final class RetrievalSystem: @unchecked Sendable {
     /// Each document's distinct title terms (BM25 vocabulary ids, sorted).
     private let titleTerms: [[Int32]]
 
-    public init(dataset: Dataset, costModel: PipelineCostModel = PipelineCostModel(), options: Options = Options()) throws {
+    public init(dataset: Dataset, costModel: PipelineModel = PipelineModel(), options: Options = Options()) throws {
         self.dataset = dataset
         self.options = options
         self.costModel = costModel
@@ -86,6 +86,8 @@ public final class RetrievalSystem: @unchecked Sendable {
         public var denseScores: [Float]
         public var pool: CandidatePool
         public var queryTerms: [(term: Int32, count: Float)]
+        /// The query's distinct terms with their idf: title coverage here, the answer step later.
+        public var queryWeights: AnswerStep.QueryWeights
         public var times = StageTimes()
     }
 
@@ -124,6 +126,7 @@ public final class RetrievalSystem: @unchecked Sendable {
         let weights = AnswerStep.queryWeights(terms, index: lexical)
         pool.titleCoverage = pool.documents.map { AnswerStep.support(titleTerms[Int($0)], weights) }
         times.fusion = clock.milliseconds
-        return FirstStage(lexicalScores: lexicalScores, denseScores: denseScores, pool: pool, queryTerms: terms, times: times)
+        return FirstStage(
+            lexicalScores: lexicalScores, denseScores: denseScores, pool: pool, queryTerms: terms, queryWeights: weights, times: times)
     }
 }

@@ -23,7 +23,7 @@ public struct StageTimes: Sendable, Equatable {
     }
 }
 
-/// Milliseconds elapsed since `start` (a `DispatchTime`-free monotonic clock).
+/// Milliseconds elapsed since creation, on the monotonic continuous clock.
 struct Stopwatch {
     private let start = ContinuousClock.now
     var milliseconds: Double {

@@ -19,8 +19,8 @@ import Testing
         #expect(c.gates.faithfulnessMin == 0.75 && c.gates.relevancyMin == 0.75)
         #expect(c.gates.latencyP95MaxMilliseconds == 500 && c.gates.errorRateMax == 0.01)
         #expect(c.actions.topKGrid == [3, 5, 8, 10, 16, 24, 32] && c.actions.fusionWeightGrid == [0, 0.25, 0.5, 0.75, 1])
-        let model = try PipelineCostModel.load(from: Self.repository.appendingPathComponent("configs/rag/pipeline.yaml"))
-        #expect(model == PipelineCostModel(), "the shipped pipeline model is the built-in default")
+        let model = try PipelineModel.load(from: Self.repository.appendingPathComponent("configs/rag/pipeline.yaml"))
+        #expect(model == PipelineModel(), "the shipped pipeline model is the built-in default")
     }
 
     @Test(arguments: [

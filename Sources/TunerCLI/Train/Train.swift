@@ -76,12 +76,9 @@ extension Tuner {
             let context = try options.load(defaultDataset: "datasets/demo")
             if !json { context.printHeader() }
             let tuning = try OfflineTuning(setup: context.setup, system: context.system, environmentOptions: environmentOptions)
-            let runFolder = store.runFolder(record.id)
-            let trainerFile = runFolder.appendingPathComponent("trainer.ckpt")
-
             let trainer: PPOTrainer<RAGTuningEnvironment>
             if resume != nil {
-                trainer = try PPOTrainer.resume(from: trainerFile, makeEnvironment: tuning.environments(seed: UInt64(record.seed)))
+                trainer = try PPOTrainer.resume(from: Self.trainerFile(store, record.id), makeEnvironment: tuning.environments(seed: UInt64(record.seed)))
                 if !json { print("resuming run \(record.id) at update \(trainer.update) of \(trainer.configuration.updateCount)") }
             } else {
                 var ppo = try PPOConfiguration.ragTuning.applying(overrides: overrides)
@@ -98,7 +95,7 @@ extension Tuner {
                 record.hyperparameters = String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions)), as: UTF8.self)
                 try store.create(record)
             }
-            if !json { print("run \(record.id) → \(runFolder.path)") }
+            if !json { print("run \(record.id) → \(store.runFolder(record.id).path)") }
 
             do {
                 try train(trainer, tuning: tuning, store: store, record: &record, clock: clock, options: environmentOptions)
@@ -115,7 +112,7 @@ extension Tuner {
             clock: ContinuousClock.Instant, options environmentOptions: RAGTuningEnvironment.Options
         ) throws {
             let runFolder = store.runFolder(record.id)
-            let trainerFile = runFolder.appendingPathComponent("trainer.ckpt")
+            let trainerFile = Self.trainerFile(store, record.id)
             let runID = record.id
             let interrupt = InterruptFlag()
             interrupt.install()
@@ -154,6 +151,11 @@ extension Tuner {
             record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
             try store.update(record)
             if json { try ReportJSON.print(object) } else { VerdictTable.printTable(verdict, wallSeconds: wall) }
+        }
+
+        /// Where a run's trainer checkpoint lives (saved periodically, on Ctrl-C and at the end).
+        static func trainerFile(_ store: RunStore, _ run: String) -> URL {
+            store.runFolder(run).appendingPathComponent("trainer.ckpt")
         }
 
         static func seconds(_ d: Duration) -> Double {

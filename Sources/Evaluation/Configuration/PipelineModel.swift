@@ -12,8 +12,10 @@ import Foundation
 ///                       embeddings are precomputed, so the encoder's time is modelled)
 ///
 /// The pipeline's own compute (retrieval, fusion, re-ranker features, answer extraction) is
-/// measured, not modelled, and added to the latency.
-public struct PipelineCostModel: Sendable, Equatable {
+/// measured, not modelled, and added to the latency. The file also holds the two settings of the
+/// pipeline itself that shape context and answer: the template budgets and the answer step's
+/// attention to the middle of the context.
+public struct PipelineModel: Sendable, Equatable {
     public var generatorOverheadMilliseconds = 100.0
     public var prefillMillisecondsPerToken = 0.12
     public var decodeMillisecondsPerToken = 4.0
@@ -46,12 +48,12 @@ public struct PipelineCostModel: Sendable, Equatable {
         rerankMillisecondsPerCandidate * Double(candidates)
     }
 
-    public static func load(from url: URL) throws -> PipelineCostModel {
+    public static func load(from url: URL) throws -> PipelineModel {
         try parse(YAMLFields.load(url))
     }
 
-    public static func parse(_ yaml: YAMLFields) throws -> PipelineCostModel {
-        var m = PipelineCostModel()
+    public static func parse(_ yaml: YAMLFields) throws -> PipelineModel {
+        var m = PipelineModel()
         try yaml.onlyAllow(["version", "generator", "reranker", "embedding", "answer", "templates"])
         _ = try yaml.int("version", in: 1...1, default: 1)
         if let g = try yaml.section("generator") {
