@@ -49,6 +49,7 @@ var package = Package(
             ]
         ),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
+        .testTarget(name: "TunerPolicyTests", dependencies: ["TunerPolicy", "NumericCore"]),
         .testTarget(name: "PPOTests", dependencies: ["PPO", "TunerPolicy", "NumericCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
@@ -61,7 +62,15 @@ var package = Package(
 )
 
 if withBenchmarks {
+    // Counts allocations by interposing malloc (the library behind ordo-one/benchmark's malloc
+    // metrics); run the benchmark with LD_PRELOAD=.build/release/libMallocInterposerSwift.so.
+    package.dependencies += [.package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1")]
     package.targets += [
+        .executableTarget(
+            name: "PolicyDecisionBenchmarks",
+            dependencies: ["TunerEnvironment", "TunerPolicy", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            path: "Benchmarks/PolicyDecisionBenchmarks"
+        ),
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "NumericCoreBenchmarks",

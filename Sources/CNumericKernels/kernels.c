@@ -87,3 +87,37 @@ void rt_activation_backward_f32(float *dy, const float *restrict y, size_t rows,
         for (size_t c = 0; c < cols; c++) bias_gradient[c] += d[c];
     }
 }
+
+// Outputs are taken 32 at a time so the accumulators stay in registers (four AVX2 vectors,
+// independent FMA chains) while the inputs stream past; leftovers go one by one.
+RT_MULTIVERSION
+void rt_dense_row_f32(const float *restrict x, const float *restrict wt, const float *restrict bias,
+                      float *restrict y, size_t inputs, size_t outputs, int activation) {
+    enum { BLOCK = 32 };
+    size_t o = 0;
+    for (; o + BLOCK <= outputs; o += BLOCK) {
+        float acc[BLOCK];
+        for (size_t j = 0; j < BLOCK; j++) acc[j] = bias[o + j];
+        for (size_t i = 0; i < inputs; i++) {
+            const float xi = x[i];
+            const float *restrict w = wt + i * outputs + o;
+            for (size_t j = 0; j < BLOCK; j++) acc[j] += xi * w[j];
+        }
+        for (size_t j = 0; j < BLOCK; j++) y[o + j] = acc[j];
+    }
+    for (; o < outputs; o++) {
+        float acc = bias[o];
+        for (size_t i = 0; i < inputs; i++) acc += x[i] * wt[i * outputs + o];
+        y[o] = acc;
+    }
+    switch (activation) {
+    case RT_TANH:
+        for (size_t j = 0; j < outputs; j++) y[j] = tanh_one(y[j]);
+        break;
+    case RT_RELU:
+        for (size_t j = 0; j < outputs; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+        break;
+    default:
+        break;
+    }
+}

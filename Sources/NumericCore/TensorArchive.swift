@@ -83,9 +83,7 @@ public struct TensorArchive: Sendable, Equatable {
             kind: kind, kindVersion: kindVersion, metadata: String(decoding: metadata, as: UTF8.self),
             tensors: floatNames.map { .init(name: $0, type: "f32", count: floats[$0]!.count) }
                 + wordNames.map { .init(name: $0, type: "u64", count: words[$0]!.count) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let headerBytes = try encoder.encode(header)
+        let headerBytes = try JSONEncoder.sorted.encode(header)
         var data = Data(Self.magic)
         data.appendLittleEndian(Self.formatVersion)
         data.appendLittleEndian(UInt32(headerBytes.count))

@@ -20,7 +20,7 @@ public final class PPOTrainer<E: Environment> {
 
     var adam: AdamOptimizer
     var rng: RandomGenerator
-    var environments: [E]
+    public internal(set) var environments: [E]
     /// Current raw observations, N × O.
     var observations: Matrix
     var episodeReturns: [Double]

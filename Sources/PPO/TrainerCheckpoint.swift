@@ -34,7 +34,7 @@ extension PPOTrainer {
         var words: [String: [UInt64]] = ["rng": rng.stateWords]
         for (e, environment) in environments.enumerated() { words["environment.\(e)"] = environment.snapshot.words }
         try TensorArchive(
-            kind: Self.checkpointKind, kindVersion: Self.checkpointVersion, metadata: try JSONEncoder().encode(state),
+            kind: Self.checkpointKind, kindVersion: Self.checkpointVersion, metadata: try JSONEncoder.sorted.encode(state),
             floats: ["parameters": network.arena.valueArray, "adam.m": adam.firstMoment, "adam.v": adam.secondMoment],
             words: words
         ).write(to: url)

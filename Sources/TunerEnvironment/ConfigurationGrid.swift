@@ -1,5 +1,6 @@
 import Evaluation
 import Retrieval
+import TunerPolicy
 
 /// Every static configuration the action bounds allow on a grid: variants × k × re-rank ×
 /// fusion weight × template. The fusion weight only varies for the variants that use it
@@ -14,7 +15,7 @@ public enum ConfigurationGrid {
                 for rerank in actions.rerank where !rerank || rerankAvailable {
                     for w in weights {
                         for templateName in actions.templates {
-                            guard let template = PromptTemplate(rawValue: templateName) else { continue }
+                            guard let template = RAGSettings.Template(rawValue: templateName) else { continue }
                             result.append(RAGConfiguration(variant: variant, k: k, rerank: rerank, fusionWeight: w, template: template))
                         }
                     }

@@ -4,7 +4,7 @@ import NumericCore
 import Retrieval
 import TunerPolicy
 
-/// Off-policy evaluation of a policy checkpoint on a decision log (`DecisionRecord` lines): the
+/// Off-policy evaluation of a policy checkpoint on logged decisions (``DecisionLog``): the
 /// target policy's probability of each logged action, a ridge reward model on
 /// [1, context, encoded action], its expectation under the target policy by sampling, and every
 /// estimator of `OffPolicyEvaluation` with its bootstrap interval.
@@ -29,10 +29,6 @@ public struct LoggedPolicyEvaluation {
             case .shape(let row, let reason): "row \(row): \(reason)"
             }
         }
-    }
-
-    public static func readLog(_ url: URL) throws -> [DecisionRecord] {
-        try JSONLines.read(DecisionRecord.self, from: url)
     }
 
     public static func evaluate(_ records: [DecisionRecord], policy: Policy, options: Options = Options()) throws -> [OffPolicyEvaluation.Estimate] {

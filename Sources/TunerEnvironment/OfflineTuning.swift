@@ -55,14 +55,11 @@ public struct OfflineTuning {
         try PPOTrainer(configuration: configuration, makeEnvironment: environments(seed: configuration.seed))
     }
 
-    /// Per-query reward: the specification's reward without its batch-level terms (p95 and the
-    /// penalties), α·F + β·R − γ·min(latency/T, cap) − δ·min(cost/C, cap) — what a paired
+    /// Per-query reward (``PolicyConfiguration/RewardWeights/queryReward``): what a paired
     /// bootstrap over queries can resample.
     public func queryReward(_ o: QueryOutcome) -> Double {
-        let w = setup.reward.weights
-        return w.alpha * o.faithfulness + w.beta * o.relevancy
-            - w.gamma * min(o.latencyMilliseconds / w.latencyTargetMilliseconds, w.normalizedCap)
-            - w.delta * min(o.costUSD / w.costReferenceUSD, w.normalizedCap)
+        setup.reward.weights.queryReward(faithfulness: o.faithfulness, relevancy: o.relevancy,
+                                         latencyMilliseconds: o.latencyMilliseconds, costUSD: o.costUSD)
     }
 
     public func verdict(policy: Policy, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {

@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import Retrieval
+import TunerPolicy
 
 /// A RAG configuration written as YAML:
 ///
@@ -24,7 +25,7 @@ public enum RAGConfigurationFile {
         c.rerank = try yaml.bool("rerank", default: c.rerank)
         c.fusionWeight = try yaml.double("fusion_weight", in: 0...1, default: c.fusionWeight)
         if let template = try yaml.string("template", allowed: EvaluationSetup.templateNames) {
-            c.template = PromptTemplate(rawValue: template)!
+            c.template = RAGSettings.Template(rawValue: template)!
         }
         return c
     }

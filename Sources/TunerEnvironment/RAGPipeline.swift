@@ -59,7 +59,7 @@ public struct RAGPipeline: Sendable {
             first.times.rerank = clock.milliseconds
         }
 
-        let context = c.template.arrange(ranking, sentences: system.sentences, budgets: budgets)
+        let context = PromptTemplate(c.template).arrange(ranking, sentences: system.sentences, budgets: budgets)
         let clock = Stopwatch()
         let weights = first.queryWeights
         let answer = answerStep.answer(context: context, sentences: system.sentences, query: weights)

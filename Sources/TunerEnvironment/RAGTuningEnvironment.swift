@@ -11,10 +11,10 @@ import TunerPolicy
 ///
 /// An episode is `batchesPerEpisode` batches of `batchSize` queries drawn (seeded, with
 /// replacement) from one category each; categories follow a mix drawn per episode that is
-/// redrawn with probability `drift` between batches. The observation holds the next batch's
-/// category (one-hot), exponentially smoothed faithfulness, relevancy, p50/p95 latency and cost
-/// of the batches so far, the configuration in force (encoded), and the corpus size — each
-/// scaled to a unit range and clipped to ±3. Scores come from an `EvaluationCache`, so a step
+/// redrawn with probability `drift` between batches. The observation is ``ContextFeatures``
+/// of what a service would report: the next batch's category, exponentially smoothed
+/// faithfulness, relevancy, p50/p95 latency and cost of the batches so far, the configuration in
+/// force and the corpus size. Scores come from an `EvaluationCache`, so a step
 /// costs about a batch × 1 µs.
 public struct RAGTuningEnvironment: Environment {
     public struct Options: Sendable, Codable, Equatable {
@@ -31,9 +31,10 @@ public struct RAGTuningEnvironment: Environment {
     public let options: Options
     public let actionSpace: ActionSpace
     public let observationSize: Int
-    let variants: [RAGConfiguration.Variant]
-    let templates: [PromptTemplate]
-    let kRange: ClosedRange<Int>
+    /// The action heads read as settings, and how observations are built: both travel in the
+    /// policy checkpoint so a service builds the same features (``RAGPolicy``).
+    public let layout: RAGActionLayout
+    public let features: ContextFeatures
     /// Cache positions of each category's queries.
     let members: [[Int]]
     let initialMetrics: [Double]
@@ -55,15 +56,13 @@ public struct RAGTuningEnvironment: Environment {
         self.cache = cache
         self.reward = reward
         self.options = options
-        variants = actions.variants.compactMap(RAGConfiguration.Variant.init(rawValue:))
-        templates = actions.templates.compactMap(PromptTemplate.init(rawValue:))
-        kRange = actions.topK
-        var heads: [ActionHead] = [.categorical("variant", choices: variants.map(\.rawValue))]
-        heads.append(.discrete("k", kRange))
-        heads.append(.bernoulli("rerank"))
-        heads.append(.continuous("fusion_weight", actions.fusionWeight))
-        heads.append(.categorical("template", choices: templates.map(\.rawValue)))
-        actionSpace = ActionSpace(heads)
+        layout = RAGActionLayout(
+            variants: actions.variants.compactMap(RAGSettings.Variant.init(rawValue:)), kRange: actions.topK,
+            fusionRange: actions.fusionWeight, templates: actions.templates.compactMap(RAGSettings.Template.init(rawValue:)))
+        actionSpace = layout.actionSpace
+        features = ContextFeatures(
+            categories: cache.categories, latencyScaleMilliseconds: reward.weights.latencyTargetMilliseconds,
+            costScaleUSD: reward.weights.costReferenceUSD)
         categoryRewards = cache.categories.map { reward.forCategory($0) }
         members = (0..<cache.categories.count).map { c in (0..<cache.queries.count).filter { cache.categoryIndex(at: $0) == c } }
         workspace = cache.makeWorkspace()
@@ -72,7 +71,7 @@ public struct RAGTuningEnvironment: Environment {
         let start = (try? cache.evaluate(Self.defaultConfiguration, reward: reward, workspace: workspace).overall)
         initialMetrics = start.map { [$0.faithfulness, $0.relevancy, $0.latencyP50Milliseconds, $0.latencyP95Milliseconds, $0.costUSD] } ?? [0, 0, 0, 0, 0]
         metrics = initialMetrics
-        observationSize = cache.categories.count + 5 + variants.count + 4 + templates.count
+        observationSize = features.count(for: layout)
     }
 
     public mutating func reset() -> [Float] {
@@ -96,18 +95,9 @@ public struct RAGTuningEnvironment: Environment {
         return StepResult(observation: observation(), reward: summary.reward.reward, terminated: false, truncated: step >= options.batchesPerEpisode)
     }
 
-    /// The configuration an action (environment values, head order as `actionSpace`) names.
-    public static func configuration(
-        _ action: [Double], variants: [RAGConfiguration.Variant], templates: [PromptTemplate], kRange: ClosedRange<Int>
-    ) -> RAGConfiguration {
-        RAGConfiguration(
-            variant: variants[Int(action[0])], k: min(max(Int(action[1]), kRange.lowerBound), kRange.upperBound),
-            rerank: action[2] > 0.5, fusionWeight: action[3], template: templates[Int(action[4])])
-    }
-
     /// The configuration an action names; re-ranking is off when the dataset trained no re-ranker.
     public func configuration(for action: [Double]) -> RAGConfiguration {
-        var c = Self.configuration(action, variants: variants, templates: templates, kRange: kRange)
+        var c = layout.settings(environmentValues: action)
         if cache.system.reranker == nil { c.rerank = false }
         return c
     }
@@ -141,28 +131,22 @@ public struct RAGTuningEnvironment: Environment {
         return MetricsSummary(outcomes, reward: categoryRewards[category])
     }
 
-    private func observation() -> [Float] {
-        var x = [Double](repeating: 0, count: observationSize)
-        x[category] = 1
-        var i = members.count
-        let scales = [1, 1, reward.weights.latencyTargetMilliseconds, reward.weights.latencyTargetMilliseconds, reward.weights.costReferenceUSD]
-        for (m, s) in zip(metrics, scales) { x[i] = m / s; i += 1 }
-        x[i + variants.firstIndex(of: configuration.variant)!] = 1
-        i += variants.count
-        x[i] = Double(configuration.k - kRange.lowerBound) / Double(kRange.upperBound - kRange.lowerBound)
-        x[i + 1] = configuration.rerank ? 1 : 0
-        x[i + 2] = configuration.fusionWeight
-        x[i + 3] = log10(Double(cache.system.dataset.documents.count)) / 6
-        i += 4
-        x[i + templates.firstIndex(of: configuration.template)!] = 1
-        return x.map { Float(min(max($0, -3), 3)) }
+    /// What a service would report at this point: the next batch's category and the smoothed
+    /// metrics, settings in force and corpus size.
+    private var context: PolicyContext {
+        PolicyContext(
+            category: cache.categories[category], faithfulness: metrics[0], relevancy: metrics[1],
+            latencyP50Milliseconds: metrics[2], latencyP95Milliseconds: metrics[3], costUSD: metrics[4],
+            current: configuration, corpusDocuments: cache.system.dataset.documents.count)
     }
+
+    private func observation() -> [Float] { features.features(context, layout: layout) }
 
     public var snapshot: EnvironmentSnapshot {
         EnvironmentSnapshot(
             values: mix + metrics + [Double(category), Double(step)] + [
-                Double(variants.firstIndex(of: configuration.variant)!), Double(configuration.k), configuration.rerank ? 1 : 0,
-                configuration.fusionWeight, Double(templates.firstIndex(of: configuration.template)!),
+                Double(layout.variants.firstIndex(of: configuration.variant)!), Double(configuration.k), configuration.rerank ? 1 : 0,
+                configuration.fusionWeight, Double(layout.templates.firstIndex(of: configuration.template)!),
             ],
             words: rng.stateWords)
     }

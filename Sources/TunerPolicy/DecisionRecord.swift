@@ -1,7 +1,7 @@
-/// One logged production decision, one JSON line: the context features the policy saw, the action
-/// taken (stored form: head indices, 0/1, reals), its probability under the logging policy
-/// (for continuous heads, the density), the action mask if any, and the observed outcome. This is
-/// what off-policy evaluation and log replay read.
+/// One logged decision joined with its outcome, as off-policy evaluation reads it: the context
+/// features the policy saw, the action taken (stored form: head indices, 0/1, reals), its
+/// probability under the logging policy (for continuous heads, the density), the action mask if
+/// any, and the reward observed. A decision log (``DecisionLogEntry`` lines) becomes these.
 public struct DecisionRecord: Sendable, Equatable, Codable {
     public var context: [Float]
     public var action: [Float]

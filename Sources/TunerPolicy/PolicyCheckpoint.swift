@@ -1,8 +1,9 @@
 import Foundation
 import NumericCore
 
-/// A deployable policy: architecture (with its action space), observation normalisation and
-/// weights, in one checksummed ``TensorArchive`` of kind "policy".
+/// A deployable policy: architecture (with its action space), observation normalisation,
+/// weights and — for a RAG tuning policy — how a service's signals become features, in one
+/// checksummed ``TensorArchive`` of kind "policy".
 public struct PolicyCheckpoint: Sendable {
     public static let kind = "policy"
     public static let version = 1
@@ -10,27 +11,31 @@ public struct PolicyCheckpoint: Sendable {
     public var architecture: PolicyArchitecture
     public var normalizer: RunningNormalizer
     public var parameters: [Float]
+    /// The feature layout a service needs to build observations; nil for policies of other tasks.
+    public var features: ContextFeatures?
 
-    public init(architecture: PolicyArchitecture, normalizer: RunningNormalizer, parameters: [Float]) {
+    public init(architecture: PolicyArchitecture, normalizer: RunningNormalizer, parameters: [Float], features: ContextFeatures? = nil) {
         self.architecture = architecture
         self.normalizer = normalizer
         self.parameters = parameters
+        self.features = features
     }
 
-    public init(network: PolicyNetwork, normalizer: RunningNormalizer) {
-        self.init(architecture: network.architecture, normalizer: normalizer, parameters: network.arena.valueArray)
+    public init(network: PolicyNetwork, normalizer: RunningNormalizer, features: ContextFeatures? = nil) {
+        self.init(architecture: network.architecture, normalizer: normalizer, parameters: network.arena.valueArray, features: features)
     }
 
     private struct Metadata: Codable {
         var architecture: PolicyArchitecture
         var normalizerCount: Double
         var normalizerClip: Double
+        var features: ContextFeatures?
     }
 
     public func archive() throws -> TensorArchive {
-        let metadata = Metadata(architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip)
+        let metadata = Metadata(architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip, features: features)
         return TensorArchive(
-            kind: Self.kind, kindVersion: Self.version, metadata: try JSONEncoder().encode(metadata),
+            kind: Self.kind, kindVersion: Self.version, metadata: try JSONEncoder.sorted.encode(metadata),
             floats: ["parameters": parameters],
             words: ["normalizer.mean": normalizer.mean.map(\.bitPattern), "normalizer.variance": normalizer.variance.map(\.bitPattern)])
     }
@@ -53,6 +58,7 @@ public struct PolicyCheckpoint: Sendable {
         normalizer = RunningNormalizer(mean: mean.map(Double.init(bitPattern:)), variance: variance.map(Double.init(bitPattern:)),
                                        count: metadata.normalizerCount, clip: metadata.normalizerClip)
         parameters = try archive.floats("parameters", path: path)
+        features = metadata.features
         let expected = PolicyNetwork(architecture: architecture).arena.count
         guard parameters.count == expected, normalizer.size == architecture.observationSize else {
             throw TensorArchive.ReadError.malformedHeader(

@@ -3,6 +3,7 @@ import Foundation
 import Retrieval
 import Testing
 import TunerEnvironment
+import TunerPolicy
 
 @Suite(.serialized) struct EvaluationCacheTests {
     /// Every variant, re-rank setting, template and a spread of k and w: the cache must reproduce
@@ -17,7 +18,7 @@ import TunerEnvironment
         let workspace = cache.makeWorkspace()
         var configurations: [RAGConfiguration] = []
         for variant in RAGConfiguration.Variant.allCases {
-            for template in PromptTemplate.allCases {
+            for template in RAGSettings.Template.allCases {
                 for (k, w, rerank) in [(3, 0.25, false), (10, 0.5, true), (32, 0.75, false), (24, 1.0, true)] {
                     configurations.append(RAGConfiguration(variant: variant, k: k, rerank: rerank, fusionWeight: w, template: template))
                 }

@@ -40,12 +40,25 @@ import TunerPolicy
             truth += actions.reduce(0) { $0 + Double(exp(policy.logProbability(of: $1, given: x))) * Self.rewardProbability(x, $1) }
         }
         truth /= Double(records.count)
+        // The documented log format: decision lines, outcome lines later, joined by request id;
+        // plus one malformed line and one outcome whose decision is missing.
         let log = folder.appendingPathComponent("decisions.jsonl")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        try records.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n")
-            .write(to: log, atomically: true, encoding: .utf8)
-        #expect(try LoggedPolicyEvaluation.readLog(log) == records)
+        var lines: [String] = []
+        for (i, r) in records.enumerated() {
+            lines.append(try Self.json(["event": "decision", "timestamp": "2026-11-23T06:00:00.000Z", "request_id": "q\(i)",
+                                        "context": r.context, "action": r.action, "propensity": r.propensity!, "policy_version": "logger"]))
+            if i >= 2 { lines.append(try Self.json(["event": "outcome", "timestamp": "2026-11-23T06:00:01.000Z", "request_id": "q\(i - 2)", "outcome": ["reward": records[i - 2].reward!]])) }
+        }
+        for i in records.count - 2 ..< records.count {
+            lines.append(try Self.json(["event": "outcome", "timestamp": "2026-11-23T06:00:02.000Z", "request_id": "q\(i)", "outcome": ["reward": records[i].reward!]]))
+        }
+        lines.insert("{\"event\": \"decision\", truncated", at: 100)
+        lines.append(try Self.json(["event": "outcome", "timestamp": "2026-11-23T06:00:03.000Z", "request_id": "nobody", "outcome": ["reward": 1]]))
+        try lines.joined(separator: "\n").write(to: log, atomically: true, encoding: .utf8)
+        let read = try DecisionLog.read(log)
+        #expect(read.records == records)
+        #expect(read.badLines.count == 1 && read.orphanOutcomes == 1 && read.withoutReward == 0 && read.policyVersions == ["logger": 3_000])
+        #expect(throws: DecisionLog.Failure.self) { try DecisionLog.read(log, maxBadLineFraction: 0) }
 
         var options = LoggedPolicyEvaluation.Options()
         options.samplesPerContext = 16
@@ -57,6 +70,31 @@ import TunerPolicy
             #expect(abs(e.value - truth) < 4 * e.interval.standardError, "\(e.estimator)")
             #expect(e.warning == nil)
         }
+    }
+
+    static func json(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// Outcomes without a reward are scored with the reward weights; decisions with no usable
+    /// outcome are counted and left out.
+    @Test func outcomesWithoutARewardAreScoredByTheRewardWeights() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("ragtuner-log-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let decision: (String) throws -> String = { id in
+            try Self.json(["event": "decision", "timestamp": "t", "request_id": id, "context": [0.5], "action": [1], "propensity": 0.5])
+        }
+        try [
+            try decision("a"), try decision("b"), try decision("c"),
+            try Self.json(["event": "outcome", "timestamp": "t", "request_id": "a",
+                           "outcome": ["faithfulness": 0.8, "relevancy": 0.6, "latency_ms": 1500, "cost_usd": 0.001]]),
+            try Self.json(["event": "outcome", "timestamp": "t", "request_id": "b", "outcome": ["feedback": 1]]),
+        ].joined(separator: "\n").write(to: log, atomically: true, encoding: .utf8)
+        let read = try DecisionLog.read(log)
+        // 0.5·0.8 + 0.5·0.6 − 0.2·min(1500/500, 2) − 0.2·min(0.001/0.002, 2)
+        #expect(read.records.count == 1 && abs(read.records[0].reward! - (0.7 - 0.4 - 0.1)) < 1e-12)
+        #expect(read.withoutReward == 2 && read.decisionCount == 3 && read.outcomeCount == 2)
+        #expect(read.summary.contains("2 decisions without a reward left out"))
     }
 
     @Test func logsWithoutOutcomesOrWithWrongShapesAreRefusedByRow() throws {

@@ -26,4 +26,10 @@ void rt_bias_activation_f32(float *y, const float *bias, size_t rows, size_t col
 void rt_activation_backward_f32(float *dy, const float *y, size_t rows, size_t cols, int activation,
                                 float *bias_gradient);
 
+/// One dense layer on one input row, for serving: y[o] = f(bias[o] + sum over i of x[i] * wt[i][o]),
+/// with the weight stored transposed (inputs x outputs, row-major) so the inner loop runs over
+/// contiguous outputs. `y` must not alias `x`.
+void rt_dense_row_f32(const float *x, const float *wt, const float *bias, float *y, size_t inputs,
+                      size_t outputs, int activation);
+
 #endif

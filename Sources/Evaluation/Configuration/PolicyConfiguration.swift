@@ -17,6 +17,15 @@ public struct PolicyConfiguration: Sendable, Equatable {
         /// The cap on L̂ and Ĉ.
         public var normalizedCap = 2.0
         public init() {}
+
+        /// One query's reward: the specification's reward without its batch-level terms (p95 and
+        /// the penalties), α·F + β·R − γ·min(latency/T, cap) − δ·min(cost/C, cap) — what paired
+        /// comparisons over queries and logged decisions use.
+        public func queryReward(faithfulness: Double, relevancy: Double, latencyMilliseconds: Double, costUSD: Double) -> Double {
+            alpha * faithfulness + beta * relevancy
+                - gamma * min(latencyMilliseconds / latencyTargetMilliseconds, normalizedCap)
+                - delta * min(costUSD / costReferenceUSD, normalizedCap)
+        }
     }
 
     /// P = gate_breach·[any gate breached] + policy_violation·(share of answers with a violation)

@@ -4,22 +4,34 @@ import Foundation
 /// decode is an error naming the file and the line number. Blank lines are skipped.
 public enum JSONLines {
     public static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> [T] {
+        let (rows, bad) = try readTolerating(type, from: url, stopAtFirstBadLine: true)
+        if let first = bad.first { throw first }
+        return rows.map(\.value)
+    }
+
+    /// Every line that decodes, with its line number, and a `malformedLine` error for each that
+    /// does not — for logs, where a few bad lines should be counted, not fatal.
+    public static func readTolerating<T: Decodable>(
+        _ type: T.Type, from url: URL, stopAtFirstBadLine: Bool = false
+    ) throws -> (rows: [(line: Int, value: T)], bad: [DatasetError]) {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw DatasetError.missingFile(url.path)
         }
         let decoder = JSONDecoder()
-        var result: [T] = []
+        var rows: [(line: Int, value: T)] = []
+        var bad: [DatasetError] = []
         var lineNumber = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
             do {
-                result.append(try decoder.decode(T.self, from: Data(line)))
+                rows.append((lineNumber, try decoder.decode(T.self, from: Data(line))))
             } catch {
-                throw DatasetError.malformedLine(file: url.path, line: lineNumber, reason: Self.reason(error))
+                bad.append(DatasetError.malformedLine(file: url.path, line: lineNumber, reason: Self.reason(error)))
+                if stopAtFirstBadLine { break }
             }
         }
-        return result
+        return (rows, bad)
     }
 
     private static func reason(_ error: Error) -> String {

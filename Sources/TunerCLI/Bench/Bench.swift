@@ -4,7 +4,7 @@ extension Tuner {
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the project's benchmarks.",
-            subcommands: [BenchPPO.self]
+            subcommands: [BenchPPO.self, BenchDecide.self]
         )
     }
 }

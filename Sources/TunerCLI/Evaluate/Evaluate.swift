@@ -3,10 +3,11 @@ import Evaluation
 import Foundation
 import NumericCore
 import Retrieval
+import TunerPolicy
 import TunerEnvironment
 
 extension RAGConfiguration.Variant: ExpressibleByArgument {}
-extension PromptTemplate: ExpressibleByArgument {}
+extension RAGSettings.Template: ExpressibleByArgument {}
 
 extension Tuner {
     struct Evaluate: AsyncParsableCommand {
@@ -37,8 +38,8 @@ extension Tuner {
         @Option(help: "Weight of the dense retriever in hybrid and RRF fusion, in [0, 1].")
         var fusionWeight: Double?
 
-        @Option(help: "Prompt template: \(PromptTemplate.allCases.map(\.rawValue).joined(separator: ", ")).")
-        var template: PromptTemplate?
+        @Option(help: "Prompt template: \(RAGSettings.Template.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var template: RAGSettings.Template?
 
         @Flag(help: "Score every static configuration on the grid of the policy configuration and print the best.")
         var grid = false

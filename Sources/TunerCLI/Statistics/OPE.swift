@@ -11,8 +11,14 @@ extension Tuner {
             commandName: "ope",
             abstract: "Estimate a policy's value from logged decisions: IPS, SNIPS, DM, DR, switch-DR with bootstrap intervals.")
 
-        @Option(help: "Decision log: one JSON object per line with context, action, propensity, reward.")
+        @Option(help: "Decision log (docs/decision-log.md): decision and outcome lines joined by request id.")
         var log: String
+
+        @Option(help: "Policy configuration whose reward weights score outcomes that carry no reward.")
+        var config: String?
+
+        @Option(help: "Share of malformed log lines tolerated (counted and reported) before the log is refused.")
+        var maxBadLines = 0.01
 
         @Option(help: "Policy checkpoint to evaluate.")
         var policy: String
@@ -36,11 +42,16 @@ extension Tuner {
             guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100") }
             guard level > 0 && level < 1 else { throw ValidationError("--level must lie in (0, 1)") }
             guard switchThreshold > 0 else { throw ValidationError("--switch-threshold must be positive") }
+            guard (0...1).contains(maxBadLines) else { throw ValidationError("--max-bad-lines must lie in [0, 1]") }
         }
 
         func run() throws {
             BLAS.setThreads(1)
-            let records = try LoggedPolicyEvaluation.readLog(URL(fileURLWithPath: log))
+            let weights = try config.map {
+                try PolicyConfiguration.load(from: URL(fileURLWithPath: $0), variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames).reward
+            } ?? PolicyConfiguration.RewardWeights()
+            let decisionLog = try DecisionLog.read(URL(fileURLWithPath: log), weights: weights, maxBadLineFraction: maxBadLines)
+            let records = decisionLog.records
             let target = Policy(checkpoint: try PolicyCheckpoint.read(from: URL(fileURLWithPath: policy)))
             var options = LoggedPolicyEvaluation.Options()
             options.switchThreshold = switchThreshold
@@ -50,6 +61,9 @@ extension Tuner {
             if json {
                 let object: [String: Any] = [
                     "rows": records.count,
+                    "decisions": decisionLog.decisionCount,
+                    "without_reward": decisionLog.withoutReward,
+                    "malformed_lines": decisionLog.badLines.count,
                     "estimates": estimates.map { e -> [String: Any] in
                         var row: [String: Any] = [
                             "estimator": e.estimator.rawValue, "value": e.value, "lower": e.interval.lower, "upper": e.interval.upper,
@@ -63,6 +77,7 @@ extension Tuner {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
                 return
             }
+            print(decisionLog.summary)
             print("\(records.count) logged decisions; \(Int(level * 100))% bootstrap intervals, \(resamples) resamples")
             print("estimator       value     lower     upper   std err   ESS")
             for e in estimates {

@@ -138,7 +138,8 @@ extension Tuner {
                 return
             }
 
-            let checkpoint = trainer.checkpoint
+            var checkpoint = trainer.checkpoint
+            checkpoint.features = trainer.environments[0].features
             try checkpoint.write(to: runFolder.appendingPathComponent("policy.ckpt"))
             try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
             let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: UInt64(record.seed)))
@@ -176,14 +177,6 @@ extension Tuner {
 struct Hyperparameters: Codable {
     var ppo: PPOConfiguration
     var environment: RAGTuningEnvironment.Options
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
 }
 
 /// Ctrl-C asks the training loop to stop after the current update instead of killing it.

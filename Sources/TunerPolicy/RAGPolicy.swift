@@ -1,0 +1,149 @@
+import Foundation
+import NumericCore
+
+/// A trained RAG tuning policy, ready to serve: `decide` turns a request's ``PolicyContext`` into
+/// the settings to use and the probability of that choice under the policy.
+///
+/// ```swift
+/// let policy = try RAGPolicy(contentsOf: URL(fileURLWithPath: "runs/<id>/policy.ckpt"))
+/// let context = PolicyContext(category: "warranty", faithfulness: 0.8, relevancy: 0.7,
+///                             latencyP50Milliseconds: 120, latencyP95Milliseconds: 300,
+///                             costUSD: 0.002, corpusDocuments: 480)
+/// let decision = policy.decide(context)                          // the mode of every head
+/// let explored = policy.decide(context, mode: .sampled(seed: 7))  // a draw, reproducible by seed
+/// decision.settings.k, decision.settings.variant, decision.probability
+/// ```
+///
+/// Immutable once loaded, so one instance serves any number of concurrent requests; a call
+/// allocates nothing (its scratch lives on the stack). To switch checkpoints while serving, hold
+/// it in a ``PolicyHandle``.
+public final class RAGPolicy: @unchecked Sendable {
+    /// A content hash of the checkpoint (16 hex digits): which policy made a logged decision.
+    public let version: String
+    public let features: ContextFeatures
+    public let layout: RAGActionLayout
+    public let checkpoint: PolicyCheckpoint
+    public var featureCount: Int { mean.count }
+
+    private let layers: [RowDenseLayer]
+    /// Read only through its acting methods (`mode`, `sample`), which touch no mutable state;
+    /// that is what makes sharing it across threads sound.
+    private let distribution: MixedDistribution
+    private let logStd: [Float]
+    private let mean: [Double]
+    private let inverseStd: [Double]
+    private let clip: Double
+    private let widest: Int
+    private let widestHead: Int
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case notServable(path: String, reason: String)
+        public var description: String {
+            switch self {
+            case let .notServable(path, reason): "\(path): this checkpoint cannot serve RAG decisions: \(reason)"
+            }
+        }
+    }
+
+    /// Loads and verifies a checkpoint file (format version, kind, checksum, shapes).
+    public convenience init(contentsOf url: URL) throws {
+        try self.init(bytes: Data(contentsOf: url), path: url.path)
+    }
+
+    /// Loads and verifies a checkpoint from its bytes; `path` only labels errors.
+    public convenience init(bytes: Data, path: String = "<memory>") throws {
+        let checkpoint = try PolicyCheckpoint(archive: TensorArchive(decoding: bytes, path: path), path: path)
+        try self.init(checkpoint: checkpoint, version: String(StableHash.hash(bytes), radix: 16).leftPadded(to: 16), path: path)
+    }
+
+    public init(checkpoint: PolicyCheckpoint, version: String, path: String = "<memory>") throws {
+        guard let features = checkpoint.features else {
+            throw LoadError.notServable(path: path, reason: "it holds no context-feature layout (a policy of another task)")
+        }
+        do {
+            layout = try RAGActionLayout(checkpoint.architecture.actionSpace)
+        } catch {
+            throw LoadError.notServable(path: path, reason: "\(error)")
+        }
+        guard features.count(for: layout) == checkpoint.architecture.observationSize else {
+            throw LoadError.notServable(
+                path: path, reason: "its features make \(features.count(for: layout)) values, the network reads \(checkpoint.architecture.observationSize)")
+        }
+        let network = checkpoint.makeNetwork()
+        self.version = version
+        self.features = features
+        self.checkpoint = checkpoint
+        layers = network.actor.layers.map { RowDenseLayer($0, arena: network.arena) }
+        distribution = network.distribution
+        logStd = network.logStd.map { Array(UnsafeBufferPointer(start: $0, count: checkpoint.architecture.actionSpace.continuousCount)) } ?? []
+        let normalizer = checkpoint.normalizer
+        mean = normalizer.mean
+        inverseStd = normalizer.variance.map { 1 / ($0 + 1e-8).squareRoot() }
+        clip = normalizer.clip
+        widest = layers.map(\.outputs).max()!
+        widestHead = checkpoint.architecture.actionSpace.heads.map(\.outputWidth).max()!
+    }
+
+    /// How to turn the policy's distribution into one choice.
+    public enum Mode: Sendable, Hashable {
+        /// The most probable value of every head (the mean for the fusion weight).
+        case deterministic
+        /// A draw from the policy, reproducible from `seed` (a request id's hash, say).
+        case sampled(seed: UInt64)
+    }
+
+    /// The settings for a request with this context. Allocation-free.
+    public func decide(_ context: PolicyContext, mode: Mode = .deterministic) -> Decision {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: featureCount) { x in
+            features.encode(context, layout: layout, into: x)
+            return decide(features: UnsafeBufferPointer(x), mode: mode)
+        }
+    }
+
+    /// The decision for already-built features (``ContextFeatures/encode(_:layout:into:)``), as
+    /// logged decisions and replays have them.
+    public func decide(features x: UnsafeBufferPointer<Float>, mode: Mode = .deterministic) -> Decision {
+        precondition(x.count == featureCount, "policy reads \(featureCount) features, got \(x.count)")
+        let n = featureCount
+        // [ input n | hidden A widest | hidden B / action + softmax scratch ]
+        let bWidth = max(widest, 5 + 2 * widestHead)
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: n + widest + bWidth) { buffer in
+            let input = buffer.baseAddress!
+            let a = input + n
+            let b = a + widest
+            for i in 0..<n {
+                let z = (Double(x[i]) - mean[i]) * inverseStd[i]
+                input[i] = Float(min(max(z, -clip), clip))
+            }
+            var source = UnsafePointer(input)
+            var target = a
+            for layer in layers {
+                layer.forward(source, into: target)
+                source = UnsafePointer(target)
+                target = target == a ? b : a
+            }
+            let action = target
+            let scratch = target + 5
+            let logProbability = logStd.withUnsafeBufferPointer { s in
+                switch mode {
+                case .deterministic:
+                    distribution.mode(outputs: source, logStd: s.baseAddress, mask: nil, into: action, scratch: scratch)
+                case let .sampled(seed):
+                    { () -> Float in
+                        var rng = RandomGenerator(seed: seed)
+                        return distribution.sample(outputs: source, logStd: s.baseAddress, mask: nil, into: action, scratch: scratch, using: &rng)
+                    }()
+                }
+            }
+            return Decision(
+                settings: layout.settings(stored: action), policyVersion: version, fusionWeightSample: Double(action[3]),
+                logProbability: Double(logProbability), indices: (Int(action[0]), Int(action[1]), Int(action[4])))
+        }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import NumericCore
+import Testing
+import TunerPolicy
+
+@Suite struct RAGPolicyTests {
+    /// The serving path (its own row kernel, stack scratch) must give the decisions and
+    /// probabilities of the training-side `Policy` (BLAS forward) on the same checkpoint.
+    @Test func decisionsMatchTheTrainingSidePolicy() throws {
+        let checkpoint = try PolicyFixture.checkpoint(seed: 11)
+        let serving = try RAGPolicy(checkpoint: checkpoint, version: "test")
+        let reference = Policy(checkpoint: checkpoint)
+        var distinct = Set<RAGSettings>()
+        for (i, context) in PolicyFixture.contexts(500).enumerated() {
+            let x = PolicyFixture.features.features(context, layout: PolicyFixture.layout)
+            let decision = serving.decide(context)
+            let expected = reference.deterministicAction(x)
+            #expect(decision.storedAction[0] == expected[0] && decision.storedAction[1] == expected[1])
+            #expect(decision.storedAction[2] == expected[2] && decision.storedAction[4] == expected[4])
+            #expect(abs(decision.storedAction[3] - expected[3]) < 1e-4)
+            #expect(abs(decision.logProbability - Double(reference.logProbability(of: expected, given: x))) < 1e-3)
+            distinct.insert(decision.settings)
+
+            var rng = RandomGenerator(seed: UInt64(i))
+            let sampled = serving.decide(context, mode: .sampled(seed: UInt64(i)))
+            let expectedSample = reference.sampledAction(x, using: &rng)
+            #expect(sampled.storedAction[0] == expectedSample[0] && sampled.storedAction[1] == expectedSample[1])
+            #expect(abs(sampled.storedAction[3] - expectedSample[3]) < 1e-4)
+            #expect(abs(sampled.logProbability - Double(reference.logProbability(of: expectedSample, given: x))) < 1e-3)
+        }
+        #expect(distinct.count > 5, "the fixture should make context-dependent decisions, got \(distinct.count)")
+    }
+
+    @Test func settingsFollowTheStoredAction() throws {
+        let policy = try PolicyFixture.policy(seed: 12)
+        for context in PolicyFixture.contexts(200) {
+            let d = policy.decide(context, mode: .sampled(seed: 5))
+            let a = d.storedAction
+            #expect(d.settings.variant == PolicyFixture.layout.variants[Int(a[0])])
+            #expect(d.settings.k == 3 + Int(a[1]) && (3...32).contains(d.settings.k))
+            #expect(d.settings.fusionWeight == min(max(Double(a[3]), 0), 1))
+            #expect(d.settings.template == PolicyFixture.layout.templates[Int(a[4])])
+            #expect(d.probability > 0 && d.probability.isFinite)
+        }
+    }
+
+    @Test func sampledDecisionsAreReproducibleBySeed() throws {
+        let policy = try PolicyFixture.policy(seed: 13)
+        let context = PolicyFixture.contexts(1)[0]
+        let draws = (0..<200).map { policy.decide(context, mode: .sampled(seed: UInt64($0))) }
+        #expect(draws == (0..<200).map { policy.decide(context, mode: .sampled(seed: UInt64($0))) })
+        #expect(Set(draws.map(\.settings)).count > 1, "different seeds should explore")
+    }
+
+    @Test func featuresAreTheDocumentedLayout() {
+        let context = PolicyContext(
+            category: "overview", faithfulness: 0.8, relevancy: 0.6, latencyP50Milliseconds: 250, latencyP95Milliseconds: 2000,
+            costUSD: 0.001, current: RAGSettings(variant: .rrf, k: 10, rerank: true, fusionWeight: 0.25, template: .budgeted),
+            corpusDocuments: 1000)
+        let x = PolicyFixture.features.features(context, layout: PolicyFixture.layout)
+        let expected: [Float] = [0, 1, 0, 0.8, 0.6, 0.5, 3 /* 4 clipped */, 0.5, 0, 0, 0, 1, Float(7.0 / 29), 1, 0.25, 0.5, 0, 0, 1, 0]
+        #expect(x.count == 20)
+        for (a, b) in zip(x, expected) { #expect(abs(a - b) < 1e-6) }
+        var unseen = context
+        unseen.category = "billing"
+        #expect(PolicyFixture.features.features(unseen, layout: PolicyFixture.layout).prefix(3).allSatisfy { $0 == 0 })
+    }
+
+    @Test func versionIsAContentHash() throws {
+        let a = try PolicyFixture.bytes(seed: 21)
+        #expect(try RAGPolicy(bytes: a).version == RAGPolicy(bytes: PolicyFixture.bytes(seed: 21)).version)
+        #expect(try RAGPolicy(bytes: a).version != RAGPolicy(bytes: PolicyFixture.bytes(seed: 22)).version)
+        #expect(try RAGPolicy(bytes: a).version.count == 16)
+    }
+
+    @Test func loadsFromAFileAndRefusesDamagedOrForeignCheckpoints() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rag-policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("policy.ckpt")
+        try PolicyFixture.checkpoint(seed: 31).write(to: file)
+        let loaded = try RAGPolicy(contentsOf: file)
+        #expect(loaded.version == (try RAGPolicy(bytes: Data(contentsOf: file)).version))
+
+        var damaged = try Data(contentsOf: file)
+        damaged[damaged.count / 2] ^= 0x40
+        #expect(throws: TensorArchive.ReadError.self) { try RAGPolicy(bytes: damaged, path: "damaged.ckpt") }
+
+        var withoutFeatures = try PolicyFixture.checkpoint(seed: 31)
+        withoutFeatures.features = nil
+        let noFeatures = #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: withoutFeatures.archive().encoded(), path: "old.ckpt") }
+        #expect("\(noFeatures!)".contains("old.ckpt") && "\(noFeatures!)".contains("feature layout"))
+
+        let cartPole = PolicyNetwork(architecture: PolicyArchitecture(observationSize: 4, actionSpace: ActionSpace([.categorical("push", choices: ["left", "right"])])))
+        let foreign = PolicyCheckpoint(network: cartPole, normalizer: RunningNormalizer(size: 4), features: PolicyFixture.features)
+        let error = #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: foreign.archive().encoded(), path: "cartpole.ckpt") }
+        #expect("\(error!)".contains("heads are [\"push\"]"))
+    }
+}
