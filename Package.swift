@@ -24,6 +24,8 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLASLAPACK", path: "Sources/CBLASLAPACK"),
@@ -47,6 +49,28 @@ var package = Package(
                 "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // The example service of Examples/PolicyService: a RAG service importing the policy module.
+        .target(
+            name: "PolicyServiceExample",
+            dependencies: ["TunerPolicy", "TunerEnvironment", "Retrieval", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Examples/PolicyService/Sources/PolicyServiceExample"
+        ),
+        .executableTarget(
+            name: "policy-service",
+            dependencies: [
+                "PolicyServiceExample", "TunerPolicy", "TunerEnvironment", "Retrieval", "NumericCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/PolicyService/Sources/policy-service"
+        ),
+        .testTarget(
+            name: "PolicyServiceExampleTests",
+            dependencies: [
+                "PolicyServiceExample", "TunerPolicy", "TunerEnvironment", "Retrieval", "NumericCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/PolicyService/Tests/PolicyServiceExampleTests"
         ),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "TunerPolicyTests", dependencies: ["TunerPolicy", "NumericCore"]),

@@ -47,7 +47,7 @@ let sample = Array(queries.prefix(50))
 let sampleConfigurations = stride(from: 0, to: configurations.count, by: 16).map { configurations[$0] }
 let pipelineSeconds = measure(repeats: 3, iterations: 1) {
     for c in sampleConfigurations {
-        for q in sample { checksum += Double(try! pipeline.run(query: q, configuration: c).inputTokens) }
+        for q in sample { checksum += Double(try! pipeline.run(query: q, configuration: c).response.inputTokens) }
     }
 }
 let pipelineRate = Double(sample.count * sampleConfigurations.count) / pipelineSeconds

@@ -27,9 +27,7 @@ public enum DecisionBenchmark {
     /// trained `tuner train` run on the demo data deploys. Latency does not depend on the weights.
     public static func defaultPolicy(seed: UInt64 = 1) throws -> RAGPolicy {
         let actions = PolicyConfiguration.ActionBounds(variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames)
-        let layout = RAGActionLayout(
-            variants: actions.variants.compactMap(RAGSettings.Variant.init(rawValue:)), kRange: actions.topK,
-            fusionRange: actions.fusionWeight, templates: actions.templates.compactMap(RAGSettings.Template.init(rawValue:)))
+        let layout = RAGActionLayout(actions)
         let weights = PolicyConfiguration.RewardWeights()
         let features = ContextFeatures(categories: ["error_code", "overview", "warranty"],
                                        latencyScaleMilliseconds: weights.latencyTargetMilliseconds, costScaleUSD: weights.costReferenceUSD)

@@ -44,7 +44,7 @@ public struct DecisionLog: Sendable {
         }
         var outcomes: [String: DecisionOutcome] = [:]
         for (_, entry) in rows where entry.event == .outcome {
-            if let outcome = entry.outcome { outcomes[entry.requestID] = outcome }
+            if let outcome = entry.outcome { outcomes[entry.requestID] = outcomes[entry.requestID]?.merging(outcome) ?? outcome }
         }
         var log = DecisionLog(records: [], decisionCount: 0, outcomeCount: outcomes.count, badLines: bad,
                               withoutReward: 0, orphanOutcomes: 0, policyVersions: [:])
@@ -55,7 +55,8 @@ public struct DecisionLog: Sendable {
             log.decisionCount += 1
             decided.insert(entry.requestID)
             if let version = entry.policyVersion { log.policyVersions[version, default: 0] += 1 }
-            guard let outcome = entry.outcome ?? outcomes[entry.requestID], let reward = reward(outcome, weights) else {
+            let reported = [entry.outcome, outcomes[entry.requestID]].compactMap { $0 }
+            guard let outcome = reported.dropFirst().reduce(reported.first, { $0?.merging($1) }), let reward = reward(outcome, weights) else {
                 log.withoutReward += 1
                 continue
             }

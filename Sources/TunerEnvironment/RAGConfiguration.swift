@@ -1,3 +1,4 @@
+import Evaluation
 import Retrieval
 import TunerPolicy
 
@@ -9,5 +10,14 @@ extension PromptTemplate {
     /// The retrieval module's template a setting names (the two enums share their raw values).
     public init(_ template: RAGSettings.Template) {
         self.init(rawValue: template.rawValue)!
+    }
+}
+
+extension RAGActionLayout {
+    /// The action heads over the choices a policy configuration allows.
+    public init(_ bounds: PolicyConfiguration.ActionBounds) {
+        self.init(
+            variants: bounds.variants.compactMap(RAGSettings.Variant.init(rawValue:)), kRange: bounds.topK,
+            fusionRange: bounds.fusionWeight, templates: bounds.templates.compactMap(RAGSettings.Template.init(rawValue:)))
     }
 }

@@ -27,24 +27,57 @@ public struct RAGPipeline: Sendable {
         }
     }
 
-    /// One answered query.
-    public struct Run: Sendable {
-        public var query: Int
+    /// One question answered: what a RAG service returns and what its cost is made of.
+    public struct Response: Sendable {
         public var configuration: RAGConfiguration
         /// The final ranking, best first (k documents at most).
         public var ranking: [Int32]
         public var context: [PromptTemplate.Slot]
         public var answer: AnswerStep.Answer?
         public var answerText: String
-        public var judgeRequest: JudgeRequest
         public var stages: StageTimes
         public var inputTokens: Int
         public var outputTokens: Int
         public var rerankCandidates: Int
     }
 
+    /// One dataset query answered, with what a judge needs to score it.
+    public struct Run: Sendable {
+        public var query: Int
+        public var response: Response
+        public var judgeRequest: JudgeRequest
+    }
+
+    /// Answers a question that need not be in the dataset (a live request).
+    public func respond(to question: String, configuration c: RAGConfiguration) throws -> Response {
+        try respond(first: system.firstStage(question: question), question: question, configuration: c)
+    }
+
     public func run(query q: Int, configuration c: RAGConfiguration) throws -> Run {
-        var first = system.firstStage(query: q)
+        let query = system.dataset.queries[q]
+        let response = try respond(first: system.firstStage(query: q), question: query.text, configuration: c)
+        let (ranking, context, answer) = (response.ranking, response.context, response.answer)
+        let grades = system.grades[q]
+        let rankOf = Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0) })
+        let contextByRank = context.map(\.document).sorted { rankOf[$0]! < rankOf[$1]! }
+        let request = JudgeRequest(
+            question: query.text,
+            contexts: context.map { slot in
+                let sentences = system.sentences.passages[Int(slot.document)]
+                return sentences.prefix(slot.visibleSentences ?? sentences.count).map(\.text).joined(separator: " ")
+            },
+            answer: response.answerText,
+            contextGradesByRank: contextByRank.map { grades[$0] ?? 0 },
+            answerSourceGrade: answer.map { grades[context[$0.slot].document] ?? 0 } ?? 0,
+            relevantCount: grades.count,
+            relevantTotalGrade: grades.values.reduce(0, +),
+            relevantMaxGrade: grades.values.max() ?? 0,
+            goldAnswers: query.answers)
+        return Run(query: q, response: response, judgeRequest: request)
+    }
+
+    private func respond(first: RetrievalSystem.FirstStage, question: String, configuration c: RAGConfiguration) throws -> Response {
+        var first = first
         let depth = c.rerank ? max(c.k, system.options.rerankDepth) : c.k
         let candidates = firstStageRanking(first, configuration: c, depth: depth)
 
@@ -61,35 +94,24 @@ public struct RAGPipeline: Sendable {
 
         let context = PromptTemplate(c.template).arrange(ranking, sentences: system.sentences, budgets: budgets)
         let clock = Stopwatch()
-        let weights = first.queryWeights
-        let answer = answerStep.answer(context: context, sentences: system.sentences, query: weights)
+        let answer = answerStep.answer(context: context, sentences: system.sentences, query: first.queryWeights)
         first.times.answer = clock.milliseconds
 
-        let query = system.dataset.queries[q]
         let answerText = answer.map { system.sentences.passages[Int(context[$0.slot].document)][$0.sentence].text } ?? ""
-        let inputTokens = system.costModel.promptOverheadTokens + TokenCount.of(query.text) + context.reduce(0) { $0 + $1.tokens }
+        let inputTokens = system.costModel.promptOverheadTokens + TokenCount.of(question) + context.reduce(0) { $0 + $1.tokens }
         let outputTokens = answer == nil ? 0 : min(TokenCount.of(answerText), system.costModel.maxOutputTokens)
+        return Response(
+            configuration: c, ranking: ranking, context: context, answer: answer, answerText: answerText, stages: first.times,
+            inputTokens: inputTokens, outputTokens: outputTokens, rerankCandidates: c.rerank ? candidates.count : 0)
+    }
 
-        let grades = system.grades[q]
-        let rankOf = Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0) })
-        let contextByRank = context.map(\.document).sorted { rankOf[$0]! < rankOf[$1]! }
-        let request = JudgeRequest(
-            question: query.text,
-            contexts: context.map { slot in
-                let sentences = system.sentences.passages[Int(slot.document)]
-                return sentences.prefix(slot.visibleSentences ?? sentences.count).map(\.text).joined(separator: " ")
-            },
-            answer: answerText,
-            contextGradesByRank: contextByRank.map { grades[$0] ?? 0 },
-            answerSourceGrade: answer.map { grades[context[$0.slot].document] ?? 0 } ?? 0,
-            relevantCount: grades.count,
-            relevantTotalGrade: grades.values.reduce(0, +),
-            relevantMaxGrade: grades.values.max() ?? 0,
-            goldAnswers: query.answers)
-        return Run(
-            query: q, configuration: c, ranking: ranking, context: context, answer: answer, answerText: answerText,
-            judgeRequest: request, stages: first.times, inputTokens: inputTokens, outputTokens: outputTokens,
-            rerankCandidates: c.rerank ? candidates.count : 0)
+    /// The modelled end-to-end latency of a response (measured stages plus the generator and
+    /// re-ranker model of `configs/rag/pipeline.yaml`) and its cost.
+    public func latencyAndCost(_ r: Response, stages: StageTimes? = nil) -> (milliseconds: Double, usd: Double) {
+        let model = system.costModel
+        return (QueryCost.latency(stages: stages ?? r.stages, configuration: r.configuration, rerankCandidates: r.rerankCandidates,
+                                  inputTokens: r.inputTokens, outputTokens: r.outputTokens, model: model),
+                model.costUSD(inputTokens: r.inputTokens, outputTokens: r.outputTokens))
     }
 
     /// The first stage's best `depth` documents for the configuration's variant.
@@ -118,21 +140,20 @@ public struct RAGPipeline: Sendable {
     public func outcome(_ run: Run, scores: JudgeScores, stages: StageTimes? = nil) -> QueryOutcome {
         let grades = system.grades[run.query]
         let gold = system.dataset.queries[run.query].answers
-        let model = system.costModel
+        let r = run.response
+        let (latency, cost) = latencyAndCost(r, stages: stages)
         return QueryOutcome(
             query: run.query,
-            ndcgAt10: RankingMetrics.ndcg(run.ranking, grades: grades, k: 10),
-            recallAt10: RankingMetrics.recall(run.ranking, grades: grades, k: 10),
+            ndcgAt10: RankingMetrics.ndcg(r.ranking, grades: grades, k: 10),
+            recallAt10: RankingMetrics.recall(r.ranking, grades: grades, k: 10),
             faithfulness: scores.faithfulness,
             relevancy: scores.relevancy,
-            answerF1: gold.isEmpty ? nil : AnswerOverlap.f1(answer: run.answerText, gold: gold),
-            latencyMilliseconds: QueryCost.latency(
-                stages: stages ?? run.stages, configuration: run.configuration, rerankCandidates: run.rerankCandidates,
-                inputTokens: run.inputTokens, outputTokens: run.outputTokens, model: model),
-            costUSD: model.costUSD(inputTokens: run.inputTokens, outputTokens: run.outputTokens),
-            inputTokens: run.inputTokens, outputTokens: run.outputTokens,
-            failed: run.answer == nil,
-            violation: detector.isViolating(run.answerText))
+            answerF1: gold.isEmpty ? nil : AnswerOverlap.f1(answer: r.answerText, gold: gold),
+            latencyMilliseconds: latency,
+            costUSD: cost,
+            inputTokens: r.inputTokens, outputTokens: r.outputTokens,
+            failed: r.answer == nil,
+            violation: detector.isViolating(r.answerText))
     }
 }
 

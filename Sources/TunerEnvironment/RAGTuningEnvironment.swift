@@ -56,9 +56,7 @@ public struct RAGTuningEnvironment: Environment {
         self.cache = cache
         self.reward = reward
         self.options = options
-        layout = RAGActionLayout(
-            variants: actions.variants.compactMap(RAGSettings.Variant.init(rawValue:)), kRange: actions.topK,
-            fusionRange: actions.fusionWeight, templates: actions.templates.compactMap(RAGSettings.Template.init(rawValue:)))
+        layout = RAGActionLayout(actions)
         actionSpace = layout.actionSpace
         features = ContextFeatures(
             categories: cache.categories, latencyScaleMilliseconds: reward.weights.latencyTargetMilliseconds,

@@ -29,6 +29,9 @@ public final class RetrievalSystem: @unchecked Sendable {
     public let dense: DenseIndex
     /// One row per dataset query, aligned with `dataset.queries`.
     public let queryVectors: Matrix
+    /// Embeds new question text when the dense index is the LSA fallback; nil when the dense
+    /// index holds a dataset's precomputed embeddings (the model that made them is not here).
+    let questionEncoder: LatentSemanticIndex?
     public let sentences: PassageSentences
     /// nil when the dataset has no train split to learn from.
     public private(set) var reranker: Reranker?
@@ -46,10 +49,12 @@ public final class RetrievalSystem: @unchecked Sendable {
         if let embeddings = dataset.embeddings {
             dense = DenseIndex(label: embeddings.model, documents: embeddings.documents)
             queryVectors = embeddings.queries
+            questionEncoder = nil
         } else {
             let lsa = try LatentSemanticIndex(documents: texts, parameters: options.lsa)
             dense = lsa.documents
             queryVectors = lsa.embed(dataset.queries.map(\.text))
+            questionEncoder = lsa
         }
         sentences = PassageSentences(documents: dataset.documents, index: lexical)
         titleTerms = dataset.documents.map { [lexical] d in Set(lexical.analyzer.terms(d.title).compactMap { lexical.termID($0) }).sorted() }
@@ -91,14 +96,41 @@ public final class RetrievalSystem: @unchecked Sendable {
         public var times = StageTimes()
     }
 
+    public enum QuestionError: Error, CustomStringConvertible {
+        case cannotEmbed(model: String)
+        public var description: String {
+            switch self {
+            case let .cannotEmbed(model):
+                "dense retrieval of a new question needs the '\(model)' encoder, which is not part of the tuner; ask a dataset question or use a dataset without precomputed embeddings (LSA)"
+            }
+        }
+    }
+
     public func firstStage(query q: Int) -> FirstStage {
+        queryVectors.withView { all in firstStage(text: dataset.queries[q].text, vector: all.rows(q..<(q + 1)).base) }
+    }
+
+    /// The first stage of a question that need not be in the dataset: embedded by LSA, or — with
+    /// precomputed embeddings — found among the dataset's questions by its exact text.
+    public func firstStage(question: String) throws -> FirstStage {
+        if let questionEncoder {
+            let vector = questionEncoder.embed([question])
+            return vector.withView { firstStage(text: question, vector: $0.base) }
+        }
+        guard let q = dataset.queries.firstIndex(where: { $0.text == question }) else {
+            throw QuestionError.cannotEmbed(model: dense.label)
+        }
+        return firstStage(query: q)
+    }
+
+    private func firstStage(text: String, vector: UnsafePointer<Float>) -> FirstStage {
         let n = dataset.documents.count
         var lexicalScores = [Float](repeating: 0, count: n)
         var matched = [Float](repeating: 0, count: n)
         var times = StageTimes()
 
         var clock = Stopwatch()
-        let terms = lexical.queryTerms(dataset.queries[q].text)
+        let terms = lexical.queryTerms(text)
         lexicalScores.withUnsafeMutableBufferPointer { s in
             matched.withUnsafeMutableBufferPointer { m in lexical.score(terms, into: s, matchedTerms: m) }
         }
@@ -106,11 +138,9 @@ public final class RetrievalSystem: @unchecked Sendable {
 
         clock = Stopwatch()
         var denseScores = [Float](repeating: 0, count: n)
-        queryVectors.withView { all in
-            dense.documents.withView { d in
-                denseScores.withUnsafeMutableBufferPointer { out in
-                    BLAS.gemv(d, all.rows(q..<(q + 1)).base, xCount: dense.dimension, into: out.baseAddress!, yCount: n)
-                }
+        dense.documents.withView { d in
+            denseScores.withUnsafeMutableBufferPointer { out in
+                BLAS.gemv(d, vector, xCount: dense.dimension, into: out.baseAddress!, yCount: n)
             }
         }
         times.dense = clock.milliseconds

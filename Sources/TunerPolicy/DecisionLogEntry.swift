@@ -86,6 +86,15 @@ public struct DecisionOutcome: Sendable, Equatable, Codable {
         self.reward = reward
     }
 
+    /// This outcome with the fields `later` reports replacing its own: a service may report
+    /// latency and cost at once and the user's feedback later, in two lines.
+    public func merging(_ later: DecisionOutcome) -> DecisionOutcome {
+        DecisionOutcome(
+            latencyMilliseconds: later.latencyMilliseconds ?? latencyMilliseconds, costUSD: later.costUSD ?? costUSD,
+            faithfulness: later.faithfulness ?? faithfulness, relevancy: later.relevancy ?? relevancy,
+            feedback: later.feedback ?? feedback, error: later.error ?? error, reward: later.reward ?? reward)
+    }
+
     enum CodingKeys: String, CodingKey {
         case faithfulness, relevancy, feedback, error, reward
         case latencyMilliseconds = "latency_ms"

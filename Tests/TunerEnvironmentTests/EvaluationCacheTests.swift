@@ -30,7 +30,7 @@ import TunerPolicy
                 let cached = try cache.outcome(at: i, configuration: c, workspace: workspace)
                 let run = try pipeline.run(query: q, configuration: c)
                 let scores = try await GoldJudge().score([run.judgeRequest])[0]
-                let fresh = pipeline.outcome(run, scores: scores, stages: cache.stageTimes(at: i, passages: run.context.count))
+                let fresh = pipeline.outcome(run, scores: scores, stages: cache.stageTimes(at: i, passages: run.response.context.count))
                 #expect(cached == fresh, "\(c) query \(q)")
                 compared += 1
             }

@@ -86,14 +86,15 @@ import TunerPolicy
         }
         try [
             try decision("a"), try decision("b"), try decision("c"),
-            try Self.json(["event": "outcome", "timestamp": "t", "request_id": "a",
-                           "outcome": ["faithfulness": 0.8, "relevancy": 0.6, "latency_ms": 1500, "cost_usd": 0.001]]),
+            try Self.json(["event": "outcome", "timestamp": "t", "request_id": "a", "outcome": ["latency_ms": 1500, "cost_usd": 0.001]]),
+            try Self.json(["event": "outcome", "timestamp": "t", "request_id": "a", "outcome": ["faithfulness": 0.8, "relevancy": 0.6]]),
             try Self.json(["event": "outcome", "timestamp": "t", "request_id": "b", "outcome": ["feedback": 1]]),
         ].joined(separator: "\n").write(to: log, atomically: true, encoding: .utf8)
         let read = try DecisionLog.read(log)
         // 0.5·0.8 + 0.5·0.6 − 0.2·min(1500/500, 2) − 0.2·min(0.001/0.002, 2)
         #expect(read.records.count == 1 && abs(read.records[0].reward! - (0.7 - 0.4 - 0.1)) < 1e-12)
         #expect(read.withoutReward == 2 && read.decisionCount == 3 && read.outcomeCount == 2)
+        // Two outcome lines for "a" merged into one; "b" reported only feedback.
         #expect(read.summary.contains("2 decisions without a reward left out"))
     }
 

@@ -25,8 +25,8 @@ enum RunArtifacts {
             let answered = try pipeline.run(query: outcome.query, configuration: configuration)
             contexts.append(try line([
                 "query_id": query.id, "question": query.text,
-                "contexts": answered.context.map { dataset.documents[Int($0.document)].id },
-                "answer": answered.answerText,
+                "contexts": answered.response.context.map { dataset.documents[Int($0.document)].id },
+                "answer": answered.response.answerText,
             ]))
         }
         try AtomicFile.write(Data((predictions.joined(separator: "\n") + "\n").utf8), to: folder.appendingPathComponent("predictions.jsonl"))
