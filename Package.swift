@@ -19,6 +19,8 @@ var package = Package(
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "TunerEnvironment", targets: ["TunerEnvironment"]),
         .library(name: "Tracking", targets: ["Tracking"]),
+        .library(name: "Evaluators", targets: ["Evaluators"]),
+        .library(name: "TunerServer", targets: ["TunerServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -26,6 +28,8 @@ var package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLASLAPACK", path: "Sources/CBLASLAPACK"),
@@ -37,6 +41,16 @@ var package = Package(
         .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
         .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(name: "Tracking", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Evaluators", dependencies: ["TunerEnvironment", "Evaluation", "TunerPolicy", "NumericCore"]),
+        .target(
+            name: "TunerServer",
+            dependencies: [
+                "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "TunerCLI",
             dependencies: [
@@ -47,6 +61,8 @@ var package = Package(
                 "Evaluation",
                 "TunerEnvironment",
                 "Tracking",
+                "Evaluators",
+                "TunerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +87,15 @@ var package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/PolicyService/Tests/PolicyServiceExampleTests"
+        ),
+        .testTarget(
+            name: "TunerServerTests",
+            dependencies: [
+                "TunerServer", "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", "Yams",
+                "TunerCLI",  // built for the process tests, which run the tuner binary
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "TunerPolicyTests", dependencies: ["TunerPolicy", "NumericCore"]),

@@ -48,14 +48,14 @@ import Testing
 
         let down = try ScriptedHTTPServer(Array(repeating: .init(status: 500, body: "down"), count: 3))
         defer { down.stop() }
-        await #expect(throws: HTTPJudge.Failure.status(500, body: "down")) {
+        await #expect(throws: JSONPost.Failure.status(peer: "judge", code: 500, body: "down")) {
             try await HTTPJudge(url: down.url, maxAttempts: 2, initialBackoff: 0.01).score([Self.request()])
         }
         #expect(down.requestBodies.count == 2)
 
         let refusing = try ScriptedHTTPServer([.init(status: 400, body: "bad request")])
         defer { refusing.stop() }
-        await #expect(throws: HTTPJudge.Failure.status(400, body: "bad request")) {
+        await #expect(throws: JSONPost.Failure.status(peer: "judge", code: 400, body: "bad request")) {
             try await HTTPJudge(url: refusing.url, initialBackoff: 0.01).score([Self.request()])
         }
         #expect(refusing.requestBodies.count == 1, "a client error is not retried")
@@ -84,13 +84,13 @@ import Testing
         do {
             _ = try await HTTPJudge(url: slow.url, timeout: 0.5, maxAttempts: 1).score([Self.request()])
             Issue.record("a silent server was not timed out")
-        } catch let failure as HTTPJudge.Failure {
+        } catch let failure as JSONPost.Failure {
             guard case .transport = failure else { Issue.record("expected a timeout, got \(failure)"); return }
         }
 
         let large = try ScriptedHTTPServer([.init(status: 200, body: String(repeating: " ", count: 5000) + "{}")])
         defer { large.stop() }
-        await #expect(throws: HTTPJudge.Failure.responseTooLarge(bytes: 5002, limit: 1000)) {
+        await #expect(throws: JSONPost.Failure.responseTooLarge(peer: "judge", bytes: 5002, limit: 1000)) {
             try await HTTPJudge(url: large.url, maxResponseBytes: 1000).score([Self.request()])
         }
     }

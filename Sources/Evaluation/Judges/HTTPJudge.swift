@@ -31,18 +31,13 @@ public struct HTTPJudge: Judge {
         self.maxResponseBytes = maxResponseBytes
     }
 
+    /// What a judge's answer got wrong (transport and HTTP failures are ``JSONPost/Failure``).
     public enum Failure: Error, CustomStringConvertible, Equatable {
-        case status(Int, body: String)
-        case transport(String)
-        case responseTooLarge(bytes: Int, limit: Int)
         case malformed(String)
         case invalidScore(item: Int, field: String, value: String)
 
         public var description: String {
             switch self {
-            case .status(let code, let body): "judge answered HTTP \(code): \(body)"
-            case .transport(let reason): "judge unreachable: \(reason)"
-            case .responseTooLarge(let bytes, let limit): "judge response of \(bytes) bytes exceeds the \(limit)-byte limit"
             case .malformed(let reason): "judge response malformed: \(reason)"
             case .invalidScore(let item, let field, let value): "judge score '\(field)' of item \(item) is \(value), expected a number in [0, 1]"
             }
@@ -54,43 +49,9 @@ public struct HTTPJudge: Judge {
         let body = try JSONSerialization.data(withJSONObject: [
             "items": requests.map { ["question": $0.question, "contexts": $0.contexts, "answer": $0.answer] as [String: Any] },
         ])
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = body
-
-        var lastFailure = Failure.transport("no attempt made")
-        for attempt in 0..<maxAttempts {
-            if attempt > 0 {
-                try await Task.sleep(nanoseconds: UInt64(initialBackoff * pow(2, Double(attempt - 1)) * 1e9))
-            }
-            let data: Data
-            let response: URLResponse
-            do {
-                (data, response) = try await session.data(for: request)
-            } catch {
-                lastFailure = .transport("\(error.localizedDescription)")
-                continue
-            }
-            guard data.count <= maxResponseBytes else { throw Failure.responseTooLarge(bytes: data.count, limit: maxResponseBytes) }
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            if status == 429 || status >= 500 {
-                lastFailure = .status(status, body: String(decoding: data.prefix(200), as: UTF8.self))
-                continue
-            }
-            guard (200..<300).contains(status) else {
-                throw Failure.status(status, body: String(decoding: data.prefix(200), as: UTF8.self))
-            }
-            return try Self.decode(data, expected: requests.count)
-        }
-        throw lastFailure
-    }
-
-    private var session: URLSession {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        return URLSession(configuration: configuration)
+        let post = JSONPost(url: url, peer: "judge", timeout: timeout, maxAttempts: maxAttempts, initialBackoff: initialBackoff,
+                            maxResponseBytes: maxResponseBytes)
+        return try Self.decode(try await post.send(body), expected: requests.count)
     }
 
     private struct Response: Decodable {

@@ -16,7 +16,7 @@ public final class PolicyService: Sendable {
     public let pipeline: RAGPipeline
     public let router: CanaryRouter
     public let log: DecisionLogWriter
-    let signals = ServiceSignals()
+    let signals = RollingSignals()
 
     public init(pipeline: RAGPipeline, router: CanaryRouter, log: DecisionLogWriter) {
         self.pipeline = pipeline

@@ -84,7 +84,7 @@ import TunerPolicy
     }
 
     static func call(_ url: URL, body: Data?) async throws -> (data: Data, status: Int) {
-        var request = URLRequest(url: url, timeoutInterval: 10)
+        var request = URLRequest(url: url, timeoutInterval: 120)
         if let body {
             request.httpMethod = "POST"
             request.httpBody = body

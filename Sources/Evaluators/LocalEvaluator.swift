@@ -1,0 +1,106 @@
+import Evaluation
+import Foundation
+import NumericCore
+import TunerEnvironment
+import TunerPolicy
+
+/// The evaluator protocol over the built-in pipeline: a batch is drawn (seeded, without
+/// replacement, from the split or one category of it) and scored through the evaluation cache,
+/// which reproduces the from-scratch pipeline exactly.
+public final class LocalEvaluator: Sendable {
+    public let setup: EvaluationSetup
+    public let system: RetrievalSystem
+    /// One cache per judged split.
+    public let caches: [String: EvaluationCache]
+
+    public enum Failure: Error, CustomStringConvertible, Equatable {
+        case unknownSplit(String, available: [String])
+        case unknownCategory(String, split: String, available: [String])
+        case batchSize(Int)
+        case configuration(String)
+
+        public var description: String {
+            switch self {
+            case let .unknownSplit(split, available): "batch.split '\(split)' is not judged here; available: \(available.joined(separator: ", "))"
+            case let .unknownCategory(category, split, available):
+                "batch.category '\(category)' has no queries in split '\(split)'; available: \(available.joined(separator: ", "))"
+            case let .batchSize(size): "batch.size is \(size), expected 1...\(EvaluatorProtocol.maxBatchSize)"
+            case let .configuration(reason): "configuration: \(reason)"
+            }
+        }
+    }
+
+    public init(setup: EvaluationSetup, system: RetrievalSystem) throws {
+        self.setup = setup
+        self.system = system
+        var caches: [String: EvaluationCache] = [:]
+        for split in setup.dataset.splits.keys { caches[split] = EvaluationCache(system: system, queries: try setup.queries(split: split)) }
+        self.caches = caches
+    }
+
+    /// Refuses settings outside the policy configuration's action bounds, naming the field.
+    public func validate(_ c: RAGSettings) throws {
+        let bounds = setup.policy.actions
+        guard bounds.variants.contains(c.variant.rawValue) else {
+            throw Failure.configuration("variant '\(c.variant.rawValue)' is not allowed; allowed: \(bounds.variants.joined(separator: ", "))")
+        }
+        guard bounds.templates.contains(c.template.rawValue) else {
+            throw Failure.configuration("template '\(c.template.rawValue)' is not allowed; allowed: \(bounds.templates.joined(separator: ", "))")
+        }
+        guard bounds.topK.contains(c.k) else { throw Failure.configuration("k is \(c.k), expected \(bounds.topK.lowerBound)...\(bounds.topK.upperBound)") }
+        guard c.fusionWeight.isFinite, bounds.fusionWeight.contains(c.fusionWeight) else {
+            throw Failure.configuration("fusion_weight is \(c.fusionWeight), expected \(bounds.fusionWeight.lowerBound)...\(bounds.fusionWeight.upperBound)")
+        }
+        if c.rerank && system.reranker == nil {
+            throw Failure.configuration("rerank is true, but dataset '\(setup.dataset.manifest.id)' has no train split to learn a re-ranker from")
+        }
+    }
+
+    /// The queries (cache positions) a batch description draws.
+    public func draw(_ batch: EvaluatorProtocol.Batch) throws -> (cache: EvaluationCache, positions: [Int]) {
+        guard (1...EvaluatorProtocol.maxBatchSize).contains(batch.size) else { throw Failure.batchSize(batch.size) }
+        guard let cache = caches[batch.split] else { throw Failure.unknownSplit(batch.split, available: caches.keys.sorted()) }
+        var positions = Array(0..<cache.queries.count)
+        if let category = batch.category {
+            guard let c = cache.categories.firstIndex(of: category) else {
+                throw Failure.unknownCategory(category, split: batch.split, available: cache.categories)
+            }
+            positions = positions.filter { cache.categoryIndex(at: $0) == c }
+        }
+        var rng = RandomGenerator(seed: batch.seed)
+        rng.shuffle(&positions)
+        return (cache, Array(positions.prefix(batch.size)))
+    }
+
+    /// The batch's report (reward and gates included), for callers that want more than the protocol.
+    public func report(_ request: EvaluatorProtocol.Request) throws -> BatchReport {
+        try validate(request.configuration)
+        let (cache, positions) = try draw(request.batch)
+        let workspace = cache.makeWorkspace()
+        let outcomes = try positions.map { try cache.outcome(at: $0, configuration: request.configuration, workspace: workspace) }
+        return BatchReport(
+            configuration: request.configuration, outcomes: outcomes, categories: positions.map { cache.categoryIndex(at: $0) },
+            categoryNames: cache.categories, reward: setup.reward)
+    }
+
+    public func evaluate(_ request: EvaluatorProtocol.Request) throws -> EvaluatorProtocol.Response {
+        let report = try report(request)
+        return EvaluatorProtocol.Response(
+            configuration: request.configuration, overall: .init(report.overall), perCategory: report.perCategory.mapValues { .init($0) })
+    }
+}
+
+extension EvaluatorProtocol.Metrics {
+    public init(_ m: MetricsSummary) {
+        self.init(n: m.n, faithfulness: m.faithfulness, relevancy: m.relevancy, latencyP50Milliseconds: m.latencyP50Milliseconds,
+                  latencyP95Milliseconds: m.latencyP95Milliseconds, costUSD: m.costUSD, errorRate: m.errorRate,
+                  violationRate: m.violationRate, qualitySpread: m.qualitySpread)
+    }
+
+    /// The reward and gate verdicts of these metrics under `function`.
+    public func reward(_ function: RewardFunction) -> RewardBreakdown {
+        function.evaluate(BatchMeasurement(
+            faithfulness: faithfulness, relevancy: relevancy, latencyP95Milliseconds: latencyP95Milliseconds, costUSD: costUSD,
+            errorRate: errorRate, violationRate: violationRate ?? 0, qualitySpread: qualitySpread ?? 0))
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import NumericCore
+import Evaluators
+import TunerPolicy
+import TunerServer
+
+extension Tuner {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the evaluator protocol, a reference RAG endpoint, Prometheus metrics and a health check over HTTP.",
+            discussion: """
+                POST /tuner/evaluate, POST /query (settings from --checkpoint's policy, or the X-RAG-Configuration \
+                header), GET /metrics, GET /health; documented in docs/openapi.yaml. SIGTERM or Ctrl-C stops \
+                accepting connections and lets requests in flight finish.
+                """)
+
+        @OptionGroup var data: DatasetOptions
+
+        @Option(help: "Policy checkpoint that chooses /query's settings (default: the policy configuration's default settings).")
+        var checkpoint: String?
+
+        @Option(help: "Append /query's policy decisions and outcomes to this decision log.")
+        var decisionLog: String?
+
+        @Option(help: "Address to listen on.")
+        var host = "127.0.0.1"
+
+        @Option(help: "Port (0 picks a free one).")
+        var port = 8080
+
+        func validate() throws {
+            guard (0...65535).contains(port) else { throw ValidationError("--port must lie in 0...65535, got \(port)") }
+        }
+
+        func run() async throws {
+            BLAS.setThreads(1)
+            let loaded = try data.load(defaultDataset: "datasets/demo")
+            let server = TunerServer(
+                evaluator: try LocalEvaluator(setup: loaded.setup, system: loaded.system),
+                policy: try checkpoint.map { try PolicyHandle(contentsOf: URL(fileURLWithPath: $0)) },
+                log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) })
+            let host = host
+            try await server.application(host: host, port: port) { port in
+                // Unbuffered, so a supervisor (or a test) reading the pipe sees the port at once.
+                let splits = server.evaluator.caches.keys.sorted().joined(separator: ", ")
+                FileHandle.standardOutput.write(Data("tuner serve: http://\(host):\(port) (dataset \(loaded.setup.dataset.manifest.id), splits \(splits))\n".utf8))
+            }.runService()
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import Evaluators
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NumericCore
+import TunerEnvironment
+import TunerPolicy
+
+/// `tuner serve`: the evaluator protocol over the built-in pipeline, a reference RAG endpoint
+/// that plays "production" in tests and demos, Prometheus metrics and a health check. The API is
+/// documented in docs/openapi.yaml, which a test checks against the running server.
+public final class TunerServer: Sendable {
+    public let evaluator: LocalEvaluator
+    public let pipeline: RAGPipeline
+    /// The policy `/query` asks; without one it serves the policy configuration's default settings.
+    public let policy: PolicyHandle?
+    public let log: DecisionLogWriter?
+    public let metrics = ServerMetrics()
+    let signals = RollingSignals()
+    /// Largest request body accepted (bigger ones get 413).
+    public static let maxRequestBytes = 256 * 1024
+    /// Settings for one `/query` request, instead of the policy's choice.
+    public static let configurationHeader = HTTPField.Name("X-RAG-Configuration")!
+
+    public init(evaluator: LocalEvaluator, policy: PolicyHandle?, log: DecisionLogWriter? = nil) {
+        self.evaluator = evaluator
+        pipeline = RAGPipeline(system: evaluator.system)
+        self.policy = policy
+        self.log = log
+    }
+
+    public struct Query: Codable, Sendable {
+        public var question: String
+        public var category: String?
+        public init(question: String, category: String? = nil) {
+            self.question = question
+            self.category = category
+        }
+    }
+
+    public struct Answer: ResponseCodable, Sendable {
+        public var requestID: String
+        public var answer: String
+        public var passages: [String]
+        public var configuration: RAGSettings
+        /// "policy", "override" (the header) or "default".
+        public var source: String
+        public var policyVersion: String?
+        public var probability: Double?
+        public var latencyMilliseconds: Double
+        public var costUSD: Double
+
+        enum CodingKeys: String, CodingKey {
+            case answer, passages, configuration, source, probability
+            case requestID = "request_id"
+            case policyVersion = "policy_version"
+            case latencyMilliseconds = "latency_ms"
+            case costUSD = "cost_usd"
+        }
+    }
+
+    struct Health: ResponseEncodable {
+        var status: String
+        var dataset: String
+        var policyVersion: String?
+        enum CodingKeys: String, CodingKey {
+            case status, dataset
+            case policyVersion = "policy_version"
+        }
+    }
+
+    public func evaluate(_ request: EvaluatorProtocol.Request) throws -> EvaluatorProtocol.Response {
+        let report: BatchReport
+        do {
+            report = try evaluator.report(request)
+        } catch let failure as LocalEvaluator.Failure {
+            throw HTTPError(.badRequest, message: failure.description)
+        }
+        let reward = report.overall.reward
+        metrics.recordEvaluation(reward: reward.reward, gatesPassed: reward.gatesPassed, breaches: reward.gates.filter { !$0.passed }.map(\.name))
+        return EvaluatorProtocol.Response(
+            configuration: request.configuration, overall: .init(report.overall), perCategory: report.perCategory.mapValues { .init($0) })
+    }
+
+    /// Answers `query`, with `override` settings when given (already validated).
+    public func answer(_ query: Query, override: RAGSettings?, requestID: String) throws -> Answer {
+        let category = query.category ?? "default"
+        let context = signals.context(category: category, corpusDocuments: pipeline.system.dataset.documents.count)
+        var settings = override ?? RAGSettings()
+        var source = override == nil ? "default" : "override"
+        var decided: (Decision, RAGPolicy)?
+        if override == nil, let policy {
+            let current = policy.current
+            let decision = current.decide(context)
+            settings = decision.settings
+            source = "policy"
+            decided = (decision, current)
+        }
+        if pipeline.system.reranker == nil { settings.rerank = false }
+        let response = try pipeline.respond(to: query.question, configuration: settings)
+        let (latency, cost) = pipeline.latencyAndCost(response)
+        signals.served(settings, latencyMilliseconds: latency, costUSD: cost)
+        if let log, let (decision, policy) = decided {
+            try log.append(decision, requestID: requestID, context: context, policy: policy)
+            try log.append(outcome: DecisionOutcome(latencyMilliseconds: latency, costUSD: cost, error: response.answer == nil), requestID: requestID)
+        }
+        return Answer(
+            requestID: requestID, answer: response.answerText,
+            passages: response.ranking.map { pipeline.system.dataset.documents[Int($0)].id }, configuration: settings, source: source,
+            policyVersion: decided?.0.policyVersion, probability: decided?.0.probability, latencyMilliseconds: latency, costUSD: cost)
+    }
+
+    /// The settings in the override header, validated against the action bounds.
+    func override(_ request: Request) throws -> RAGSettings? {
+        guard let header = request.headers[Self.configurationHeader] else { return nil }
+        let settings: RAGSettings
+        do {
+            settings = try JSONDecoder().decode(RAGSettings.self, from: Data(header.utf8))
+        } catch {
+            throw HTTPError(.badRequest, message: "\(Self.configurationHeader) is not a configuration object: \(error)")
+        }
+        do {
+            try evaluator.validate(settings)
+        } catch {
+            throw HTTPError(.badRequest, message: "\(Self.configurationHeader): \(error)")
+        }
+        return settings
+    }
+
+    public func router() -> Router<TunerRequestContext> {
+        let router = Router(context: TunerRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics, queryArm: policy == nil ? "default" : "policy"))
+        router.get("/health") { _, _ in
+            Health(status: "ok", dataset: self.evaluator.setup.dataset.manifest.id, policyVersion: self.policy?.current.version)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition())))
+        }
+        router.post("/tuner/evaluate") { request, context -> EvaluatorProtocol.Response in
+            let body = try await Self.decode(EvaluatorProtocol.Request.self, request, context)
+            return try self.evaluate(body)
+        }
+        router.post("/query") { request, context -> Answer in
+            let query = try await Self.decode(Query.self, request, context)
+            guard !query.question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw HTTPError(.badRequest, message: "question is empty")
+            }
+            let override = try self.override(request)
+            let id = request.headers[.init("X-Request-ID")!] ?? UUID().uuidString
+            do {
+                return try self.answer(query, override: override, requestID: id)
+            } catch let error as RetrievalSystem.QuestionError {
+                throw HTTPError(.unprocessableContent, message: error.description)
+            }
+        }
+        return router
+    }
+
+    /// Decodes a JSON body; a body that is not the expected object is a 400 naming the field.
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: TunerRequestContext) async throws -> T {
+        do {
+            return try await request.decode(as: type, context: context)
+        } catch let error as DecodingError {
+            throw HTTPError(.badRequest, message: Self.describe(error))
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case let .keyNotFound(key, context): return "missing field '\(path(context.codingPath + [key]))'"
+        case let .typeMismatch(_, context), let .valueNotFound(_, context): return "field '\(path(context.codingPath))': \(context.debugDescription)"
+        case let .dataCorrupted(context):
+            return context.codingPath.isEmpty ? "body is not valid JSON" : "field '\(path(context.codingPath))': \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    /// The application on `host:port` (port 0 picks a free one, reported to `onRunning`).
+    public func application(host: String = "127.0.0.1", port: Int = 8080,
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "tuner-serve"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    }
+}
+
+/// The request context of `tuner serve`: Hummingbird's basic context with a smaller body limit.
+public struct TunerRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public init(source: Source) { coreContext = .init(source: source) }
+    public var maxUploadSize: Int { TunerServer.maxRequestBytes }
+}
+
+/// Counts every request and its latency by endpoint, status and arm.
+struct MetricsMiddleware: RouterMiddleware {
+    let metrics: ServerMetrics
+    /// What chooses `/query`'s settings when the request does not override them.
+    let queryArm: String
+
+    func handle(_ request: Request, context: TunerRequestContext, next: (Request, TunerRequestContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let arm = request.uri.path == "/query" ? (request.headers[TunerServer.configurationHeader] == nil ? queryArm : "override") : nil
+        do {
+            let response = try await next(request, context)
+            metrics.recordRequest(path: request.uri.path, status: response.status.code, arm: arm, seconds: Self.seconds(since: start))
+            return response
+        } catch let error as HTTPResponseError {
+            metrics.recordRequest(path: request.uri.path, status: error.status.code, arm: arm, seconds: Self.seconds(since: start))
+            throw error
+        } catch {
+            metrics.recordRequest(path: request.uri.path, status: 500, arm: arm, seconds: Self.seconds(since: start))
+            throw error
+        }
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}
+
+extension EvaluatorProtocol.Response: ResponseEncodable {}

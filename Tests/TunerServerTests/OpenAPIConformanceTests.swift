@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import TunerEnvironment
+import TunerPolicy
+import TunerServer
+import Yams
+
+/// docs/openapi.yaml against the running server: every documented operation answers; example
+/// requests succeed and their responses carry every required field with the documented types,
+/// enums and ranges; malformed and oversized bodies get the documented errors.
+@Suite struct OpenAPIConformanceTests {
+    let document: [String: Any]
+
+    init() throws {
+        let text = try String(contentsOf: Loopback.repository.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
+        document = try #require(try Yams.load(yaml: text) as? [String: Any])
+    }
+
+    @Test func theRunningServerMatchesTheDocument() async throws {
+        let server = TunerServer(evaluator: Loopback.evaluator, policy: PolicyHandle(try DecisionBenchmark.defaultPolicy()))
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        #expect(Set(paths.keys) == ["/tuner/evaluate", "/query", "/metrics", "/health"])
+        try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
+            var checked = 0
+            for (path, operations) in paths {
+                for (method, operation) in operations {
+                    let operation = try #require(operation as? [String: Any])
+                    let responses = try #require(operation["responses"] as? [String: Any])
+                    let url = base.appendingPathComponent(path)
+                    var example: Any?
+                    if let body = operation["requestBody"] as? [String: Any],
+                       let content = (body["content"] as? [String: Any])?["application/json"] as? [String: Any] {
+                        example = content["example"]
+                        let schema = try #require(content["schema"])
+                        #expect(validate(try #require(example), against: schema, at: "\(path) request example").isEmpty)
+                    }
+                    let reply = try await Loopback.request(
+                        url, method: method.uppercased(), body: try example.map { try JSONSerialization.data(withJSONObject: $0) })
+                    #expect(reply.status == 200, "\(method) \(path): \(String(decoding: reply.body, as: UTF8.self))")
+                    let ok = try #require((responses["200"] as? [String: Any])?["content"] as? [String: Any])
+                    if let json = ok["application/json"] as? [String: Any] {
+                        let value = try #require(reply.json, "\(path) answered no JSON")
+                        let problems = validate(value, against: try #require(json["schema"]), at: "\(method) \(path) 200")
+                        #expect(problems.isEmpty, "\(problems)")
+                    } else {
+                        #expect(ok["text/plain"] != nil && reply.headers["content-type"]?.hasPrefix("text/plain") == true)
+                    }
+                    if example != nil {
+                        let errorSchema = try #require(resolve(responses["400"]).flatMap { content($0) })
+                        let bad = try await Loopback.request(url, method: "POST", body: Data("{}".utf8))
+                        #expect(bad.status == 400)
+                        #expect(validate(try #require(bad.json), against: errorSchema, at: "\(path) 400").isEmpty)
+                        let notJSON = try await Loopback.request(url, method: "POST", body: Data("{\"question\": ".utf8))
+                        #expect(notJSON.status == 400)
+                        #expect(responses["413"] != nil)
+                        let huge = try await Loopback.request(url, method: "POST", body: Data(repeating: 0x20, count: TunerServer.maxRequestBytes + 1))
+                        #expect(huge.status == 413, "\(path) with an oversized body answered \(huge.status)")
+                    }
+                    checked += 1
+                }
+            }
+            #expect(checked == 4)
+            #expect(try await Loopback.request(base.appendingPathComponent("nowhere")).status == 404)
+        }
+    }
+
+    /// The subset of JSON Schema the document uses: $ref, type, required, properties,
+    /// additionalProperties, items, enum, minimum, maximum, minLength.
+    func validate(_ value: Any, against schemaValue: Any, at place: String) -> [String] {
+        guard let schema = resolve(schemaValue) else { return ["\(place): unresolvable schema"] }
+        var problems: [String] = []
+        if let type = schema["type"] as? String {
+            let fits: Bool = switch type {
+            case "object": value is [String: Any]
+            case "array": value is [Any]
+            case "string": value is String
+            case "boolean": (value as? NSNumber).map { isJSONBool($0) } ?? false
+            case "integer": (value as? NSNumber).map { !isJSONBool($0) && $0.doubleValue == $0.doubleValue.rounded() } ?? false
+            case "number": (value as? NSNumber).map { !isJSONBool($0) } ?? false
+            default: false
+            }
+            guard fits else { return ["\(place): \(value) is not of type \(type)"] }
+        }
+        if let allowed = schema["enum"] as? [Any], !allowed.contains(where: { "\($0)" == "\(value)" }) {
+            problems.append("\(place): \(value) is not one of \(allowed)")
+        }
+        if let number = (value as? NSNumber)?.doubleValue {
+            if let minimum = (schema["minimum"] as? NSNumber)?.doubleValue, number < minimum { problems.append("\(place): \(number) < \(minimum)") }
+            if let maximum = (schema["maximum"] as? NSNumber)?.doubleValue, number > maximum { problems.append("\(place): \(number) > \(maximum)") }
+        }
+        if let string = value as? String, let minLength = schema["minLength"] as? Int, string.count < minLength {
+            problems.append("\(place): shorter than \(minLength)")
+        }
+        if let object = value as? [String: Any] {
+            for key in schema["required"] as? [String] ?? [] where object[key] == nil { problems.append("\(place): missing required '\(key)'") }
+            let properties = schema["properties"] as? [String: Any] ?? [:]
+            for (key, child) in object {
+                if let property = properties[key] {
+                    problems += validate(child, against: property, at: "\(place).\(key)")
+                } else if let additional = schema["additionalProperties"] {
+                    problems += validate(child, against: additional, at: "\(place).\(key)")
+                }
+            }
+        }
+        if let array = value as? [Any], let items = schema["items"] {
+            for (i, child) in array.enumerated() { problems += validate(child, against: items, at: "\(place)[\(i)]") }
+        }
+        return problems
+    }
+
+    func resolve(_ value: Any?) -> [String: Any]? {
+        guard var node = value as? [String: Any] else { return nil }
+        while let ref = node["$ref"] as? String {
+            var target: Any? = document
+            for part in ref.dropFirst(2).split(separator: "/") { target = (target as? [String: Any])?[String(part)] }
+            guard let resolved = target as? [String: Any] else { return nil }
+            node = resolved
+        }
+        return node
+    }
+
+    func content(_ response: [String: Any]) -> Any? {
+        ((response["content"] as? [String: Any])?["application/json"] as? [String: Any])?["schema"]
+    }
+}
+
+/// JSONSerialization gives JSON booleans as NSNumbers of objCType "c" (numbers are "q" or "d").
+func isJSONBool(_ number: NSNumber) -> Bool {
+    String(cString: number.objCType) == "c"
+}
