@@ -3,8 +3,11 @@ import Foundation
 import FoundationNetworking
 #endif
 import Synchronization
+import TunerPolicy
 
-/// Replays questions against a RAG endpoint (`POST {target}/query`) at a fixed rate, open loop:
+/// Replays questions against a RAG endpoint (`POST {target}/query`), or batch evaluations
+/// against an evaluator (`POST {target}/tuner/evaluate`, seed i for request i), at a fixed rate,
+/// open loop:
 /// request i is due at start + i/rate whatever the earlier ones did, at most `concurrency` in
 /// flight (a due request that finds them all busy is counted as skipped, not queued), and the run
 /// stops at `maxRequests` or `duration`, whichever comes first.
@@ -18,8 +21,14 @@ public struct LoadGenerator: Sendable {
         }
     }
 
+    /// What each request carries.
+    public enum Workload: Sendable {
+        case questions([Question])
+        case evaluations(configuration: RAGSettings, batchSize: Int, split: String)
+    }
+
     public var target: URL
-    public var questions: [Question]
+    public var workload: Workload
     public var requestsPerSecond: Double
     public var duration: Double
     public var maxRequests: Int
@@ -28,11 +37,12 @@ public struct LoadGenerator: Sendable {
     /// Sent as `X-RAG-Configuration` with every request when set.
     public var configurationHeader: String?
 
-    public init(target: URL, questions: [Question], requestsPerSecond: Double, duration: Double, maxRequests: Int = .max,
+    public init(target: URL, workload: Workload, requestsPerSecond: Double, duration: Double, maxRequests: Int = .max,
                 concurrency: Int = 64, timeout: Double = 10, configurationHeader: String? = nil) {
-        precondition(!questions.isEmpty && requestsPerSecond > 0 && duration > 0 && concurrency > 0, "load generator: bad parameters")
+        precondition(requestsPerSecond > 0 && duration > 0 && concurrency > 0, "load generator: bad parameters")
+        if case let .questions(questions) = workload { precondition(!questions.isEmpty, "load generator: no questions") }
         self.target = target
-        self.questions = questions
+        self.workload = workload
         self.requestsPerSecond = requestsPerSecond
         self.duration = duration
         self.maxRequests = maxRequests
@@ -84,7 +94,20 @@ public struct LoadGenerator: Sendable {
     }
 
     public func run() async -> Report {
-        let endpoint = target.appendingPathComponent("query")
+        let endpoint: URL
+        let body: (Int) -> Data
+        switch workload {
+        case let .questions(questions):
+            endpoint = target.appendingPathComponent("query")
+            let bodies = questions.map { try! JSONEncoder().encode($0) }
+            body = { bodies[$0 % bodies.count] }
+        case let .evaluations(configuration, batchSize, split):
+            endpoint = target.appendingPathComponent("tuner").appendingPathComponent("evaluate")
+            body = { i in
+                try! JSONEncoder().encode(EvaluatorProtocol.Request(
+                    configuration: configuration, batch: .init(size: batchSize, split: split, seed: UInt64(i))))
+            }
+        }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.httpMaximumConnectionsPerHost = concurrency
@@ -92,7 +115,6 @@ public struct LoadGenerator: Sendable {
         let tally = Tally()
         let clock = ContinuousClock()
         let start = clock.now
-        let bodies = questions.map { try! JSONEncoder().encode($0) }
         var sent = 0
         await withTaskGroup(of: Void.self) { group in
             var i = 0
@@ -107,7 +129,7 @@ public struct LoadGenerator: Sendable {
                 }
                 if admitted {
                     sent += 1
-                    let request = makeRequest(endpoint, body: bodies[i % bodies.count])
+                    let request = makeRequest(endpoint, body: body(i))
                     group.addTask {
                         let begin = clock.now
                         let outcome: String?

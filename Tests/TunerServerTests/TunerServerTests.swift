@@ -114,19 +114,14 @@ import TunerServer
         try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
             // Generous timeouts: under the full parallel test run the two cores are shared with
             // CPU-bound tests that can hold the cooperative threads for seconds.
-            let report = await LoadGenerator(target: base, questions: Array(questions), requestsPerSecond: 40, duration: 3, timeout: 120).run()
+            let report = await LoadGenerator(target: base, workload: .questions(Array(questions)), requestsPerSecond: 40, duration: 3, timeout: 120).run()
             print("loadgen /query: \(report)")
             #expect(report.sent == 120 && report.succeeded == 120 && report.failed == 0 && report.skipped == 0)
-            let evaluations = try await withThrowingTaskGroup(of: Int.self) { group in
-                for seed in 0..<20 {
-                    group.addTask {
-                        let request = EvaluatorProtocol.Request(configuration: configuration, batch: .init(size: 100, split: "train", seed: UInt64(seed)))
-                        return try await RemoteEvaluator(baseURL: base, timeout: 120).evaluate(request).overall.n
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
-            #expect(evaluations == 20 * 90)
+            let evaluations = await LoadGenerator(
+                target: base, workload: .evaluations(configuration: configuration, batchSize: 90, split: "train"),
+                requestsPerSecond: 20, duration: 2, timeout: 120).run()
+            print("loadgen /tuner/evaluate: \(evaluations)")
+            #expect(evaluations.sent == 40 && evaluations.succeeded == 40 && evaluations.failed == 0)
         }
     }
 }
