@@ -1,3 +1,4 @@
+import Evaluation
 import Evaluators
 import Foundation
 import HTTPTypes
@@ -17,6 +18,8 @@ public final class TunerServer: Sendable {
     public let log: DecisionLogWriter?
     public let metrics = ServerMetrics()
     let signals = RollingSignals()
+    /// Judged dataset questions by their text: `/query` scores answers to these with the gold judge.
+    let judgedQuestions: [String: Int]
     /// Largest request body accepted (bigger ones get 413).
     public static let maxRequestBytes = 256 * 1024
     /// Settings for one `/query` request, instead of the policy's choice.
@@ -27,6 +30,11 @@ public final class TunerServer: Sendable {
         pipeline = RAGPipeline(system: evaluator.system)
         self.policy = policy
         self.log = log
+        var judged: [String: Int] = [:]
+        for (q, query) in evaluator.system.dataset.queries.enumerated() where !evaluator.system.grades[q].isEmpty {
+            judged[query.text] = judged[query.text] ?? q
+        }
+        judgedQuestions = judged
     }
 
     public struct Query: Codable, Sendable {
@@ -49,14 +57,22 @@ public final class TunerServer: Sendable {
         public var probability: Double?
         public var latencyMilliseconds: Double
         public var costUSD: Double
+        /// Present when the question is a judged question of the dataset: the gold judge's scores.
+        public var judgement: Judgement?
 
         enum CodingKeys: String, CodingKey {
-            case answer, passages, configuration, source, probability
+            case answer, passages, configuration, source, probability, judgement
             case requestID = "request_id"
             case policyVersion = "policy_version"
             case latencyMilliseconds = "latency_ms"
             case costUSD = "cost_usd"
         }
+    }
+
+    public struct Judgement: Codable, Sendable, Equatable {
+        public var judge: String
+        public var faithfulness: Double
+        public var relevancy: Double
     }
 
     struct Health: ResponseEncodable {
@@ -83,7 +99,7 @@ public final class TunerServer: Sendable {
     }
 
     /// Answers `query`, with `override` settings when given (already validated).
-    public func answer(_ query: Query, override: RAGSettings?, requestID: String) throws -> Answer {
+    public func answer(_ query: Query, override: RAGSettings?, requestID: String) async throws -> Answer {
         let category = query.category ?? "default"
         let context = signals.context(category: category, corpusDocuments: pipeline.system.dataset.documents.count)
         var settings = override ?? RAGSettings()
@@ -97,7 +113,17 @@ public final class TunerServer: Sendable {
             decided = (decision, current)
         }
         if pipeline.system.reranker == nil { settings.rerank = false }
-        let response = try pipeline.respond(to: query.question, configuration: settings)
+        let response: RAGPipeline.Response
+        var judgement: Judgement?
+        if let q = judgedQuestions[query.question] {
+            let run = try pipeline.run(query: q, configuration: settings)
+            let judge = GoldJudge()
+            let scores = try await judge.score([run.judgeRequest])[0]
+            response = run.response
+            judgement = Judgement(judge: judge.name, faithfulness: scores.faithfulness, relevancy: scores.relevancy)
+        } else {
+            response = try pipeline.respond(to: query.question, configuration: settings)
+        }
         let (latency, cost) = pipeline.latencyAndCost(response)
         signals.served(settings, latencyMilliseconds: latency, costUSD: cost)
         if let log, let (decision, policy) = decided {
@@ -107,7 +133,8 @@ public final class TunerServer: Sendable {
         return Answer(
             requestID: requestID, answer: response.answerText,
             passages: response.ranking.map { pipeline.system.dataset.documents[Int($0)].id }, configuration: settings, source: source,
-            policyVersion: decided?.0.policyVersion, probability: decided?.0.probability, latencyMilliseconds: latency, costUSD: cost)
+            policyVersion: decided?.0.policyVersion, probability: decided?.0.probability, latencyMilliseconds: latency, costUSD: cost,
+            judgement: judgement)
     }
 
     /// The settings in the override header, validated against the action bounds.
@@ -149,7 +176,7 @@ public final class TunerServer: Sendable {
             let override = try self.override(request)
             let id = request.headers[.init("X-Request-ID")!] ?? UUID().uuidString
             do {
-                return try self.answer(query, override: override, requestID: id)
+                return try await self.answer(query, override: override, requestID: id)
             } catch let error as RetrievalSystem.QuestionError {
                 throw HTTPError(.unprocessableContent, message: error.description)
             }

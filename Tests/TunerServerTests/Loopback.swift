@@ -28,8 +28,7 @@ enum Loopback {
         _ makeApp: (@escaping @Sendable (Int) async -> Void) -> App, _ body: (URL) async throws -> Void
     ) async throws {
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
-        let app = makeApp { sink.yield($0) }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: app.logger))
+        let group = ServiceGroupHandle(makeApp { sink.yield($0) })
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
@@ -37,10 +36,10 @@ enum Loopback {
             do {
                 try await body(URL(string: "http://127.0.0.1:\(port)")!)
             } catch {
-                await group.triggerGracefulShutdown()
+                await group.shutdown()
                 throw error
             }
-            await group.triggerGracefulShutdown()
+            await group.shutdown()
         }
     }
 
@@ -63,4 +62,16 @@ enum Loopback {
         for (key, value) in http.allHeaderFields { fields["\(key)".lowercased()] = "\(value)" }
         return Reply(status: http.statusCode, body: data, headers: fields)
     }
+}
+
+/// An application run as a service group, so a test can stop it gracefully when it chooses.
+struct ServiceGroupHandle: Sendable {
+    let group: ServiceGroup
+
+    init<App: ApplicationProtocol>(_ app: App) {
+        group = ServiceGroup(configuration: .init(services: [app], logger: app.logger))
+    }
+
+    func run() async throws { try await group.run() }
+    func shutdown() async { await group.triggerGracefulShutdown() }
 }

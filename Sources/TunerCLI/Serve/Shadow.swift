@@ -1,0 +1,107 @@
+import ArgumentParser
+import Evaluation
+import Evaluators
+import Foundation
+import NumericCore
+import TunerEnvironment
+import TunerPolicy
+import TunerServer
+
+extension Tuner {
+    struct Shadow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a candidate policy in shadow: a reverse proxy in front of production's /query that mirrors every query to the candidate and compares the two pair by pair.",
+            discussion: """
+                Clients call the proxy instead of production; every response comes from production unchanged. Off the \
+                response path the candidate policy chooses settings for the same query and the candidate service (default: \
+                production, through its X-RAG-Configuration header) answers with them. Both answers must carry a judgement \
+                (tuner serve judges its dataset's questions). Each window prints one JSON line: the paired reward difference \
+                with its 95% interval and the candidate's gates; after --windows windows, the go/no-go for canary.
+                """)
+
+        @Option(help: "Base URL of production (its POST /query is proxied).")
+        var production: String
+
+        @Option(help: "The candidate policy checkpoint.")
+        var candidate: String
+
+        @Option(help: "Base URL that answers the candidate's queries (default: production).")
+        var candidateService: String?
+
+        @Option(help: "Pairs per window.")
+        var window = 100
+
+        @Option(help: "Windows before the go/no-go (the specification: 3 to 5).")
+        var windows = 3
+
+        @Option(help: "How much worse than production (per-query reward) the candidate may be and still go.")
+        var tolerance = 0.0
+
+        @Option(help: "Mirrored queries waiting for the candidate at most; beyond it they are dropped and counted.")
+        var queue = 256
+
+        @Option(help: "Policy configuration for reward weights and gates (default: \(DatasetOptions.defaultPolicy) when present).")
+        var policy: String?
+
+        @Option(help: "Documents in production's corpus (a feature of the candidate's context).")
+        var corpusDocuments = 1000
+
+        @Option(help: "Port of the proxy on 127.0.0.1 (0 picks a free one).")
+        var port = 8081
+
+        func validate() throws {
+            for (name, value) in [("--production", production), ("--candidate-service", candidateService ?? production)] {
+                guard let url = URL(string: value), url.scheme == "http" || url.scheme == "https" else {
+                    throw ValidationError("\(name) must be an http(s) URL, got '\(value)'")
+                }
+            }
+            guard window >= 2 else { throw ValidationError("--window must be at least 2") }
+            guard (1...20).contains(windows) else { throw ValidationError("--windows must lie in 1...20") }
+            guard queue >= 1 else { throw ValidationError("--queue must be at least 1") }
+        }
+
+        func run() async throws {
+            let policyFile = policy ?? (FileManager.default.fileExists(atPath: DatasetOptions.defaultPolicy) ? DatasetOptions.defaultPolicy : nil)
+            let configuration = try policyFile.map {
+                try PolicyConfiguration.load(from: URL(fileURLWithPath: $0), variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames)
+            } ?? PolicyConfiguration(actions: .init(variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames))
+            let comparison = ShadowComparison(reward: RewardFunction(configuration), windowSize: window, windowsForVerdict: windows, tolerance: tolerance)
+            let shadow = ShadowProxy(
+                production: URL(string: production)!, candidateService: candidateService.flatMap(URL.init(string:)),
+                candidate: try PolicyHandle(contentsOf: URL(fileURLWithPath: candidate)), comparison: comparison,
+                queueCapacity: queue, corpusDocuments: corpusDocuments)
+            let reporter = Task {
+                var printed = 0
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: 200_000_000)
+                    let windows = comparison.windows
+                    for w in windows.dropFirst(printed) { Self.emit(["window": Self.object(w)]) }
+                    if windows.count >= self.windows && printed < self.windows {
+                        Self.emit(["verdict": Self.object(comparison.verdict), "counters": Self.object(shadow.counters)])
+                    }
+                    printed = windows.count
+                }
+            }
+            let worker = Task { await shadow.runCandidate() }
+            defer {
+                reporter.cancel()
+                worker.cancel()
+            }
+            try await shadow.application(port: port) { port in
+                Self.emit(["listening": "http://127.0.0.1:\(port)", "production": production])
+            }.runService()
+        }
+
+        static func object(_ value: some Encodable) -> Any {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            return (try? encoder.encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) } ?? NSNull()
+        }
+
+        /// One JSON object per line on stdout, unbuffered.
+        static func emit(_ object: [String: Any]) {
+            guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        }
+    }
+}

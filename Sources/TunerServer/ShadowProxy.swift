@@ -1,0 +1,175 @@
+import Evaluators
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HTTPTypes
+import Hummingbird
+import Synchronization
+import TunerPolicy
+
+/// `tuner shadow`: a reverse proxy in front of production's `POST /query`. Every request is
+/// forwarded to production and production's response is returned as it came; afterwards, off the
+/// response path, the query goes into a bounded queue from which the candidate side asks the
+/// candidate policy for settings, has the candidate service answer with them
+/// (`X-RAG-Configuration`), and hands both answers to a ``ShadowComparison``. A full queue drops
+/// the mirrored query and counts it; a failing or dead candidate side only stops the comparison.
+public final class ShadowProxy: Sendable {
+    public let production: URL
+    public let candidateService: URL
+    public let candidate: PolicyHandle
+    public let comparison: ShadowComparison
+    public let queueCapacity: Int
+    let candidateSignals = RollingSignals()
+    let corpusDocuments: Int
+    private let session: URLSession
+    private let queue: Mutex<[Job]>
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+    private let tally = Mutex(Counters())
+
+    struct Job: Sendable {
+        var query: TunerServer.Query
+        var productionSettings: RAGSettings
+        var production: ShadowComparison.Observation
+    }
+
+    /// One compared pair, kept for audit (the most recent `pairsKept`).
+    public struct Pair: Sendable, Codable, Equatable {
+        public var question: String
+        public var category: String?
+        public var productionSettings: RAGSettings
+        public var candidateSettings: RAGSettings
+        public var production: ShadowComparison.Observation
+        public var candidate: ShadowComparison.Observation
+    }
+    public static let pairsKept = 10_000
+    private let recentPairs = Mutex<[Pair]>([])
+    public var pairs: [Pair] { recentPairs.withLock { $0 } }
+
+    public struct Counters: Sendable, Codable, Equatable {
+        public var forwarded = 0
+        public var productionErrors = 0
+        public var mirrored = 0
+        public var dropped = 0
+        public var unjudged = 0
+        public var candidateErrors = 0
+        public var compared = 0
+    }
+
+    public init(production: URL, candidateService: URL? = nil, candidate: PolicyHandle, comparison: ShadowComparison,
+                queueCapacity: Int = 256, corpusDocuments: Int, timeout: TimeInterval = 30) {
+        self.production = production
+        self.candidateService = candidateService ?? production
+        self.candidate = candidate
+        self.comparison = comparison
+        self.queueCapacity = queueCapacity
+        self.corpusDocuments = corpusDocuments
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        session = URLSession(configuration: configuration)
+        queue = Mutex([])
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var counters: Counters { tally.withLock { $0 } }
+
+    /// Forwards one `/query` body to production and returns its status and body unchanged.
+    func forward(_ body: Data, requestID: String?) async -> (status: Int, body: Data) {
+        var request = URLRequest(url: production.appendingPathComponent("query"))
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let requestID { request.setValue(requestID, forHTTPHeaderField: "X-Request-ID") }
+        do {
+            let (data, response) = try await session.data(for: request)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 502
+            tally.withLock { c in
+                c.forwarded += 1
+                if status >= 500 { c.productionErrors += 1 }
+            }
+            return (status, data)
+        } catch {
+            tally.withLock { c in
+                c.forwarded += 1
+                c.productionErrors += 1
+            }
+            return (502, Data(#"{"error":{"message":"production unreachable"}}"#.utf8))
+        }
+    }
+
+    /// Queues the pair's candidate half; never waits.
+    func mirror(_ body: Data, productionStatus: Int, productionBody: Data) {
+        guard productionStatus == 200, let query = try? JSONDecoder().decode(TunerServer.Query.self, from: body) else { return }
+        guard let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: productionBody), let observation = Self.observation(answer) else {
+            tally.withLock { $0.unjudged += 1 }
+            return
+        }
+        let queued = queue.withLock { jobs -> Bool in
+            guard jobs.count < queueCapacity else { return false }
+            jobs.append(Job(query: query, productionSettings: answer.configuration, production: observation))
+            return true
+        }
+        tally.withLock { c in if queued { c.mirrored += 1 } else { c.dropped += 1 } }
+        if queued { wake.yield() } else { comparison.recordDrop() }
+    }
+
+    static func observation(_ answer: TunerServer.Answer) -> ShadowComparison.Observation? {
+        guard let judgement = answer.judgement else { return nil }
+        return .init(faithfulness: judgement.faithfulness, relevancy: judgement.relevancy, latencyMilliseconds: answer.latencyMilliseconds,
+                     costUSD: answer.costUSD, failed: answer.answer.isEmpty)
+    }
+
+    /// The candidate side: runs until cancelled, one mirrored query at a time.
+    public func runCandidate() async {
+        for await _ in wakes {
+            while let job = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                if Task.isCancelled { return }
+                await runCandidate(job)
+            }
+        }
+    }
+
+    private func runCandidate(_ job: Job) async {
+        let context = candidateSignals.context(category: job.query.category ?? "default", corpusDocuments: corpusDocuments)
+        let settings = candidate.decide(context).settings
+        var request = URLRequest(url: candidateService.appendingPathComponent("query"))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(String(decoding: try! JSONEncoder().encode(settings), as: UTF8.self), forHTTPHeaderField: "X-RAG-Configuration")
+        request.httpBody = try? JSONEncoder().encode(job.query)
+        guard let (data, response) = try? await session.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200,
+              let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: data), let observation = Self.observation(answer)
+        else {
+            tally.withLock { $0.candidateErrors += 1 }
+            return
+        }
+        candidateSignals.served(settings, latencyMilliseconds: observation.latencyMilliseconds, costUSD: observation.costUSD)
+        candidateSignals.feedback((observation.faithfulness + observation.relevancy) / 2)
+        comparison.add(production: job.production, candidate: observation)
+        recentPairs.withLock { pairs in
+            if pairs.count == Self.pairsKept { pairs.removeFirst() }
+            pairs.append(Pair(question: job.query.question, category: job.query.category, productionSettings: job.productionSettings,
+                              candidateSettings: settings, production: job.production, candidate: observation))
+        }
+        tally.withLock { $0.compared += 1 }
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/health") { _, _ in "ok" }
+        router.post("/query") { request, context -> Response in
+            let body = Data(buffer: try await request.body.collect(upTo: TunerServer.maxRequestBytes))
+            let (status, reply) = await self.forward(body, requestID: request.headers[.init("X-Request-ID")!])
+            self.mirror(body, productionStatus: status, productionBody: reply)
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(data: reply)))
+        }
+        return router
+    }
+
+    public func application(host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "tuner-shadow"),
+                    onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    }
+}
