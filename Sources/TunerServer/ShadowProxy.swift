@@ -101,7 +101,7 @@ public final class ShadowProxy: Sendable {
     /// Queues the pair's candidate half; never waits.
     func mirror(_ body: Data, productionStatus: Int, productionBody: Data) {
         guard productionStatus == 200, let query = try? JSONDecoder().decode(TunerServer.Query.self, from: body) else { return }
-        guard let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: productionBody), let observation = Self.observation(answer) else {
+        guard let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: productionBody), let observation = answer.observation() else {
             tally.withLock { $0.unjudged += 1 }
             return
         }
@@ -112,12 +112,6 @@ public final class ShadowProxy: Sendable {
         }
         tally.withLock { c in if queued { c.mirrored += 1 } else { c.dropped += 1 } }
         if queued { wake.yield() } else { comparison.recordDrop() }
-    }
-
-    static func observation(_ answer: TunerServer.Answer) -> ShadowComparison.Observation? {
-        guard let judgement = answer.judgement else { return nil }
-        return .init(faithfulness: judgement.faithfulness, relevancy: judgement.relevancy, latencyMilliseconds: answer.latencyMilliseconds,
-                     costUSD: answer.costUSD, failed: answer.answer.isEmpty)
     }
 
     /// The candidate side: runs until cancelled, one mirrored query at a time.
@@ -139,7 +133,7 @@ public final class ShadowProxy: Sendable {
         request.setValue(String(decoding: try! JSONEncoder().encode(settings), as: UTF8.self), forHTTPHeaderField: "X-RAG-Configuration")
         request.httpBody = try? JSONEncoder().encode(job.query)
         guard let (data, response) = try? await session.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200,
-              let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: data), let observation = Self.observation(answer)
+              let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: data), let observation = answer.observation()
         else {
             tally.withLock { $0.candidateErrors += 1 }
             return
@@ -169,7 +163,6 @@ public final class ShadowProxy: Sendable {
     }
 
     public func application(host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "tuner-shadow"),
-                    onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+        serverApplication(router(), name: "tuner-shadow", host: host, port: port, onRunning: onRunning)
     }
 }

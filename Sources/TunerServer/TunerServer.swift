@@ -207,9 +207,7 @@ public final class TunerServer: Sendable {
     /// The application on `host:port` (port 0 picks a free one, reported to `onRunning`).
     public func application(host: String = "127.0.0.1", port: Int = 8080,
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
-            router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "tuner-serve"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+        serverApplication(router(), name: "tuner-serve", host: host, port: port, onRunning: onRunning)
     }
 }
 
@@ -249,3 +247,13 @@ struct MetricsMiddleware: RouterMiddleware {
 }
 
 extension EvaluatorProtocol.Response: ResponseEncodable {}
+
+extension TunerServer.Answer {
+    /// The answer as shadow and canary compare it; nil without a judgement. Its latency is the
+    /// answer's own, or the time the caller waited for it when longer.
+    func observation(waitedMilliseconds: Double = 0) -> ShadowComparison.Observation? {
+        guard let judgement else { return nil }
+        return .init(faithfulness: judgement.faithfulness, relevancy: judgement.relevancy,
+                     latencyMilliseconds: max(latencyMilliseconds, waitedMilliseconds), costUSD: costUSD, failed: answer.isEmpty)
+    }
+}

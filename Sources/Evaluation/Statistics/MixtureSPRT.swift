@@ -22,11 +22,47 @@ public struct MixtureSPRT: Sendable {
 
     /// Λ_n for n observations with mean `mean` and variance `variance`.
     public func likelihoodRatio(n: Int, mean: Double, variance: Double) -> Double {
-        guard variance > 0, n > 0 else { return 1 }
+        likelihoodRatio(effectiveN: Double(n), mean: mean, variance: variance)
+    }
+
+    func likelihoodRatio(effectiveN nd: Double, mean: Double, variance: Double) -> Double {
+        guard variance > 0, nd > 0 else { return 1 }
         let tau2 = mixtureVarianceRatio * variance
-        let nd = Double(n)
         let denominator = variance + nd * tau2
         return (variance / denominator).squareRoot() * exp(nd * nd * tau2 * mean * mean / (2 * variance * denominator))
+    }
+
+    /// One sample's size, mean and variance.
+    public struct Sample: Sendable, Equatable {
+        public var n: Int
+        public var mean: Double
+        public var variance: Double
+        public init(n: Int, mean: Double, variance: Double) {
+            self.n = n
+            self.mean = mean
+            self.variance = variance
+        }
+
+        public init(_ values: [Double]) {
+            n = values.count
+            mean = values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
+            let m = mean
+            variance = values.count < 2 ? 0 : values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1)
+        }
+    }
+
+    /// The two-sample form for independent arms of unequal size (a canary): the difference of
+    /// means d̄ = x̄_t − x̄_c has variance v = σ_t²/n_t + σ_c²/n_c; with the unit variance
+    /// σ² = σ_t² + σ_c², it is the mean of n_eff = σ²/v paired differences, and Λ is evaluated
+    /// there (for equal arms, n_eff = n, the paired form). Returns whether H0 is rejected.
+    @discardableResult
+    public mutating func observe(treatment t: Sample, control c: Sample) -> Bool {
+        guard t.n >= 2, c.n >= 2 else { return pValue <= alpha }
+        let unit = t.variance + c.variance
+        let v = t.variance / Double(t.n) + c.variance / Double(c.n)
+        guard unit > 0, v > 0 else { return pValue <= alpha }
+        pValue = min(pValue, 1 / likelihoodRatio(effectiveN: unit / v, mean: t.mean - c.mean, variance: unit))
+        return pValue <= alpha
     }
 
     /// Updates the always-valid p-value with the data so far; returns whether H0 is rejected.

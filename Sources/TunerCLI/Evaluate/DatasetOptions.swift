@@ -29,6 +29,14 @@ struct DatasetOptions: ParsableArguments {
     var pipeline: String?
 
     static let defaultPolicy = "configs/rl/policy.defaults.yaml"
+
+    /// The policy configuration at `path`, else the default file when present, else the built-in defaults.
+    static func policyConfiguration(_ path: String?) throws -> PolicyConfiguration {
+        let file = path ?? (FileManager.default.fileExists(atPath: defaultPolicy) ? defaultPolicy : nil)
+        return try file.map {
+            try PolicyConfiguration.load(from: URL(fileURLWithPath: $0), variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames)
+        } ?? PolicyConfiguration(actions: .init(variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames))
+    }
     static let defaultPipeline = "configs/rag/pipeline.yaml"
 
     @Flag(help: "Ignore shipped embeddings and use the LSA fallback for dense retrieval.")

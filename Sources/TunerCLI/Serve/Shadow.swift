@@ -61,10 +61,7 @@ extension Tuner {
         }
 
         func run() async throws {
-            let policyFile = policy ?? (FileManager.default.fileExists(atPath: DatasetOptions.defaultPolicy) ? DatasetOptions.defaultPolicy : nil)
-            let configuration = try policyFile.map {
-                try PolicyConfiguration.load(from: URL(fileURLWithPath: $0), variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames)
-            } ?? PolicyConfiguration(actions: .init(variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames))
+            let configuration = try DatasetOptions.policyConfiguration(policy)
             let comparison = ShadowComparison(reward: RewardFunction(configuration), windowSize: window, windowsForVerdict: windows, tolerance: tolerance)
             let shadow = ShadowProxy(
                 production: URL(string: production)!, candidateService: candidateService.flatMap(URL.init(string:)),

@@ -14,7 +14,7 @@ extension Tuner {
         @Option(help: "Decision log (docs/decision-log.md): decision and outcome lines joined by request id.")
         var log: String
 
-        @Option(help: "Policy configuration whose reward weights score outcomes that carry no reward.")
+        @Option(help: "Policy configuration whose reward weights score outcomes that carry no reward (default: \(DatasetOptions.defaultPolicy) when present).")
         var config: String?
 
         @Option(help: "Share of malformed log lines tolerated (counted and reported) before the log is refused.")
@@ -47,9 +47,7 @@ extension Tuner {
 
         func run() throws {
             BLAS.setThreads(1)
-            let weights = try config.map {
-                try PolicyConfiguration.load(from: URL(fileURLWithPath: $0), variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames).reward
-            } ?? PolicyConfiguration.RewardWeights()
+            let weights = try DatasetOptions.policyConfiguration(config).reward
             let decisionLog = try DecisionLog.read(URL(fileURLWithPath: log), weights: weights, maxBadLineFraction: maxBadLines)
             let records = decisionLog.records
             let target = Policy(checkpoint: try PolicyCheckpoint.read(from: URL(fileURLWithPath: policy)))

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Evaluation
+import Evaluators
+import Foundation
+import TunerEnvironment
+import TunerPolicy
+import TunerServer
+
+extension Tuner {
+    struct Canary: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Canary a candidate policy on live traffic: a sticky split in steps, burn-rate alerts, sequential promotion, immediate rollback.",
+            discussion: """
+                Clients call the proxy instead of production's /query (X-User-ID keeps a user on one arm). Each evaluation \
+                window prints one JSON line: both arms' metrics, the candidate's burn rates, the sequential test's p-value, \
+                the sample-ratio check and the decision. A gate breach or burn-rate alert rolls back at once: the candidate \
+                is frozen, all traffic returns to the baseline and an incident record is written to --incidents.
+                """)
+
+        @Option(help: "Base URL of production (its POST /query is proxied).")
+        var production: String
+
+        @Option(help: "Base URL that answers the candidate arm (default: production).")
+        var candidateService: String?
+
+        @Option(help: "The baseline policy checkpoint (what production runs now).")
+        var baseline: String
+
+        @Option(help: "The candidate policy checkpoint.")
+        var candidate: String
+
+        @Option(help: "Traffic steps in percent, ending at 100.")
+        var steps = "5,25,100"
+
+        @Option(help: "Requests per evaluation window.")
+        var window = 100
+
+        @Option(help: "Clean windows in a row before a promotion.")
+        var cleanWindows = 2
+
+        @Option(help: "Judged requests per arm a window needs; fewer holds the step.")
+        var minimumPerArm = 10
+
+        @Option(help: "Folder for incident records.")
+        var incidents = "incidents"
+
+        @Option(help: "Policy configuration for reward weights and gates (default: \(DatasetOptions.defaultPolicy) when present).")
+        var policy: String?
+
+        @Option(help: "Documents in production's corpus (a feature of the policies' context).")
+        var corpusDocuments = 1000
+
+        @Option(help: "Port of the proxy on 127.0.0.1 (0 picks a free one).")
+        var port = 8082
+
+        func validate() throws {
+            let values = steps.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == steps.split(separator: ",").count, !values.isEmpty, values.last == 100,
+                  zip(values, values.dropFirst()).allSatisfy({ $0 < $1 }), values.allSatisfy({ $0 > 0 && $0 <= 100 })
+            else { throw ValidationError("--steps must be increasing percentages ending at 100, e.g. 5,25,100; got '\(steps)'") }
+            guard window >= 10 else { throw ValidationError("--window must be at least 10") }
+            guard cleanWindows >= 1, minimumPerArm >= 2 else { throw ValidationError("--clean-windows ≥ 1 and --minimum-per-arm ≥ 2") }
+        }
+
+        func run() async throws {
+            let configuration = try DatasetOptions.policyConfiguration(policy)
+            var options = CanaryController.Options()
+            options.steps = steps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces))! }
+            options.windowRequests = window
+            options.cleanWindowsToPromote = cleanWindows
+            options.minimumPerArm = minimumPerArm
+            let router = try CanaryRouter(
+                baseline: PolicyHandle(contentsOf: URL(fileURLWithPath: baseline)), candidate: PolicyHandle(contentsOf: URL(fileURLWithPath: candidate)),
+                percentage: 0)
+            let controller = try CanaryController(router: router, reward: RewardFunction(configuration), options: options)
+            let proxy = CanaryProxy(
+                production: URL(string: production)!, candidateService: candidateService.flatMap(URL.init(string:)), controller: controller,
+                incidents: URL(fileURLWithPath: incidents), corpusDocuments: corpusDocuments
+            ) { evaluation in Shadow.emit(["evaluation": Shadow.object(evaluation)]) }
+            let firstStep = options.steps[0]
+            try await proxy.application(port: port) { port in
+                Shadow.emit(["listening": "http://127.0.0.1:\(port)", "production": production, "step": firstStep])
+            }.runService()
+        }
+    }
+}

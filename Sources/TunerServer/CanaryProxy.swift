@@ -1,0 +1,127 @@
+import Evaluators
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HTTPTypes
+import Hummingbird
+import NumericCore
+import TunerPolicy
+
+/// `tuner canary`: a proxy in front of production's `POST /query` that routes each request by
+/// the sticky ``CanaryRouter`` (key: the `X-User-ID` header, else the request id), has the arm's
+/// policy choose the settings, and forwards the request with them (`X-RAG-Configuration`) — to
+/// production, or for the candidate arm to `candidateService` when it runs elsewhere. Every
+/// answer feeds the ``CanaryController``; a rollback freezes the candidate (all traffic on the
+/// baseline from the next request on) and writes an incident record.
+public final class CanaryProxy: Sendable {
+    public let production: URL
+    public let candidateService: URL
+    public let controller: CanaryController
+    public let incidents: URL?
+    let signals: [CanaryRouter.Arm: RollingSignals] = [.baseline: RollingSignals(), .candidate: RollingSignals()]
+    let corpusDocuments: Int
+    private let session: URLSession
+    private let onEvaluation: @Sendable (CanaryController.Evaluation) -> Void
+
+    public static let armHeader = HTTPField.Name("X-Canary-Arm")!
+
+    /// What a rollback leaves behind: what happened, when, the window's metrics and the decision.
+    public struct Incident: Sendable, Codable {
+        public var time: String
+        public var what: String
+        public var step: Double
+        public var evaluation: CanaryController.Evaluation
+        public var decision: String
+        public var baselineVersion: String
+        public var candidateVersion: String
+    }
+
+    public init(production: URL, candidateService: URL? = nil, controller: CanaryController, incidents: URL? = nil,
+                corpusDocuments: Int, timeout: TimeInterval = 30,
+                onEvaluation: @escaping @Sendable (CanaryController.Evaluation) -> Void = { _ in }) {
+        self.production = production
+        self.candidateService = candidateService ?? production
+        self.controller = controller
+        self.incidents = incidents
+        self.corpusDocuments = corpusDocuments
+        self.onEvaluation = onEvaluation
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        session = URLSession(configuration: configuration)
+    }
+
+    /// Serves one `/query` body; returns production's (or the candidate service's) status and body, and the arm.
+    func serve(_ body: Data, key: String, requestID: String) async -> (status: Int, body: Data, arm: CanaryRouter.Arm) {
+        let query = try? JSONDecoder().decode(TunerServer.Query.self, from: body)
+        let arm = controller.router.arm(for: key)
+        let context = signals[arm]!.context(category: query?.category ?? "default", corpusDocuments: corpusDocuments)
+        let policy = (arm == .candidate ? controller.router.candidate : controller.router.baseline).current
+        let settings = policy.decide(context).settings
+        var request = URLRequest(url: (arm == .candidate ? candidateService : production).appendingPathComponent("query"))
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(requestID, forHTTPHeaderField: "X-Request-ID")
+        request.setValue(String(decoding: try! JSONEncoder().encode(settings), as: UTF8.self), forHTTPHeaderField: "X-RAG-Configuration")
+        let clock = ContinuousClock()
+        let start = clock.now
+        var status = 502
+        var reply = Data(#"{"error":{"message":"upstream unreachable"}}"#.utf8)
+        if let (data, response) = try? await session.data(for: request) {
+            status = (response as? HTTPURLResponse)?.statusCode ?? 502
+            reply = data
+        }
+        let elapsed = clock.now - start
+        let wall = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15
+        let observation: ShadowComparison.Observation?
+        if status >= 500 {
+            observation = .init(faithfulness: 0, relevancy: 0, latencyMilliseconds: wall, costUSD: 0, failed: true)
+        } else if status == 200, let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: reply),
+                  let judged = answer.observation(waitedMilliseconds: wall) {
+            observation = judged
+            signals[arm]!.served(settings, latencyMilliseconds: judged.latencyMilliseconds, costUSD: judged.costUSD)
+            signals[arm]!.feedback((judged.faithfulness + judged.relevancy) / 2)
+        } else {
+            observation = nil
+        }
+        if status < 400 || status >= 500, let evaluation = controller.record(arm: arm, observation: observation) {
+            onEvaluation(evaluation)
+            if case let .rollback(reason) = evaluation.action { writeIncident(reason, evaluation) }
+        }
+        return (status, reply, arm)
+    }
+
+    private func writeIncident(_ reason: String, _ evaluation: CanaryController.Evaluation) {
+        guard let incidents else { return }
+        let now = Date()
+        let incident = Incident(
+            time: now.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), what: reason, step: evaluation.step,
+            evaluation: evaluation, decision: "rolled back: candidate frozen, all traffic on the baseline",
+            baselineVersion: controller.router.baseline.current.version, candidateVersion: controller.router.candidate.current.version)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let file = incidents.appendingPathComponent("incident-\(Int(now.timeIntervalSince1970 * 1000)).json")
+        try? FileManager.default.createDirectory(at: incidents, withIntermediateDirectories: true)
+        if let data = try? encoder.encode(incident) { try? AtomicFile.write(data, to: file) }
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/health") { _, _ in "ok" }
+        router.post("/query") { request, context -> Response in
+            let body = Data(buffer: try await request.body.collect(upTo: TunerServer.maxRequestBytes))
+            let requestID = request.headers[.init("X-Request-ID")!] ?? UUID().uuidString
+            let key = request.headers[.init("X-User-ID")!] ?? requestID
+            let (status, reply, arm) = await self.serve(body, key: key, requestID: requestID)
+            return Response(status: .init(code: status), headers: [.contentType: "application/json", Self.armHeader: arm.rawValue],
+                            body: .init(byteBuffer: ByteBuffer(data: reply)))
+        }
+        return router
+    }
+
+    public func application(host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        serverApplication(router(), name: "tuner-canary", host: host, port: port, onRunning: onRunning)
+    }
+}
