@@ -77,7 +77,7 @@ public struct DecisionLog: Sendable {
         var parts = ["\(decisionCount) decisions", "\(outcomeCount) outcomes", "\(records.count) joined with a reward"]
         if withoutReward > 0 { parts.append("\(withoutReward) decisions without a reward left out") }
         if orphanOutcomes > 0 { parts.append("\(orphanOutcomes) outcomes without a decision") }
-        if !badLines.isEmpty { parts.append("\(badLines.count) malformed lines skipped (first: \(badLines[0]))") }
+        if !badLines.isEmpty { parts.append("\(badLines.count) malformed line\(badLines.count == 1 ? "" : "s") skipped (first: \(badLines[0]))") }
         return parts.joined(separator: "; ")
     }
 }

@@ -35,11 +35,18 @@ public struct OfflineTuning {
     public let environmentOptions: RAGTuningEnvironment.Options
 
     public init(setup: EvaluationSetup, system: RetrievalSystem, environmentOptions: RAGTuningEnvironment.Options = .init()) throws {
+        try self.init(setup: setup, system: system, train: setup.queries(split: "train"), test: setup.queries(split: "test"),
+                      environmentOptions: environmentOptions)
+    }
+
+    /// Tuning on given slices of the dataset's queries (a replayed request log: a query appears
+    /// once per request, so the traffic's mix is what is learned).
+    public init(setup: EvaluationSetup, system: RetrievalSystem, train: [Int], test: [Int], environmentOptions: RAGTuningEnvironment.Options = .init()) throws {
         self.setup = setup
         self.system = system
         self.environmentOptions = environmentOptions
-        trainCache = EvaluationCache(system: system, queries: try setup.queries(split: "train"))
-        testCache = EvaluationCache(system: system, queries: try setup.queries(split: "test"))
+        trainCache = EvaluationCache(system: system, queries: train)
+        testCache = EvaluationCache(system: system, queries: test)
     }
 
     public func environment(seed: UInt64) -> RAGTuningEnvironment {

@@ -27,6 +27,12 @@ extension Tuner {
 
         @OptionGroup var data: DatasetOptions
 
+        @Option(help: "Replay a request log (JSON lines: timestamp, question, …) over the dataset: its judged questions, in time order, are the train (first 80%) and validation slices.")
+        var log: String?
+
+        @Option(help: "Share of malformed request-log lines tolerated (counted and reported) before the log is refused.")
+        var maxBadLines = 0.01
+
         @Option(help: "Environment steps (batches of queries) to train for.")
         var steps = 40_000
 
@@ -51,6 +57,7 @@ extension Tuner {
         func validate() throws {
             guard steps >= 1_000 else { throw ValidationError("--steps must be at least 1,000, got \(steps)") }
             guard (10...5_000).contains(batchSize) else { throw ValidationError("--batch-size must lie in 10...5000, got \(batchSize)") }
+            guard (0...1).contains(maxBadLines) else { throw ValidationError("--max-bad-lines must lie in [0, 1]") }
         }
 
         func run() async throws {
@@ -60,12 +67,14 @@ extension Tuner {
             var record: RunRecord
             var options = data
             var environmentOptions = RAGTuningEnvironment.Options()
+            var requestLog = log
             if let resume {
                 record = try store.run(resume)
                 guard record.status != "finished" else { throw ValidationError("run \(record.id) has finished; nothing to resume") }
                 options.dataset = record.datasetPath.split(separator: "\n").map(String.init)
                 let stored = try JSONDecoder().decode(Hyperparameters.self, from: Data(record.hyperparameters.utf8))
                 environmentOptions = stored.environment
+                requestLog = stored.requestLog
             } else {
                 environmentOptions.batchSize = batchSize
                 record = RunRecord(
@@ -75,7 +84,16 @@ extension Tuner {
             }
             let context = try options.load(defaultDataset: "datasets/demo")
             if !json { context.printHeader() }
-            let tuning = try OfflineTuning(setup: context.setup, system: context.system, environmentOptions: environmentOptions)
+            let tuning: OfflineTuning
+            if let requestLog {
+                let judged = Set(context.setup.dataset.splits.values.flatMap(\.queries))
+                let replay = try RequestLog.read(URL(fileURLWithPath: requestLog), dataset: context.setup.dataset, judged: judged, maxBadLineFraction: maxBadLines)
+                if !json { print("request log \(requestLog): \(replay.summary)") }
+                tuning = try OfflineTuning(setup: context.setup, system: context.system, train: replay.train, test: replay.test,
+                                           environmentOptions: environmentOptions)
+            } else {
+                tuning = try OfflineTuning(setup: context.setup, system: context.system, environmentOptions: environmentOptions)
+            }
             let trainer: PPOTrainer<RAGTuningEnvironment>
             if resume != nil {
                 trainer = try PPOTrainer.resume(from: Self.trainerFile(store, record.id), makeEnvironment: tuning.environments(seed: UInt64(record.seed)))
@@ -92,7 +110,7 @@ extension Tuner {
                 record.datasetID = manifest.id
                 record.datasetCommit = manifest.commit
                 record.policyConfigurationHash = context.policyFileHash
-                record.hyperparameters = String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions)), as: UTF8.self)
+                record.hyperparameters = String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions, requestLog: requestLog)), as: UTF8.self)
                 try store.create(record)
             }
             if !json { print("run \(record.id) → \(store.runFolder(record.id).path)") }
@@ -177,6 +195,8 @@ extension Tuner {
 struct Hyperparameters: Codable {
     var ppo: PPOConfiguration
     var environment: RAGTuningEnvironment.Options
+    /// The request log a run replays, if any.
+    var requestLog: String?
 }
 
 /// Ctrl-C asks the training loop to stop after the current update instead of killing it.
