@@ -41,7 +41,7 @@ var package = Package(
         .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
         .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(name: "Tracking", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Evaluators", dependencies: ["TunerEnvironment", "Evaluation", "TunerPolicy", "NumericCore"]),
+        .target(name: "Evaluators", dependencies: ["TunerEnvironment", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(
             name: "TunerServer",
             dependencies: [

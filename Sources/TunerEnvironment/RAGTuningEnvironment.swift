@@ -26,7 +26,7 @@ public struct RAGTuningEnvironment: Environment {
         public init() {}
     }
 
-    public let cache: EvaluationCache
+    public let source: any BatchSource
     public let reward: RewardFunction
     public let options: Options
     public let actionSpace: ActionSpace
@@ -35,12 +35,11 @@ public struct RAGTuningEnvironment: Environment {
     /// policy checkpoint so a service builds the same features (``RAGPolicy``).
     public let layout: RAGActionLayout
     public let features: ContextFeatures
-    /// Cache positions of each category's queries.
-    let members: [[Int]]
+    /// Which categories have questions to draw.
+    let populated: [Bool]
     let initialMetrics: [Double]
     /// The reward with each category's gates (a mixed-domain union keeps each dataset's own).
     let categoryRewards: [RewardFunction]
-    let workspace: EvaluationCache.Workspace
 
     private var rng: RandomGenerator
     private var mix: [Double] = []
@@ -53,21 +52,23 @@ public struct RAGTuningEnvironment: Environment {
     public static let defaultConfiguration = RAGConfiguration()
 
     public init(cache: EvaluationCache, reward: RewardFunction, actions: PolicyConfiguration.ActionBounds, options: Options = Options(), seed: UInt64) {
-        self.cache = cache
+        self.init(source: CachedBatchSource(cache: cache), reward: reward, actions: actions, options: options, seed: seed)
+    }
+
+    public init(source: any BatchSource, reward: RewardFunction, actions: PolicyConfiguration.ActionBounds, options: Options = Options(), seed: UInt64) {
+        self.source = source
         self.reward = reward
         self.options = options
         layout = RAGActionLayout(actions)
         actionSpace = layout.actionSpace
         features = ContextFeatures(
-            categories: cache.categories, latencyScaleMilliseconds: reward.weights.latencyTargetMilliseconds,
+            categories: source.categories, latencyScaleMilliseconds: reward.weights.latencyTargetMilliseconds,
             costScaleUSD: reward.weights.costReferenceUSD)
-        categoryRewards = cache.categories.map { reward.forCategory($0) }
-        members = (0..<cache.categories.count).map { c in (0..<cache.queries.count).filter { cache.categoryIndex(at: $0) == c } }
-        workspace = cache.makeWorkspace()
+        categoryRewards = source.categories.map { reward.forCategory($0) }
+        populated = source.categories.map { _ in true }
         configuration = Self.defaultConfiguration
         rng = RandomGenerator(seed: seed)
-        let start = (try? cache.evaluate(Self.defaultConfiguration, reward: reward, workspace: workspace).overall)
-        initialMetrics = start.map { [$0.faithfulness, $0.relevancy, $0.latencyP50Milliseconds, $0.latencyP95Milliseconds, $0.costUSD] } ?? [0, 0, 0, 0, 0]
+        initialMetrics = (try? source.overall(Self.defaultConfiguration, reward: reward))?.metrics ?? [0, 0, 0, 0, 0]
         metrics = initialMetrics
         observationSize = features.count(for: layout)
     }
@@ -85,18 +86,18 @@ public struct RAGTuningEnvironment: Environment {
         configuration = configuration(for: action)
         let summary = evaluateBatch(configuration, category: category)
         let a = options.smoothing
-        let latest = [summary.faithfulness, summary.relevancy, summary.latencyP50Milliseconds, summary.latencyP95Milliseconds, summary.costUSD]
+        let latest = summary.metrics
         for i in metrics.indices { metrics[i] = (1 - a) * metrics[i] + a * latest[i] }
         step += 1
         if rng.uniform() < options.drift { drawMix() }
         drawCategory()
-        return StepResult(observation: observation(), reward: summary.reward.reward, terminated: false, truncated: step >= options.batchesPerEpisode)
+        return StepResult(observation: observation(), reward: summary.reward, terminated: false, truncated: step >= options.batchesPerEpisode)
     }
 
     /// The configuration an action names; re-ranking is off when the dataset trained no re-ranker.
     public func configuration(for action: [Double]) -> RAGConfiguration {
         var c = layout.settings(environmentValues: action)
-        if cache.system.reranker == nil { c.rerank = false }
+        if !source.canRerank { c.rerank = false }
         return c
     }
 
@@ -110,32 +111,30 @@ public struct RAGTuningEnvironment: Environment {
     }
 
     private mutating func drawMix() {
-        let raw = (0..<members.count).map { members[$0].isEmpty ? 0 : -log(1 - rng.uniform()) }
+        let raw = populated.map { $0 ? -log(1 - rng.uniform()) : 0 }
         let total = raw.reduce(0, +)
         mix = raw.map { $0 / total }
     }
 
     private mutating func drawCategory() { category = rng.categorical(mix) }
 
-    private mutating func evaluateBatch(_ c: RAGConfiguration, category: Int) -> MetricsSummary {
-        let pool = members[category]
-        var outcomes: [QueryOutcome] = []
-        outcomes.reserveCapacity(options.batchSize)
-        for _ in 0..<options.batchSize {
-            // `configuration(for:)` turns re-ranking off when there is no re-ranker, the one
-            // case the cache refuses.
-            outcomes.append(try! cache.outcome(at: pool[rng.bounded(pool.count)], configuration: c, workspace: workspace))
+    private mutating func evaluateBatch(_ c: RAGConfiguration, category: Int) -> BatchScore {
+        do {
+            return try source.score(c, category: category, size: options.batchSize, reward: categoryRewards[category], using: &rng)
+        } catch {
+            // PPO's environments cannot throw; a NaN reward stops the trainer with an error, and
+            // the source keeps the failure for the caller to report (``BatchSource/lastFailure``).
+            return BatchScore(faithfulness: .nan, relevancy: .nan, latencyP50Milliseconds: .nan, latencyP95Milliseconds: .nan, costUSD: .nan, reward: .nan)
         }
-        return MetricsSummary(outcomes, reward: categoryRewards[category])
     }
 
     /// What a service would report at this point: the next batch's category and the smoothed
     /// metrics, settings in force and corpus size.
     private var context: PolicyContext {
         PolicyContext(
-            category: cache.categories[category], faithfulness: metrics[0], relevancy: metrics[1],
+            category: source.categories[category], faithfulness: metrics[0], relevancy: metrics[1],
             latencyP50Milliseconds: metrics[2], latencyP95Milliseconds: metrics[3], costUSD: metrics[4],
-            current: configuration, corpusDocuments: cache.system.dataset.documents.count)
+            current: configuration, corpusDocuments: source.corpusDocuments)
     }
 
     private func observation() -> [Float] { features.features(context, layout: layout) }
@@ -151,7 +150,7 @@ public struct RAGTuningEnvironment: Environment {
 
     public mutating func restore(_ snapshot: EnvironmentSnapshot) {
         let v = snapshot.values
-        let c = members.count
+        let c = populated.count
         mix = Array(v[0..<c])
         metrics = Array(v[c..<(c + 5)])
         category = Int(v[c + 5])

@@ -8,7 +8,8 @@ import TunerEnvironment
 import TunerPolicy
 import TunerServer
 
-@Suite struct TunerServerTests {
+/// Serialized: the load test and the remote training test each load the loopback server hard.
+@Suite(.serialized) struct TunerServerTests {
     let configuration = RAGSettings(variant: .hybrid, k: 5, rerank: true, fusionWeight: 0.25, template: .sandwich)
 
     /// The protocol over HTTP gives exactly the local evaluation of the same batch, through the

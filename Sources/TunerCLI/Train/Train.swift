@@ -1,5 +1,6 @@
 import ArgumentParser
 import Evaluation
+import Evaluators
 import Foundation
 import NumericCore
 import PPO
@@ -33,6 +34,18 @@ extension Tuner {
         @Option(help: "Share of malformed request-log lines tolerated (counted and reported) before the log is refused.")
         var maxBadLines = 0.01
 
+        @Option(help: "Train against a remote evaluator (its POST /tuner/evaluate) instead of the built-in pipeline.")
+        var evaluator: String?
+
+        @Option(help: "Requests per second to the evaluator at most.")
+        var evaluatorRate = 50.0
+
+        @Option(help: "Seconds an evaluator call may take before it is retried.")
+        var evaluatorTimeout = 30.0
+
+        @Option(help: "Documents in the evaluator's corpus (a feature of the policy's context).")
+        var corpusDocuments = 1000
+
         @Option(help: "Environment steps (batches of queries) to train for.")
         var steps = 40_000
 
@@ -58,10 +71,25 @@ extension Tuner {
             guard steps >= 1_000 else { throw ValidationError("--steps must be at least 1,000, got \(steps)") }
             guard (10...5_000).contains(batchSize) else { throw ValidationError("--batch-size must lie in 10...5000, got \(batchSize)") }
             guard (0...1).contains(maxBadLines) else { throw ValidationError("--max-bad-lines must lie in [0, 1]") }
+            if let evaluator {
+                guard let url = URL(string: evaluator), url.scheme == "http" || url.scheme == "https" else {
+                    throw ValidationError("--evaluator must be an http(s) URL, got '\(evaluator)'")
+                }
+                guard data.dataset.isEmpty, log == nil, resume == nil else {
+                    throw ValidationError("--evaluator brings its own data: it cannot be combined with --dataset, --log or --resume")
+                }
+                guard evaluatorRate > 0, evaluatorTimeout > 0, corpusDocuments >= 1 else {
+                    throw ValidationError("--evaluator-rate, --evaluator-timeout and --corpus-documents must be positive")
+                }
+            }
         }
 
         func run() async throws {
             BLAS.setThreads(1)
+            if let evaluator {
+                try await runOnOwnThread { try trainAgainst(URL(string: evaluator)!) }
+                return
+            }
             let clock = ContinuousClock.now
             let store = try RunStore(folder: URL(fileURLWithPath: out))
             var record: RunRecord

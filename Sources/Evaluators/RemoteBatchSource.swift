@@ -1,0 +1,92 @@
+import Dispatch
+import Evaluation
+import Foundation
+import NumericCore
+import Synchronization
+import TunerEnvironment
+import TunerPolicy
+
+/// The tuning environment's batches from a remote evaluator (`tuner train --evaluator URL`): each
+/// batch is one `POST /tuner/evaluate` for one category, seeded from the environment's stream, so
+/// a run is reproducible against a deterministic evaluator. The categories are the ones the
+/// evaluator reports for a probe batch of the split.
+///
+/// The calls block their thread until the answer (PPO's environments are synchronous): run the
+/// trainer on a thread of its own, not on Swift's cooperative pool.
+public struct RemoteBatchSource: BatchSource, Sendable {
+    public let evaluator: RemoteEvaluator
+    public let split: String
+    public let categories: [String]
+    public let corpusDocuments: Int
+    /// The evaluator says with a 400 when it cannot re-rank; the tuner does not know beforehand.
+    public let canRerank = true
+    let probeSize: Int
+    private let failure = FailureBox()
+
+    final class FailureBox: Sendable {
+        let error = Mutex<(any Error)?>(nil)
+    }
+
+    public var lastFailure: (any Error)? { failure.error.withLock { $0 } }
+
+    /// Asks the evaluator for a probe batch of `probeSize` queries of `split` to learn its categories.
+    public init(evaluator: RemoteEvaluator, split: String = "train", probeSize: Int = 1000, corpusDocuments: Int) throws {
+        self.evaluator = evaluator
+        self.split = split
+        self.probeSize = probeSize
+        self.corpusDocuments = corpusDocuments
+        let probe = try Self.blocking {
+            try await evaluator.evaluate(.init(configuration: RAGSettings(), batch: .init(size: probeSize, split: split, seed: 0)))
+        }
+        categories = probe.perCategory.keys.sorted()
+        guard !categories.isEmpty else { throw RemoteEvaluator.Failure.malformed("the probe batch reported no categories") }
+    }
+
+    public func score(_ c: RAGSettings, category: Int, size: Int, reward: RewardFunction, using rng: inout RandomGenerator) throws -> BatchScore {
+        let request = EvaluatorProtocol.Request(
+            configuration: c, batch: .init(size: size, split: split, seed: rng.next(), category: categories[category]))
+        do {
+            return Self.score(try Self.blocking { try await evaluator.evaluate(request) }.overall, reward: reward)
+        } catch {
+            failure.error.withLock { $0 = error }
+            throw error
+        }
+    }
+
+    public func overall(_ c: RAGSettings, reward: RewardFunction) throws -> BatchScore {
+        let request = EvaluatorProtocol.Request(configuration: c, batch: .init(size: probeSize, split: split, seed: 0))
+        return Self.score(try Self.blocking { try await evaluator.evaluate(request) }.overall, reward: reward)
+    }
+
+    static func score(_ m: EvaluatorProtocol.Metrics, reward: RewardFunction) -> BatchScore {
+        BatchScore(faithfulness: m.faithfulness, relevancy: m.relevancy, latencyP50Milliseconds: m.latencyP50Milliseconds,
+                   latencyP95Milliseconds: m.latencyP95Milliseconds, costUSD: m.costUSD, reward: m.reward(reward).reward)
+    }
+
+    /// Waits on this thread for `work`, run as a task.
+    static func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<T, any Error>?>(nil)
+        Task {
+            let outcome: Result<T, any Error>
+            do { outcome = .success(try await work()) } catch { outcome = .failure(error) }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
+}
+
+/// Runs `work` on a thread of its own and waits for it without holding one of Swift's
+/// cooperative threads: what a trainer on a ``RemoteBatchSource`` needs, since its blocking calls
+/// wait for tasks on that pool.
+public func runOnOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let thread = Thread {
+            do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Evaluation
+import Evaluators
+import Foundation
+import PPO
+import Tracking
+import TunerEnvironment
+import TunerPolicy
+
+extension Tuner.Train {
+    /// `--evaluator URL`: PPO on the evaluator's train split, the verdict on its test split.
+    func trainAgainst(_ url: URL) throws {
+        let clock = ContinuousClock.now
+        let policy = try DatasetOptions.policyConfiguration(data.policy)
+        let remote = RemoteEvaluator(baseURL: url, timeout: evaluatorTimeout, requestsPerSecond: evaluatorRate)
+        let source = try RemoteBatchSource(evaluator: remote, corpusDocuments: corpusDocuments)
+        var environmentOptions = RAGTuningEnvironment.Options()
+        environmentOptions.batchSize = batchSize
+        let tuning = RemoteTuning(source: source, policy: policy, options: environmentOptions)
+        if !json { print("evaluator \(url.absoluteString): categories \(source.categories.joined(separator: ", "))") }
+
+        var ppo = try PPOConfiguration.ragTuning.applying(overrides: overrides)
+        ppo.totalSteps = steps
+        ppo.seed = seed
+        let trainer = try tuning.trainer(ppo)
+        let store = try RunStore(folder: URL(fileURLWithPath: out))
+        var record = RunRecord(
+            id: RunStore.newRunID(), experiment: "evaluator", created: Date(), status: "running",
+            command: CommandLine.arguments.joined(separator: " "), datasetPath: url.absoluteString, datasetID: "evaluator:\(url.host ?? "")",
+            datasetCommit: nil, policyConfigurationHash: data.policy ?? "built-in", projectVersion: TunerVersion.current, seed: Int64(seed),
+            hyperparameters: String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions)), as: UTF8.self))
+        try store.create(record)
+        let runID = record.id
+        do {
+            try trainer.train { metrics in
+                try? store.log(run: runID, update: metrics.update, step: metrics.globalStep, metrics: Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode))
+                if !json && (metrics.update % 10 == 0 || trainer.isFinished) {
+                    print(String(format: "update %4d/%d  reward %7.4f  KL %.4f  %.1f s", metrics.update, trainer.configuration.updateCount,
+                                 (metrics.meanEpisodeReturn ?? .nan) / Double(environmentOptions.batchesPerEpisode), metrics.approximateKL,
+                                 Self.seconds(ContinuousClock.now - clock)))
+                }
+                return true
+            }
+            var checkpoint = trainer.checkpoint
+            checkpoint.features = trainer.environments[0].features
+            try checkpoint.write(to: store.runFolder(runID).appendingPathComponent("policy.ckpt"))
+            try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
+            let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: seed))
+            record.status = "finished"
+            record.wallSeconds = Self.seconds(ContinuousClock.now - clock)
+            let object: [String: Any] = [
+                "run_id": runID, "evaluator": url.absoluteString, "batches": verdict.batches, "gate_breaches": verdict.gateBreaches,
+                "configurations": verdict.configurations.mapValues(ReportJSON.configuration),
+                "learned_reward": verdict.learned, "default_reward": verdict.defaultStatic,
+                "gain_vs_default": ReportJSON.interval(verdict.gain), "wall_seconds": record.wallSeconds ?? 0,
+            ]
+            record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            try store.update(record)
+            if json { try ReportJSON.print(object); return }
+            print("\nlearned configuration per category (held-out split, \(verdict.batches / max(verdict.configurations.count, 1)) batches each):")
+            for category in verdict.configurations.keys.sorted() {
+                print(String(format: "  %@: %@  reward %.4f (default %.4f)", category, verdict.configurations[category]!.description,
+                             verdict.learned[category]!, verdict.defaultStatic[category]!))
+            }
+            print(String(format: "gain vs default static per batch: %+.4f  (95%% CI %+.4f … %+.4f)", verdict.gain.estimate, verdict.gain.lower, verdict.gain.upper))
+            print("gates: \(verdict.gateBreaches == 0 ? "no breach" : "\(verdict.gateBreaches) batches breached") by the learned configurations")
+        } catch {
+            record.status = "failed"
+            try? store.update(record)
+            // A NaN reward from the environment means the evaluator failed: report why.
+            throw source.lastFailure ?? error
+        }
+    }
+}
