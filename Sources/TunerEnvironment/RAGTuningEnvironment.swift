@@ -14,8 +14,8 @@ import TunerPolicy
 /// redrawn with probability `drift` between batches. The observation is ``ContextFeatures``
 /// of what a service would report: the next batch's category, exponentially smoothed
 /// faithfulness, relevancy, p50/p95 latency and cost of the batches so far, the configuration in
-/// force and the corpus size. Scores come from an `EvaluationCache`, so a step
-/// costs about a batch × 1 µs.
+/// force and the corpus size. Batches come from a ``BatchSource``: the evaluation cache (a step
+/// costs about a batch × 1 µs), or a remote evaluator.
 public struct RAGTuningEnvironment: Environment {
     public struct Options: Sendable, Codable, Equatable {
         public var batchSize = 100
