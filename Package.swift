@@ -20,6 +20,7 @@ var package = Package(
         .library(name: "TunerEnvironment", targets: ["TunerEnvironment"]),
         .library(name: "Tracking", targets: ["Tracking"]),
         .library(name: "Evaluators", targets: ["Evaluators"]),
+        .library(name: "RSI", targets: ["RSI"]),
         .library(name: "TunerServer", targets: ["TunerServer"]),
     ],
     dependencies: [
@@ -41,6 +42,7 @@ var package = Package(
         .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
         .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(name: "Tracking", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "RSI", dependencies: ["NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluators", dependencies: ["TunerEnvironment", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(
             name: "TunerServer",
@@ -63,6 +65,7 @@ var package = Package(
                 "Tracking",
                 "Evaluators",
                 "TunerServer",
+                "RSI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -103,6 +106,7 @@ var package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
+        .testTarget(name: "RSITests", dependencies: ["RSI", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TunerEnvironmentTests",
             dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]

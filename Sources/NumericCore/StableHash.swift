@@ -13,6 +13,12 @@ public enum StableHash {
 
     public static func hash(_ string: String, seed: UInt64 = 0) -> UInt64 { hash(string.utf8, seed: seed) }
 
+    /// The hash as 16 hex digits: a content id (a policy's version, a configuration version).
+    public static func hexDigest<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+        let hex = String(hash(bytes), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     @inline(__always)
     static func mix(_ value: UInt64) -> UInt64 {
         var z = value

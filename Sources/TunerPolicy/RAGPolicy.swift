@@ -53,7 +53,7 @@ public final class RAGPolicy: @unchecked Sendable {
     /// Loads and verifies a checkpoint from its bytes; `path` only labels errors.
     public convenience init(bytes: Data, path: String = "<memory>") throws {
         let checkpoint = try PolicyCheckpoint(archive: TensorArchive(decoding: bytes, path: path), path: path)
-        try self.init(checkpoint: checkpoint, version: String(StableHash.hash(bytes), radix: 16).leftPadded(to: 16), path: path)
+        try self.init(checkpoint: checkpoint, version: StableHash.hexDigest(bytes), path: path)
     }
 
     public init(checkpoint: PolicyCheckpoint, version: String, path: String = "<memory>") throws {
@@ -139,11 +139,5 @@ public final class RAGPolicy: @unchecked Sendable {
                 settings: layout.settings(stored: action), policyVersion: version, fusionWeightSample: Double(action[3]),
                 logProbability: Double(logProbability), indices: (Int(action[0]), Int(action[1]), Int(action[4])))
         }
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
