@@ -42,7 +42,7 @@ var package = Package(
         .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
         .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(name: "Tracking", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "RSI", dependencies: ["NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "RSI", dependencies: ["TunerPolicy", "Evaluation", "Retrieval", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluators", dependencies: ["TunerEnvironment", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(
             name: "TunerServer",
@@ -106,7 +106,7 @@ var package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
-        .testTarget(name: "RSITests", dependencies: ["RSI", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RSITests", dependencies: ["RSI", "TunerPolicy", "Evaluation", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TunerEnvironmentTests",
             dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]

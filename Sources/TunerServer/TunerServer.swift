@@ -128,7 +128,8 @@ public final class TunerServer: Sendable {
         signals.served(settings, latencyMilliseconds: latency, costUSD: cost)
         if let log, let (decision, policy) = decided {
             try log.append(decision, requestID: requestID, context: context, policy: policy)
-            try log.append(outcome: DecisionOutcome(latencyMilliseconds: latency, costUSD: cost, error: response.answer == nil), requestID: requestID)
+            try log.append(outcome: DecisionOutcome(latencyMilliseconds: latency, costUSD: cost, faithfulness: judgement?.faithfulness,
+                                                    relevancy: judgement?.relevancy, error: response.answer == nil), requestID: requestID)
         }
         return Answer(
             requestID: requestID, answer: response.answerText,

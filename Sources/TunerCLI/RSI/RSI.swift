@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import RSI
 
@@ -7,7 +8,7 @@ extension Tuner {
         static let configuration = CommandConfiguration(
             commandName: "rsi",
             abstract: "The self-improvement loop's records: versions of the production configuration.",
-            subcommands: [Versions.self, Commit.self, Deploy.self])
+            subcommands: [Analyse.self, Versions.self, Commit.self, Deploy.self])
     }
 }
 
@@ -20,6 +21,63 @@ struct VersionStoreOptions: ParsableArguments {
 }
 
 extension Tuner.RSICommand {
+    struct Analyse: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The performance analyser: a decision log's window per category and configuration, drift, findings, and the analysis gate.")
+
+        @Option(help: "Decision log (decision and outcome lines, docs/decision-log.md).")
+        var log: String
+
+        @Option(help: "Hours in the analysis window (the window before it is the drift baseline).")
+        var windowHours = 24.0
+
+        @Option(help: "End of the window, ISO 8601 (default: now).")
+        var end: String?
+
+        @Option(help: "Share of requests analysed, chosen by a stable hash of the request id.")
+        var sample = 1.0
+
+        @Option(help: "Policy configuration whose gates apply (default: \(DatasetOptions.defaultPolicy) when present).")
+        var config: String?
+
+        @Flag(help: "Print one JSON object instead of a report.")
+        var json = false
+
+        func validate() throws {
+            guard windowHours > 0 else { throw ValidationError("--window-hours must be positive") }
+            guard sample > 0 && sample <= 1 else { throw ValidationError("--sample must lie in (0, 1]") }
+            if let end, (try? Date.ISO8601FormatStyle().parse(end)) == nil { throw ValidationError("--end is not an ISO 8601 time: \(end)") }
+        }
+
+        func run() throws {
+            let report = try TelemetryAnalysis.analyse(
+                URL(fileURLWithPath: log), end: try end.map { try Date.ISO8601FormatStyle().parse($0) } ?? Date(),
+                window: windowHours * 3600, sampleRate: sample, reward: RewardFunction(DatasetOptions.policyConfiguration(config)))
+            if json {
+                let encoder = JSONEncoder.sorted
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.dateEncodingStrategy = .iso8601
+                var object = try JSONSerialization.jsonObject(with: encoder.encode(report)) as! [String: Any]
+                object["needs_improvement"] = report.needsImprovement
+                object["gate"] = report.gateReason
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                return
+            }
+            print("window \(report.windowStart.formatted(Date.ISO8601FormatStyle())) … \(report.windowEnd.formatted(Date.ISO8601FormatStyle())): \(report.sampled) requests")
+            for (title, groups) in [("category", report.categories), ("configuration", report.configurations)] {
+                print("\n\(title)".padding(toLength: 62, withPad: " ", startingAt: 0) + "     n  quality  p50 ms  p95 ms   cost/q $  errors")
+                for g in groups {
+                    print(g.key.padding(toLength: 60, withPad: " ", startingAt: 0) + String(
+                        format: " %5d  %7.3f  %6.0f  %6.0f  %9.6f  %6.3f", g.requests, g.quality ?? .nan, g.latencyP50Milliseconds ?? .nan,
+                        g.latencyP95Milliseconds ?? .nan, g.costUSD ?? .nan, g.errorRate))
+                }
+            }
+            print("")
+            for finding in report.findings { print("finding: \(finding)") }
+            print("analysis gate: \(report.gateReason)")
+        }
+    }
+
     struct Versions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the versions, the one production points at, and the pointer's moves.")
         @OptionGroup var options: VersionStoreOptions
