@@ -146,10 +146,7 @@ public final class CanaryController: Sendable {
             errorRate: records.isEmpty ? 0 : Double(failed) / Double(records.count))
     }
 
-    func queryReward(_ o: ShadowComparison.Observation) -> Double {
-        reward.weights.queryReward(faithfulness: o.failed ? 0 : o.faithfulness, relevancy: o.failed ? 0 : o.relevancy,
-                                   latencyMilliseconds: o.latencyMilliseconds, costUSD: o.costUSD)
-    }
+    func queryReward(_ o: ShadowComparison.Observation) -> Double { o.reward(reward.weights) }
 
     /// Bad share over budget for errors and for latencies over the p95 gate.
     private func burn(_ records: [Record]) -> (errors: Double, latency: Double) {
@@ -177,8 +174,9 @@ public final class CanaryController: Sendable {
         let srm = step < 100 && step > 0
             ? SampleRatioMismatch(observed: [s.stepCounts[.baseline] ?? 0, s.stepCounts[.candidate] ?? 0], expectedShares: [100 - step, step])
             : nil
-        let sprtRejects = s.sprt.observe(
-            treatment: MixtureSPRT.Sample(s.stepRewards[.candidate] ?? []), control: MixtureSPRT.Sample(s.stepRewards[.baseline] ?? []))
+        let candidateSample = MixtureSPRT.Sample(s.stepRewards[.candidate] ?? [])
+        let baselineSample = MixtureSPRT.Sample(s.stepRewards[.baseline] ?? [])
+        let sprtRejects = s.sprt.observe(treatment: candidateSample, control: baselineSample)
         func evaluation(_ action: Action) -> Evaluation {
             Evaluation(window: s.evaluations.count, step: step, baseline: baseline, candidate: candidate,
                        errorBurnShort: short.errors, errorBurnLong: long.errors, latencyBurnShort: short.latency, latencyBurnLong: long.latency,
@@ -208,7 +206,7 @@ public final class CanaryController: Sendable {
         }
         s.cleanWindows += 1
         if step == 100 { return evaluation(.complete) }
-        let ahead = (MixtureSPRT.Sample(s.stepRewards[.candidate] ?? []).mean) > (MixtureSPRT.Sample(s.stepRewards[.baseline] ?? []).mean)
+        let ahead = candidateSample.mean > baselineSample.mean
         if s.cleanWindows >= options.cleanWindowsToPromote && sprtRejects && ahead {
             return evaluation(.promote(to: options.steps[s.stepIndex + 1]))
         }

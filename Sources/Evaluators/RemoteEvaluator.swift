@@ -33,8 +33,11 @@ public struct RemoteEvaluator: Sendable {
 
     public func evaluate(_ request: EvaluatorProtocol.Request) async throws -> EvaluatorProtocol.Response {
         let body = try JSONEncoder.sorted.encode(request)
-        try await limiter.acquire()
-        let data = try await breaker.run { try await post.send(body) }
+        // The breaker first: an open circuit fails at once and spends no token.
+        let data = try await breaker.run {
+            try await limiter.acquire()
+            return try await post.send(body)
+        }
         let response: EvaluatorProtocol.Response
         do {
             response = try JSONDecoder().decode(EvaluatorProtocol.Response.self, from: data)

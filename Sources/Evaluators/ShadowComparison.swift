@@ -25,6 +25,13 @@ public final class ShadowComparison: Sendable {
             self.costUSD = costUSD
             self.failed = failed
         }
+
+        /// The per-query reward (``PolicyConfiguration/RewardWeights/queryReward``), shadow's and
+        /// canary's alike; a failed answer scores as no quality at its latency and cost.
+        public func reward(_ weights: PolicyConfiguration.RewardWeights) -> Double {
+            weights.queryReward(faithfulness: failed ? 0 : faithfulness, relevancy: failed ? 0 : relevancy,
+                                latencyMilliseconds: latencyMilliseconds, costUSD: costUSD)
+        }
     }
 
     public struct Window: Sendable, Codable, Equatable {
@@ -72,12 +79,8 @@ public final class ShadowComparison: Sendable {
         self.bootstrap = bootstrap
     }
 
-    /// The per-query reward the comparison uses (``PolicyConfiguration/RewardWeights/queryReward``);
-    /// a failed answer scores as no quality at its latency and cost.
-    public func queryReward(_ o: Observation) -> Double {
-        reward.weights.queryReward(faithfulness: o.failed ? 0 : o.faithfulness, relevancy: o.failed ? 0 : o.relevancy,
-                                   latencyMilliseconds: o.latencyMilliseconds, costUSD: o.costUSD)
-    }
+    /// The per-query reward the comparison uses (``ShadowComparison/Observation/reward(_:)``).
+    public func queryReward(_ o: Observation) -> Double { o.reward(reward.weights) }
 
     /// Records a mirrored query that was dropped before the candidate ran.
     public func recordDrop() { state.withLock { $0.dropped += 1 } }

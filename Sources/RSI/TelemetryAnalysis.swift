@@ -90,8 +90,10 @@ public struct TelemetryAnalysis: Sendable, Encodable {
             for (metric, value) in [("latency_ms", { (r: Request) in r.outcome.latencyMilliseconds }), ("quality", { (r: Request) in r.quality })] {
                 let a = before.compactMap(value), b = now.compactMap(value)
                 guard a.count >= minimumRequests, b.count >= minimumRequests else { continue }
-                let drift = Drift(category: category, metric: metric, previousMedian: median(a), currentMedian: median(b),
-                                  score: abs(median(b) - median(a)) / max(1.4826 * median(a.map { abs($0 - median(a)) }), 1e-9))
+                let medianBefore = median(a), medianNow = median(b)
+                let spread = 1.4826 * median(a.map { abs($0 - medianBefore) })
+                let drift = Drift(category: category, metric: metric, previousMedian: medianBefore, currentMedian: medianNow,
+                                  score: abs(medianNow - medianBefore) / max(spread, 1e-9))
                 drifts.append(drift)
                 if drift.score > driftThreshold {
                     findings.append(String(format: "category %@: %@ drifted from %.4g to %.4g (%.1f robust SD)", category, metric,
