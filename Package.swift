@@ -31,6 +31,7 @@ var package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CBLASLAPACK", path: "Sources/CBLASLAPACK"),
@@ -42,12 +43,18 @@ var package = Package(
         .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
         .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(name: "Tracking", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "RSI", dependencies: ["TunerPolicy", "Evaluation", "Retrieval", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "RSI",
+            dependencies: [
+                "Evaluators", "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(name: "Evaluators", dependencies: ["TunerEnvironment", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
         .target(
             name: "TunerServer",
             dependencies: [
-                "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore",
+                "RSI", "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -94,7 +101,7 @@ var package = Package(
         .testTarget(
             name: "TunerServerTests",
             dependencies: [
-                "TunerServer", "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", "Yams",
+                "TunerServer", "RSI", "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", "Yams",
                 "TunerCLI",  // built for the process tests, which run the tuner binary
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,7 +113,7 @@ var package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
-        .testTarget(name: "RSITests", dependencies: ["RSI", "TunerPolicy", "Evaluation", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RSITests", dependencies: ["RSI", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TunerEnvironmentTests",
             dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]

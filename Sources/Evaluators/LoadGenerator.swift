@@ -118,7 +118,7 @@ public struct LoadGenerator: Sendable {
         var sent = 0
         await withTaskGroup(of: Void.self) { group in
             var i = 0
-            while i < maxRequests {
+            while i < maxRequests && !Task.isCancelled {
                 let due = start + .nanoseconds(Int64(Double(i) / requestsPerSecond * 1e9))
                 if due - start >= .nanoseconds(Int64(duration * 1e9)) { break }
                 try? await clock.sleep(until: due)

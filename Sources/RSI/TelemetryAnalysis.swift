@@ -49,29 +49,21 @@ public struct TelemetryAnalysis: Sendable, Encodable {
     /// Groups smaller than this are reported but raise no finding.
     public static let minimumRequests = 20
 
-    struct Request {
-        var time: Date
-        var category: String
-        var configuration: String
-        var outcome: DecisionOutcome
-        var quality: Double? {
-            if let f = outcome.faithfulness, let r = outcome.relevancy { return (f + r) / 2 }
-            return outcome.feedback
-        }
-    }
-
     /// Analyses the requests of `log` in [end − window, end), keeping the share `sampleRate` of
     /// them (by a stable hash of the request id, so a rerun keeps the same ones).
     public static func analyse(_ log: URL, end: Date, window: TimeInterval = 24 * 3600, sampleRate: Double = 1,
                                reward: RewardFunction) throws -> TelemetryAnalysis {
-        let requests = try read(log).filter { r in
-            sampleRate >= 1 || Double(StableHash.hash(r.id) % 1_000_000) < sampleRate * 1_000_000
-        }.map(\.request)
+        try analyse(LoggedRequest.read(log), end: end, window: window, sampleRate: sampleRate, reward: reward)
+    }
+
+    public static func analyse(_ logged: [LoggedRequest], end: Date, window: TimeInterval = 24 * 3600, sampleRate: Double = 1,
+                               reward: RewardFunction) -> TelemetryAnalysis {
+        let requests = sampled(logged, rate: sampleRate)
         let start = end.addingTimeInterval(-window)
         let current = requests.filter { $0.time >= start && $0.time < end }
         let previous = requests.filter { $0.time >= start.addingTimeInterval(-window) && $0.time < start }
         var findings: [String] = []
-        func groups(_ key: (Request) -> String, label: String) -> [Group] {
+        func groups(_ key: (LoggedRequest) -> String, label: String) -> [Group] {
             Dictionary(grouping: current, by: key).map { name, members in
                 let g = summarise(name, members, gates: reward.forCategory(name).gates)
                 if g.requests >= minimumRequests {
@@ -81,13 +73,13 @@ public struct TelemetryAnalysis: Sendable, Encodable {
             }.sorted { $0.key < $1.key }
         }
         let categories = groups(\.category, label: "category")
-        let configurations = groups(\.configuration, label: "configuration")
+        let configurations = groups({ $0.settings.map(groupKey) ?? "unknown" }, label: "configuration")
         var drifts: [Drift] = []
         for category in Set(current.map(\.category)).sorted() {
             let now = current.filter { $0.category == category }
             let before = previous.filter { $0.category == category }
             guard now.count >= minimumRequests, before.count >= minimumRequests else { continue }
-            for (metric, value) in [("latency_ms", { (r: Request) in r.outcome.latencyMilliseconds }), ("quality", { (r: Request) in r.quality })] {
+            for (metric, value) in [("latency_ms", { (r: LoggedRequest) in r.outcome.latencyMilliseconds }), ("quality", { (r: LoggedRequest) in r.quality })] {
                 let a = before.compactMap(value), b = now.compactMap(value)
                 guard a.count >= minimumRequests, b.count >= minimumRequests else { continue }
                 let medianBefore = median(a), medianNow = median(b)
@@ -105,22 +97,22 @@ public struct TelemetryAnalysis: Sendable, Encodable {
                                  configurations: configurations, drifts: drifts, findings: findings)
     }
 
-    static func summarise(_ key: String, _ members: [Request], gates: PolicyConfiguration.GateThresholds) -> Group {
+    /// The share `rate` of `requests`, chosen by a stable hash of the request id.
+    public static func sampled(_ requests: [LoggedRequest], rate: Double) -> [LoggedRequest] {
+        rate >= 1 ? requests : requests.filter { Double(StableHash.hash($0.id) % 1_000_000) < rate * 1_000_000 }
+    }
+
+    static func summarise(_ key: String, _ members: [LoggedRequest], gates: PolicyConfiguration.GateThresholds) -> Group {
         let latencies = members.compactMap(\.outcome.latencyMilliseconds).sorted()
         let costs = members.compactMap(\.outcome.costUSD)
         let judged = members.filter { $0.outcome.faithfulness != nil && $0.outcome.relevancy != nil }
         let qualities = members.compactMap(\.quality)
         let errors = Double(members.filter { $0.outcome.error == true }.count) / Double(members.count)
-        var breaches: [String] = []
-        if !judged.isEmpty {
-            let f = judged.reduce(0) { $0 + $1.outcome.faithfulness! } / Double(judged.count)
-            let r = judged.reduce(0) { $0 + $1.outcome.relevancy! } / Double(judged.count)
-            if f < gates.faithfulnessMin { breaches.append(String(format: "faithfulness %.3f < %.3f", f, gates.faithfulnessMin)) }
-            if r < gates.relevancyMin { breaches.append(String(format: "relevancy %.3f < %.3f", r, gates.relevancyMin)) }
-        }
         let p95 = latencies.isEmpty ? nil : Percentile.sorted(latencies, 95)
-        if let p95, p95 > gates.latencyP95MaxMilliseconds { breaches.append(String(format: "p95 latency %.0f ms > %.0f ms", p95, gates.latencyP95MaxMilliseconds)) }
-        if errors >= gates.errorRateMax { breaches.append(String(format: "error rate %.3f ≥ %.3f", errors, gates.errorRateMax)) }
+        func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+        let breaches = GateCheck.breaches(
+            faithfulness: mean(judged.map { $0.outcome.faithfulness! }), relevancy: mean(judged.map { $0.outcome.relevancy! }),
+            latencyP95Milliseconds: p95, errorRate: errors, gates: gates)
         return Group(
             key: key, requests: members.count, quality: qualities.isEmpty ? nil : qualities.reduce(0, +) / Double(qualities.count),
             latencyP50Milliseconds: latencies.isEmpty ? nil : Percentile.sorted(latencies, 50), latencyP95Milliseconds: p95,
@@ -136,19 +128,4 @@ public struct TelemetryAnalysis: Sendable, Encodable {
     }
 
     static func median(_ values: [Double]) -> Double { Percentile.sorted(values.sorted(), 50) }
-
-    /// Decisions joined with their (merged) outcomes; decisions without an outcome are left out.
-    static func read(_ log: URL) throws -> [(id: String, request: Request)] {
-        let (rows, _) = try JSONLines.readTolerating(DecisionLogEntry.self, from: log)
-        var outcomes: [String: DecisionOutcome] = [:]
-        for (_, e) in rows where e.event == .outcome {
-            if let o = e.outcome { outcomes[e.requestID] = outcomes[e.requestID]?.merging(o) ?? o }
-        }
-        let parser = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        return rows.compactMap { _, e in
-            guard e.event == .decision, let time = try? parser.parse(e.timestamp) else { return nil }
-            guard let outcome = [e.outcome, outcomes[e.requestID]].compactMap({ $0 }).reduce(nil, { $0?.merging($1) ?? $1 }) else { return nil }
-            return (e.requestID, Request(time: time, category: e.category ?? "unknown", configuration: e.configuration.map(groupKey) ?? "unknown", outcome: outcome))
-        }
-    }
 }

@@ -23,7 +23,8 @@ public struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var checkpoint: Data?
 }
 
-/// A move of a named pointer ("production") from one version to another.
+/// A move of a named pointer ("production", "candidate", "standby") from one version to
+/// another; `percent` is the share of traffic the pointer then carries (a candidate's rollout).
 public struct PointerMove: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "pointerMove"
     public var pointer: String
@@ -31,6 +32,13 @@ public struct PointerMove: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var to: String
     public var at: Date
     public var reason: String
+    public var percent: Double
+}
+
+/// A candidate version serving a share of traffic beside production (a canary or a gradual step).
+public struct Rollout: Sendable, Equatable {
+    public var candidate: VersionRecord
+    public var percent: Double
 }
 
 /// Immutable, content-hashed versions of the production configuration in SQLite (WAL mode), and
@@ -40,6 +48,10 @@ public final class VersionStore: Sendable {
     public let path: URL
     private let database: DatabasePool
     public static let production = "production"
+    /// The version a rollout routes `percent` of traffic to; at 0% it names production.
+    public static let candidate = "candidate"
+    /// Blue-green: the version production switched away from, kept for an instant switch back.
+    public static let standby = "standby"
 
     public enum Failure: Error, CustomStringConvertible, Equatable {
         case unknownVersion(String)
@@ -93,6 +105,10 @@ public final class VersionStore: Sendable {
                 t.column("reason", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: rollout shares") { db in
+            try db.alter(table: "pointer") { t in t.add(column: "percent", .double).notNull().defaults(to: 100) }
+            try db.alter(table: "pointerMove") { t in t.add(column: "percent", .double).notNull().defaults(to: 100) }
+        }
         return migrator
     }
 
@@ -116,14 +132,61 @@ public final class VersionStore: Sendable {
         }
     }
 
-    /// Points `pointer` at `version` and records the move.
-    public func point(_ pointer: String = production, to version: String, reason: String, at date: Date = Date()) throws {
+    /// Points `pointer` at `version` (carrying `percent` of traffic) and records the move.
+    public func point(_ pointer: String = production, to version: String, percent: Double = 100, reason: String, at date: Date = Date()) throws {
+        precondition((0...100).contains(percent), "a traffic share is a percentage")
         try database.write { db in
-            guard try VersionRecord.fetchOne(db, key: version) != nil else { throw Failure.unknownVersion(version) }
-            let from = try String.fetchOne(db, sql: "SELECT version FROM pointer WHERE name = ?", arguments: [pointer])
-            try db.execute(sql: "INSERT INTO pointer (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version",
-                           arguments: [pointer, version])
-            try PointerMove(pointer: pointer, from: from, to: version, at: date, reason: reason).insert(db)
+            try Self.point(db, pointer, to: version, percent: percent, reason: reason, at: date)
+        }
+    }
+
+    private static func point(_ db: Database, _ pointer: String, to version: String, percent: Double, reason: String, at date: Date) throws {
+        guard try VersionRecord.fetchOne(db, key: version) != nil else { throw Failure.unknownVersion(version) }
+        let from = try String.fetchOne(db, sql: "SELECT version FROM pointer WHERE name = ?", arguments: [pointer])
+        try db.execute(sql: """
+            INSERT INTO pointer (name, version, percent) VALUES (?, ?, ?)
+            ON CONFLICT(name) DO UPDATE SET version = excluded.version, percent = excluded.percent
+            """, arguments: [pointer, version, percent])
+        try PointerMove(pointer: pointer, from: from, to: version, at: date, reason: reason, percent: percent).insert(db)
+    }
+
+    /// Routes `percent` of traffic to `candidate` beside production.
+    public func startRollout(of candidate: String, percent: Double, reason: String, at date: Date = Date()) throws {
+        try point(Self.candidate, to: candidate, percent: percent, reason: reason, at: date)
+    }
+
+    /// Promotes the rollout's candidate: production points at it and the rollout ends, in one
+    /// transaction, so no reader sees a half-made switch.
+    public func promoteRollout(reason: String, at date: Date = Date()) throws {
+        try database.write { db in
+            guard let candidate = try String.fetchOne(db, sql: "SELECT version FROM pointer WHERE name = ?", arguments: [Self.candidate]) else {
+                return
+            }
+            try Self.point(db, Self.production, to: candidate, percent: 100, reason: reason, at: date)
+            try Self.point(db, Self.candidate, to: candidate, percent: 0, reason: reason, at: date)
+        }
+    }
+
+    /// Ends a rollout without promoting it: every request goes to production again.
+    public func endRollout(reason: String, at date: Date = Date()) throws {
+        try database.write { db in
+            guard let production = try String.fetchOne(db, sql: "SELECT version FROM pointer WHERE name = ?", arguments: [Self.production]) else {
+                return
+            }
+            try Self.point(db, Self.candidate, to: production, percent: 0, reason: reason, at: date)
+        }
+    }
+
+    /// The rollout in progress: a candidate other than production with a share above 0%.
+    public func rollout() throws -> Rollout? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT version, percent FROM pointer WHERE name = ?", arguments: [Self.candidate]),
+                  let percent = row["percent"] as Double?, percent > 0,
+                  let id = row["version"] as String?,
+                  id != (try String.fetchOne(db, sql: "SELECT version FROM pointer WHERE name = ?", arguments: [Self.production])),
+                  let record = try VersionRecord.fetchOne(db, key: id)
+            else { return nil }
+            return Rollout(candidate: record, percent: percent)
         }
     }
 

@@ -69,17 +69,23 @@ public struct OfflineTuning {
                                          latencyMilliseconds: o.latencyMilliseconds, costUSD: o.costUSD)
     }
 
-    public func verdict(policy: Policy, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
-        let reward = setup.reward
-        let categories = testCache.categories
+    /// The policy's configuration for each of `categories` it trained on, from the observation an
+    /// episode starts with.
+    public func proposedConfigurations(_ policy: Policy, categories: [String]) -> [String: RAGConfiguration] {
         let probe = environment(seed: 0)
-        // The learned configuration for each category, from the observation an episode starts with.
         var chosen: [String: RAGConfiguration] = [:]
         for name in categories {
             guard let c = trainCache.categories.firstIndex(of: name) else { continue }
             let action = policy.deterministicAction(probe.initialObservation(category: c))
             chosen[name] = probe.configuration(for: policy.actionSpace.environmentValues(action))
         }
+        return chosen
+    }
+
+    public func verdict(policy: Policy, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
+        let reward = setup.reward
+        let categories = testCache.categories
+        let chosen = proposedConfigurations(policy, categories: categories)
         let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: system.reranker != nil)
         let workspace = trainCache.makeWorkspace()
         let trainReports = try grid.map { try trainCache.evaluate($0, reward: reward, workspace: workspace) }

@@ -98,7 +98,8 @@ public struct RequestLog: Sendable {
         return 0
     }
 
-    static func normalized(_ text: String) -> String {
+    /// Text as questions are matched: lower case, whitespace runs as one space.
+    public static func normalized(_ text: String) -> String {
         text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 

@@ -60,8 +60,12 @@ public final class CanaryRouter: Sendable {
     }
 
     /// The key's bucket in 0..<10_000: fixed for a key and salt, on every machine and release.
-    public func bucket(for key: String) -> Int {
-        Int(StableHash.hash(key, seed: saltSeed) % UInt64(Self.buckets))
+    public func bucket(for key: String) -> Int { Self.bucket(for: key, saltSeed: saltSeed) }
+
+    /// The bucket of `key` under the salt whose hash is `saltSeed`: the split any router of a
+    /// service must agree on.
+    public static func bucket(for key: String, saltSeed: UInt64) -> Int {
+        Int(StableHash.hash(key, seed: saltSeed) % UInt64(buckets))
     }
 
     public func arm(for key: String) -> Arm {

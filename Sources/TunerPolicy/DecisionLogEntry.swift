@@ -25,18 +25,20 @@ public struct DecisionLogEntry: Sendable, Equatable, Codable {
     /// π(action | context) under the policy that decided.
     public var propensity: Double?
     public var sampled: Bool?
+    /// The question asked, where the service logs it (the self-improvement loop replays it).
+    public var question: String?
 
     // An outcome's fields.
     public var outcome: DecisionOutcome?
 
     enum CodingKeys: String, CodingKey {
-        case event, timestamp, arm, category, context, action, configuration, propensity, sampled, outcome
+        case event, timestamp, arm, category, context, action, configuration, propensity, sampled, question, outcome
         case requestID = "request_id"
         case policyVersion = "policy_version"
     }
 
     public init(decision: Decision, requestID: String, context: PolicyContext, features: [Float],
-                arm: CanaryRouter.Arm? = nil, sampled: Bool = false, at date: Date = Date()) {
+                arm: CanaryRouter.Arm? = nil, sampled: Bool = false, question: String? = nil, at date: Date = Date()) {
         event = .decision
         timestamp = Self.timestamp(date)
         self.requestID = requestID
@@ -48,6 +50,23 @@ public struct DecisionLogEntry: Sendable, Equatable, Codable {
         configuration = decision.settings
         propensity = decision.probability
         self.sampled = sampled
+        self.question = question
+    }
+
+    /// A decision by static settings (a version of the production configuration, no policy
+    /// network): the settings were served with probability 1.
+    public init(settings: RAGSettings, version: String, requestID: String, category: String, question: String?,
+                arm: CanaryRouter.Arm? = nil, at date: Date = Date()) {
+        event = .decision
+        timestamp = Self.timestamp(date)
+        self.requestID = requestID
+        policyVersion = version
+        self.arm = arm
+        self.category = category
+        configuration = settings
+        propensity = 1
+        sampled = false
+        self.question = question
     }
 
     public init(outcome: DecisionOutcome, requestID: String, at date: Date = Date()) {

@@ -13,8 +13,10 @@ import TunerPolicy
 public final class TunerServer: Sendable {
     public let evaluator: LocalEvaluator
     public let pipeline: RAGPipeline
-    /// The policy `/query` asks; without one it serves the policy configuration's default settings.
+    /// The policy `/query` asks; without one it serves the production configuration's version
+    /// when given one, else the policy configuration's default settings.
     public let policy: PolicyHandle?
+    public let versions: ServedVersions?
     public let log: DecisionLogWriter?
     public let metrics = ServerMetrics()
     let signals = RollingSignals()
@@ -25,10 +27,12 @@ public final class TunerServer: Sendable {
     /// Settings for one `/query` request, instead of the policy's choice.
     public static let configurationHeader = HTTPField.Name("X-RAG-Configuration")!
 
-    public init(evaluator: LocalEvaluator, policy: PolicyHandle?, log: DecisionLogWriter? = nil) {
+    public init(evaluator: LocalEvaluator, policy: PolicyHandle?, versions: ServedVersions? = nil, log: DecisionLogWriter? = nil) {
+        precondition(policy == nil || versions == nil, "/query's settings come from a policy or from versions, not both")
         self.evaluator = evaluator
         pipeline = RAGPipeline(system: evaluator.system)
         self.policy = policy
+        self.versions = versions
         self.log = log
         var judged: [String: Int] = [:]
         for (q, query) in evaluator.system.dataset.queries.enumerated() where !evaluator.system.grades[q].isEmpty {
@@ -51,7 +55,7 @@ public final class TunerServer: Sendable {
         public var answer: String
         public var passages: [String]
         public var configuration: RAGSettings
-        /// "policy", "override" (the header) or "default".
+        /// "policy", "version" (the production configuration's), "override" (the header) or "default".
         public var source: String
         public var policyVersion: String?
         public var probability: Double?
@@ -105,12 +109,18 @@ public final class TunerServer: Sendable {
         var settings = override ?? RAGSettings()
         var source = override == nil ? "default" : "override"
         var decided: (Decision, RAGPolicy)?
+        var routed: ServedVersions.Routed?
         if override == nil, let policy {
             let current = policy.current
             let decision = current.decide(context)
             settings = decision.settings
             source = "policy"
             decided = (decision, current)
+        } else if override == nil, let versions {
+            let route = try versions.route(category: category, key: requestID)
+            settings = route.settings
+            source = "version"
+            routed = route
         }
         if pipeline.system.reranker == nil { settings.rerank = false }
         let response: RAGPipeline.Response
@@ -126,15 +136,20 @@ public final class TunerServer: Sendable {
         }
         let (latency, cost) = pipeline.latencyAndCost(response)
         signals.served(settings, latencyMilliseconds: latency, costUSD: cost)
-        if let log, let (decision, policy) = decided {
-            try log.append(decision, requestID: requestID, context: context, policy: policy)
+        if let log, decided != nil || routed != nil {
+            if let (decision, policy) = decided {
+                try log.append(decision, requestID: requestID, context: context, policy: policy, question: query.question)
+            } else if let routed {
+                try log.append(DecisionLogEntry(settings: settings, version: routed.version, requestID: requestID, category: category,
+                                                question: query.question, arm: routed.arm))
+            }
             try log.append(outcome: DecisionOutcome(latencyMilliseconds: latency, costUSD: cost, faithfulness: judgement?.faithfulness,
                                                     relevancy: judgement?.relevancy, error: response.answer == nil), requestID: requestID)
         }
         return Answer(
             requestID: requestID, answer: response.answerText,
             passages: response.ranking.map { pipeline.system.dataset.documents[Int($0)].id }, configuration: settings, source: source,
-            policyVersion: decided?.0.policyVersion, probability: decided?.0.probability, latencyMilliseconds: latency, costUSD: cost,
+            policyVersion: decided?.0.policyVersion ?? routed?.version, probability: decided?.0.probability ?? routed.map { _ in 1 }, latencyMilliseconds: latency, costUSD: cost,
             judgement: judgement)
     }
 
@@ -157,9 +172,10 @@ public final class TunerServer: Sendable {
 
     public func router() -> Router<TunerRequestContext> {
         let router = Router(context: TunerRequestContext.self)
-        router.add(middleware: MetricsMiddleware(metrics: metrics, queryArm: policy == nil ? "default" : "policy"))
+        router.add(middleware: MetricsMiddleware(metrics: metrics, queryArm: policy != nil ? "policy" : versions != nil ? "version" : "default"))
         router.get("/health") { _, _ in
-            Health(status: "ok", dataset: self.evaluator.setup.dataset.manifest.id, policyVersion: self.policy?.current.version)
+            Health(status: "ok", dataset: self.evaluator.setup.dataset.manifest.id,
+                   policyVersion: self.policy?.current.version ?? self.versions?.productionVersion)
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

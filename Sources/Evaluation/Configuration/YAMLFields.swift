@@ -86,10 +86,11 @@ public struct YAMLFields {
         return flag
     }
 
-    /// A list whose items each satisfy `item` (which returns nil for an invalid one), not empty.
-    public func list<T>(_ key: String, default fallback: [T], allowed: String, item: (Node) -> T?) throws -> [T] {
+    /// A list whose items each satisfy `item` (which returns nil for an invalid one), not empty
+    /// unless `allowsEmpty`.
+    public func list<T>(_ key: String, default fallback: [T], allowed: String, allowsEmpty: Bool = false, item: (Node) -> T?) throws -> [T] {
         guard let value = mapping[key] else { return fallback }
-        guard let sequence = value.sequence, !sequence.isEmpty else { throw error(key, "must be a non-empty list of \(allowed)") }
+        guard let sequence = value.sequence, allowsEmpty || !sequence.isEmpty else { throw error(key, "must be a non-empty list of \(allowed)") }
         return try sequence.map { element in
             guard let parsed = item(element) else {
                 throw ConfigurationError(
@@ -105,6 +106,15 @@ public struct YAMLFields {
         guard let value = mapping[key] else { return nil }
         guard let text = value.string, allowed.contains(text) else {
             throw error(key, "is '\(value.string ?? "?")', allowed: \(allowed.joined(separator: ", "))")
+        }
+        return text
+    }
+
+    /// Free text (a name, a path, a URL), not empty; nil when the field is absent.
+    public func text(_ key: String) throws -> String? {
+        guard let value = mapping[key] else { return nil }
+        guard let text = value.string, !text.trimmingCharacters(in: .whitespaces).isEmpty, value.scalar != nil else {
+            throw error(key, "must be a non-empty string")
         }
         return text
     }

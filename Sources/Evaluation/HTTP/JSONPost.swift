@@ -48,11 +48,12 @@ public struct JSONPost: Sendable {
         }
     }
 
-    /// Sends `body` and returns the 2xx response body.
-    public func send(_ body: Data) async throws -> Data {
+    /// Sends `body` (with extra `headers`) and returns the 2xx response body.
+    public func send(_ body: Data, headers: [String: String] = [:]) async throws -> Data {
         var request = URLRequest(url: url, timeoutInterval: timeout)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
         var lastFailure = Failure.transport(peer: peer, reason: "no attempt made")
         for attempt in 0..<maxAttempts {

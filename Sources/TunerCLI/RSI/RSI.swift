@@ -7,8 +7,8 @@ extension Tuner {
     struct RSICommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rsi",
-            abstract: "The self-improvement loop's records: versions of the production configuration.",
-            subcommands: [Analyse.self, Versions.self, Commit.self, Deploy.self])
+            abstract: "The self-improvement loop: analyse, hypothesise, validate, test, deploy and roll back, learn.",
+            subcommands: [Run.self, Review.self, Experience.self, Analyse.self, Versions.self, Commit.self, Deploy.self])
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NumericCore
+import RSI
 import Evaluators
 import TunerPolicy
 import TunerServer
@@ -10,7 +11,7 @@ extension Tuner {
         static let configuration = CommandConfiguration(
             abstract: "Serve the evaluator protocol, a reference RAG endpoint, Prometheus metrics and a health check over HTTP.",
             discussion: """
-                POST /tuner/evaluate, POST /query (settings from --checkpoint's policy, or the X-RAG-Configuration \
+                POST /tuner/evaluate, POST /query (settings from --checkpoint's policy or --versions' production configuration, or the X-RAG-Configuration \
                 header), GET /metrics, GET /health; documented in docs/openapi.yaml. SIGTERM or Ctrl-C stops \
                 accepting connections and lets requests in flight finish.
                 """)
@@ -20,7 +21,10 @@ extension Tuner {
         @Option(help: "Policy checkpoint that chooses /query's settings (default: the policy configuration's default settings).")
         var checkpoint: String?
 
-        @Option(help: "Append /query's policy decisions and outcomes to this decision log.")
+        @Option(help: "Serve the production configuration of this version store (tuner rsi): its production version, and a rollout's candidate for its share; changes apply within half a second.")
+        var versions: String?
+
+        @Option(help: "Append /query's decisions (policy or version) and outcomes to this decision log.")
         var decisionLog: String?
 
         @Option(help: "Address to listen on.")
@@ -31,6 +35,7 @@ extension Tuner {
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must lie in 0...65535, got \(port)") }
+            guard checkpoint == nil || versions == nil else { throw ValidationError("--checkpoint and --versions both choose /query's settings; give one") }
         }
 
         func run() async throws {
@@ -39,6 +44,7 @@ extension Tuner {
             let server = TunerServer(
                 evaluator: try LocalEvaluator(setup: loaded.setup, system: loaded.system),
                 policy: try checkpoint.map { try PolicyHandle(contentsOf: URL(fileURLWithPath: $0)) },
+                versions: try versions.map { try ServedVersions(store: VersionStore(path: URL(fileURLWithPath: $0))) },
                 log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) })
             let host = host
             try await server.application(host: host, port: port) { port in

@@ -1,0 +1,132 @@
+import Evaluation
+import Foundation
+import RSI
+import Synchronization
+import Testing
+import TunerPolicy
+
+/// Deployment strategies against a real version store, experience database and decision log,
+/// with a simulated service that serves what the store says (production, or a rollout's
+/// candidate for its share) and logs what it observed: a good version answers well and fast, a
+/// bad one breaches the latency gate.
+@Suite struct DeployerTests {
+    struct Fixture {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("deployer-\(UUID().uuidString)")
+        let versions: VersionStore
+        let experience: ExperienceStore
+        let log: URL
+        let previous: VersionRecord
+        let next: VersionRecord
+
+        init() throws {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            versions = try VersionStore(path: folder.appendingPathComponent("versions.sqlite"))
+            experience = try ExperienceStore(path: folder.appendingPathComponent("experience.sqlite"))
+            log = folder.appendingPathComponent("decisions.jsonl")
+            previous = try versions.commit(configuration: ProductionConfiguration().json(), checkpoint: nil, parent: nil, author: "ops", kind: .person, reason: "launch")
+            try versions.point(to: previous.id, reason: "launch")
+            next = try versions.commit(configuration: ProductionConfiguration().setting("warranty", to: RAGSettings(rerank: true)).json(),
+                                       checkpoint: nil, parent: previous.id, author: "tuner", kind: .tuner, reason: "re-rank warranty")
+            try experience.beginCycle("C1", service: "test")
+        }
+
+        func deployer(_ strategy: RSIConfiguration.Strategy, maxHold: Double = 10) -> Deployer {
+            var c = RSIConfiguration()
+            c.strategy = strategy
+            c.canaryPercent = 20
+            c.gradualSteps = [10, 50, 100]
+            c.holdSeconds = 0.2
+            c.maxHoldSeconds = maxHold
+            c.minimumSamples = 20
+            c.regressionTolerance = 0.01
+            let reward = RewardFunction(PolicyConfiguration(actions: .init(variants: ["hybrid"], templates: ["ranked"])))
+            return Deployer(versions: versions, experience: experience, configuration: c,
+                            monitor: DeploymentMonitor(log: log, reward: reward, categories: ["warranty"], minimumSamples: 20, tolerance: 0.01, seed: 1))
+        }
+
+        /// Serves requests on a thread of its own until stopped, 1 in 100 of them per percent of a
+        /// rollout to its candidate; `bad` versions breach the latency gate.
+        func service(bad: Set<String>) -> SimulatedService { SimulatedService(versions: versions, log: log, bad: bad) }
+
+        /// What `previous` looked like before the deployment.
+        func baseline() async throws -> [LoggedRequest] {
+            try? FileManager.default.removeItem(at: log)
+            let service = service(bad: [])
+            try await Task.sleep(for: .milliseconds(300))
+            service.stop()
+            return try LoggedRequest.read(log)
+        }
+    }
+
+    @Test func aHealthyGradualRolloutStepsThroughEveryShareAndIsKept() async throws {
+        let f = try Fixture()
+        let baseline = try await f.baseline()
+        let service = f.service(bad: [])
+        defer { service.stop() }
+        let result = try await f.deployer(.gradual).deploy(f.next.id, over: f.previous.id, baseline: baseline, cycle: "C1")
+        #expect(result.outcome == .kept && result.steps.map(\.percent) == [10, 50, 100], "\(result.reason)")
+        #expect(result.steps.allSatisfy { $0.check.verdict == .healthy })
+        #expect(try f.versions.current()?.id == f.next.id && f.versions.rollout() == nil)
+        let moves = try f.versions.moves(VersionStore.candidate).map(\.percent)
+        #expect(moves == [10, 50, 0])
+        #expect(try f.experience.audit.records().map(\.action) == ["deployment: rollout", "deployment: rollout", "deployment: promote"])
+    }
+
+    @Test func aBlueGreenSwitchThatRegressesSwitchesBackAtOnce() async throws {
+        let f = try Fixture()
+        let baseline = try await f.baseline()
+        let service = f.service(bad: [f.next.id])
+        defer { service.stop() }
+        let result = try await f.deployer(.blueGreen).deploy(f.next.id, over: f.previous.id, baseline: baseline, cycle: "C1")
+        #expect(result.outcome == .rolledBack && result.steps.count == 1)
+        #expect(result.steps[0].check.candidateBreaches == ["warranty: p95 latency 900 ms > 500 ms"])
+        #expect(try f.versions.current()?.id == f.previous.id && f.versions.current(VersionStore.standby)?.id == f.previous.id)
+        #expect(try f.versions.moves().map(\.to) == [f.previous.id, f.next.id, f.previous.id])
+        #expect(try f.experience.audit.records().map(\.action) == ["deployment: deploy", "deployment: rollback"])
+    }
+
+    @Test func aCanaryWithoutTrafficIsRolledBackAfterTheLongestHold() async throws {
+        let f = try Fixture()
+        let result = try await f.deployer(.canary, maxHold: 1).deploy(f.next.id, over: f.previous.id, baseline: [], cycle: "C1")
+        #expect(result.outcome == .rolledBack && result.steps[0].check.verdict == .insufficient)
+        #expect(try f.versions.current()?.id == f.previous.id && f.versions.rollout() == nil)
+    }
+
+    @Test func stoppingMidRolloutLeavesNothingHalfApplied() async throws {
+        let f = try Fixture()
+        let deployer = f.deployer(.direct, maxHold: 60)
+        let (next, previous) = (f.next.id, f.previous.id)
+        let task = Task { try await deployer.deploy(next, over: previous, baseline: [], cycle: "C1") }
+        while try f.versions.current()?.id != next { try await Task.sleep(for: .milliseconds(20)) }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(try f.versions.current()?.id == previous && f.versions.rollout() == nil)
+        #expect(try f.experience.audit.records().map(\.action) == ["deployment: deploy", "deployment: aborted"])
+        #expect(try f.experience.audit.verify() == .intact(records: 2))
+    }
+}
+
+final class SimulatedService: Sendable {
+    private let stopped = Atomic(false)
+
+    init(versions: VersionStore, log: URL, bad: Set<String>) {
+        let writer = try! DecisionLogWriter(url: log)
+        Thread.detachNewThread { [self] in
+            var i = 0
+            while !stopped.load(ordering: .relaxed) {
+                let rollout = try! versions.rollout()
+                let production = try! versions.current()!.id
+                let version = rollout.map { Double(i % 100) < $0.percent ? $0.candidate.id : production } ?? production
+                let id = "r\(i)"
+                try! writer.append(DecisionLogEntry(settings: RAGSettings(), version: version, requestID: id, category: "warranty", question: nil,
+                                                    arm: rollout == nil ? nil : (version == production ? .baseline : .candidate)))
+                try! writer.append(outcome: DecisionOutcome(latencyMilliseconds: bad.contains(version) ? 900 : 200 + Double(i % 7), costUSD: 0.0002,
+                                                            faithfulness: 0.9, relevancy: 0.85 + Double(i % 3) * 0.01, error: false), requestID: id)
+                i += 1
+                Thread.sleep(forTimeInterval: 0.002)
+            }
+        }
+    }
+
+    func stop() { stopped.store(true, ordering: .relaxed) }
+}
