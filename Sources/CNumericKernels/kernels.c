@@ -48,10 +48,10 @@ void rt_adam_f32(float *restrict parameters, const float *restrict gradients, fl
     }
 }
 
-RT_MULTIVERSION
-void rt_bias_activation_f32(float *y, const float *restrict bias, size_t rows, size_t cols, int activation) {
+static inline __attribute__((always_inline)) void rt_bias_activation_rows(float *y, const float *restrict bias, size_t rows, size_t cols,
+                                                                          size_t ldy, int activation) {
     for (size_t r = 0; r < rows; r++) {
-        float *restrict row = y + r * cols;
+        float *restrict row = y + r * ldy;
         switch (activation) {
         case RT_TANH:
             for (size_t c = 0; c < cols; c++) row[c] = tanh_one(row[c] + bias[c]);
@@ -69,11 +69,16 @@ void rt_bias_activation_f32(float *y, const float *restrict bias, size_t rows, s
 }
 
 RT_MULTIVERSION
-void rt_activation_backward_f32(float *dy, const float *restrict y, size_t rows, size_t cols, int activation,
-                                float *restrict bias_gradient) {
+void rt_bias_activation_f32(float *y, const float *restrict bias, size_t rows, size_t cols, int activation) {
+    rt_bias_activation_rows(y, bias, rows, cols, cols, activation);
+}
+
+static inline __attribute__((always_inline)) void rt_activation_backward_rows(float *dy, size_t lddy, const float *restrict y, size_t ldy,
+                                                                              size_t rows, size_t cols, int activation,
+                                                                              float *restrict bias_gradient) {
     for (size_t r = 0; r < rows; r++) {
-        float *restrict d = dy + r * cols;
-        const float *restrict out = y + r * cols;
+        float *restrict d = dy + r * lddy;
+        const float *restrict out = y + r * ldy;
         switch (activation) {
         case RT_TANH:
             for (size_t c = 0; c < cols; c++) d[c] *= 1.0f - out[c] * out[c];
@@ -86,6 +91,12 @@ void rt_activation_backward_f32(float *dy, const float *restrict y, size_t rows,
         }
         for (size_t c = 0; c < cols; c++) bias_gradient[c] += d[c];
     }
+}
+
+RT_MULTIVERSION
+void rt_activation_backward_f32(float *dy, const float *restrict y, size_t rows, size_t cols, int activation,
+                                float *restrict bias_gradient) {
+    rt_activation_backward_rows(dy, cols, y, cols, rows, cols, activation, bias_gradient);
 }
 
 // Outputs are taken 32 at a time so the accumulators stay in registers (four AVX2 vectors,
@@ -119,5 +130,126 @@ void rt_dense_row_f32(const float *restrict x, const float *restrict wt, const f
         break;
     default:
         break;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// C = A·B or C += A·B for the skinny products of small networks (N ≤ 128: 64-wide layers at any batch),
+// where OpenBLAS spends much of its time packing operands it uses once. A register-blocked
+// 6x16 micro-kernel (12 accumulators, 2 loads of B and 6 broadcasts of A per step of the
+// reduction) reads A in place through a row and a column stride, so A or Aᵀ costs the same;
+// B is row-major. The reduction runs in chunks of KC so that a chunk of A and of B stays in L2
+// while every block of C is updated from it.
+
+typedef float rt_v8f __attribute__((vector_size(32), aligned(4)));
+
+// One load-and-broadcast (x + 0 would not be: -0 + 0 is +0, so the compiler keeps the add).
+static inline __attribute__((always_inline)) rt_v8f rt_splat(float x) { return (rt_v8f){x, x, x, x, x, x, x, x}; }
+
+#define RT_KC 256
+
+static inline __attribute__((always_inline)) void rt_block16(const int mr, size_t kc, const float *a, size_t rsa, size_t csa,
+                                                             const float *b, size_t ldb, float *c, size_t ldc, int overwrite) {
+    rt_v8f acc[6][2] = {{{0}}};
+    for (size_t l = 0; l < kc; l++) {
+        const rt_v8f b0 = *(const rt_v8f *)(b + l * ldb);
+        const rt_v8f b1 = *(const rt_v8f *)(b + l * ldb + 8);
+        const float *al = a + l * csa;
+#pragma clang loop unroll(full)
+        for (int r = 0; r < 6; r++) {
+            if (r < mr) {
+                const rt_v8f ar = rt_splat(al[r * rsa]);
+                acc[r][0] += ar * b0;
+                acc[r][1] += ar * b1;
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < 6; r++) {
+        if (r < mr) {
+            if (overwrite) {
+                *(rt_v8f *)(c + r * ldc) = acc[r][0];
+                *(rt_v8f *)(c + r * ldc + 8) = acc[r][1];
+            } else {
+                *(rt_v8f *)(c + r * ldc) += acc[r][0];
+                *(rt_v8f *)(c + r * ldc + 8) += acc[r][1];
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void rt_block8(const int mr, size_t kc, const float *a, size_t rsa, size_t csa,
+                                                            const float *b, size_t ldb, float *c, size_t ldc, int overwrite) {
+    rt_v8f acc[6] = {{0}};
+    for (size_t l = 0; l < kc; l++) {
+        const rt_v8f b0 = *(const rt_v8f *)(b + l * ldb);
+        const float *al = a + l * csa;
+#pragma clang loop unroll(full)
+        for (int r = 0; r < 6; r++) {
+            if (r < mr) acc[r] += rt_splat(al[r * rsa]) * b0;
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < 6; r++) {
+        if (r < mr) *(rt_v8f *)(c + r * ldc) = overwrite ? acc[r] : *(rt_v8f *)(c + r * ldc) + acc[r];
+    }
+}
+
+static inline __attribute__((always_inline)) void rt_strip(const int mr, size_t n, size_t kc, const float *a, size_t rsa, size_t csa,
+                                                           const float *b, size_t ldb, float *c, size_t ldc, int overwrite) {
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) rt_block16(mr, kc, a, rsa, csa, b + j, ldb, c + j, ldc, overwrite);
+    for (; j + 8 <= n; j += 8) rt_block8(mr, kc, a, rsa, csa, b + j, ldb, c + j, ldc, overwrite);
+    for (; j < n; j++) {
+        for (int r = 0; r < mr; r++) {
+            float sum = 0;
+            for (size_t l = 0; l < kc; l++) sum += a[r * rsa + l * csa] * b[l * ldb + j];
+            c[r * ldc + j] = overwrite ? sum : c[r * ldc + j] + sum;
+        }
+    }
+}
+
+RT_MULTIVERSION
+void rt_gemm_f32(size_t m, size_t n, size_t k, const float *a, size_t rsa, size_t csa, const float *b, size_t ldb, float *c,
+                 size_t ldc, int accumulate, const rt_epilogue *epilogue) {
+    for (size_t l0 = 0; l0 < k; l0 += RT_KC) {
+        const size_t kc = k - l0 < RT_KC ? k - l0 : RT_KC;
+        const int overwrite = l0 == 0 && !accumulate;
+        // The epilogue runs on each strip of rows as soon as it is final, while it is in L1.
+        const rt_epilogue *last = l0 + kc == k ? epilogue : 0;
+        const float *ak = a + l0 * csa;
+        const float *bk = b + l0 * ldb;
+        for (size_t i = 0; i < m; i += 6) {
+            const size_t mr = m - i < 6 ? m - i : 6;
+            float *ci = c + i * ldc;
+            switch (mr) {
+            case 6: rt_strip(6, n, kc, ak + i * rsa, rsa, csa, bk, ldb, ci, ldc, overwrite); break;
+            case 5: rt_strip(5, n, kc, ak + i * rsa, rsa, csa, bk, ldb, ci, ldc, overwrite); break;
+            case 4: rt_strip(4, n, kc, ak + i * rsa, rsa, csa, bk, ldb, ci, ldc, overwrite); break;
+            case 3: rt_strip(3, n, kc, ak + i * rsa, rsa, csa, bk, ldb, ci, ldc, overwrite); break;
+            case 2: rt_strip(2, n, kc, ak + i * rsa, rsa, csa, bk, ldb, ci, ldc, overwrite); break;
+            default: rt_strip(1, n, kc, ak + i * rsa, rsa, csa, bk, ldb, ci, ldc, overwrite); break;
+            }
+            if (!last) continue;
+            if (last->output) {
+                rt_activation_backward_rows(ci, ldc, last->output + i * last->output_stride, last->output_stride, mr, n, last->activation,
+                                            last->bias_gradient);
+            } else {
+                rt_bias_activation_rows(ci, last->bias, mr, n, ldc, last->activation);
+            }
+        }
+    }
+}
+
+RT_MULTIVERSION
+void rt_transpose_f32(const float *restrict src, size_t rows, size_t cols, size_t lds, float *restrict dst) {
+    enum { TILE = 8 };
+    for (size_t r0 = 0; r0 < rows; r0 += TILE) {
+        for (size_t c0 = 0; c0 < cols; c0 += TILE) {
+            const size_t r1 = r0 + TILE < rows ? r0 + TILE : rows, c1 = c0 + TILE < cols ? c0 + TILE : cols;
+            for (size_t r = r0; r < r1; r++) {
+                for (size_t c = c0; c < c1; c++) dst[c * rows + r] = src[r * lds + c];
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import CBLASLAPACK
+import CNumericKernels
 
 /// Thin, shape-checked entry points into OpenBLAS.
 ///
@@ -38,6 +39,11 @@ public enum BLAS {
             scaleRows(c, by: beta)
             return
         }
+        if alpha == 1 && usesSmallKernel(m: m, n: n, k: k, transposeB: transposeB) {
+            if beta != 0 && beta != 1 { scaleRows(c, by: beta) }
+            smallGemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, m: m, n: n, k: k, accumulate: beta != 0)
+            return
+        }
         // For beta = 0 OpenBLAS zeroes C with its scalar `beta` kernel, which cost 11% of a PPO
         // update on 64-wide layers; libc's vectorised fill followed by beta = 1 does the same work
         // faster (beta = 1 skips that kernel).
@@ -55,6 +61,74 @@ public enum BLAS {
             b.base, Int32(b.rowStride),
             effectiveBeta, c.base, Int32(c.rowStride)
         )
+    }
+
+    /// Products with at most this many columns, a multiple of 8 (whole vectors: narrower heads
+    /// would run the kernel's scalar tail), go to the register-blocked kernel of
+    /// CNumericKernels, which reads its operands in place: for the 64-wide layers of PPO
+    /// networks OpenBLAS spends much of its time packing operands it uses once.
+    static let smallGemmMaxColumns = 128
+    /// A transposed B is copied row-major first, up to this many elements, for at least this many rows.
+    static let smallGemmMaxTransposed = 1 << 16
+    static let smallGemmMinRowsTransposed = 64
+
+    /// Whether op(A)·op(B) with m rows, n columns and inner size k goes to the small-product
+    /// kernel. A transposed B is copied first (k·n moves), which only pays for itself over
+    /// enough rows: a rollout's forward pass at batch 8 stays with OpenBLAS.
+    static func usesSmallKernel(m: Int, n: Int, k: Int, transposeB: Bool) -> Bool {
+        n <= smallGemmMaxColumns && n % 8 == 0 && (!transposeB || (k * n <= smallGemmMaxTransposed && m >= smallGemmMinRowsTransposed))
+    }
+
+    /// C = op(A)·op(B), or C += op(A)·op(B) when `accumulate`, with the small-product kernel,
+    /// then the epilogue on each final strip of rows.
+    private static func smallGemm(_ a: MatrixView, transposeA: Bool, _ b: MatrixView, transposeB: Bool, into c: MutableMatrixView,
+                                  m: Int, n: Int, k: Int, accumulate: Bool, epilogue: rt_epilogue? = nil) {
+        let (rsa, csa) = transposeA ? (1, a.rowStride) : (a.rowStride, 1)
+        func run(_ b: UnsafePointer<Float>, _ ldb: Int) {
+            if var epilogue {
+                rt_gemm_f32(m, n, k, a.base, rsa, csa, b, ldb, c.base, c.rowStride, accumulate ? 1 : 0, &epilogue)
+            } else {
+                rt_gemm_f32(m, n, k, a.base, rsa, csa, b, ldb, c.base, c.rowStride, accumulate ? 1 : 0, nil)
+            }
+        }
+        guard transposeB else { return run(b.base, b.rowStride) }
+        // op(B) = Bᵀ is k x n; B is n x k.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: k * n) { bt in
+            rt_transpose_f32(b.base, n, k, b.rowStride, bt.baseAddress!)
+            run(bt.baseAddress!, n)
+        }
+    }
+
+    /// `y ← f(x · Wᵀ + bias)`: a dense layer's forward pass, W stored outputs x inputs. Small
+    /// layers run as one kernel that applies bias and activation to each strip of rows while it
+    /// is still in L1.
+    public static func denseForward(_ x: MatrixView, weight w: MatrixView, bias: UnsafePointer<Float>, activation: Activation,
+                                    into y: MutableMatrixView) {
+        precondition(x.cols == w.cols && y.rows == x.rows && y.cols == w.rows,
+                     "dense: x is \(x.rows)x\(x.cols), W is \(w.rows)x\(w.cols), y is \(y.rows)x\(y.cols)")
+        guard y.rows > 0 && y.cols > 0 && x.cols > 0 && usesSmallKernel(m: x.rows, n: w.rows, k: w.cols, transposeB: true) else {
+            gemm(x, w, transposeB: true, into: y)
+            activation.applyWithBias(y, bias: bias)
+            return
+        }
+        smallGemm(x, transposeA: false, w, transposeB: true, into: y, m: x.rows, n: w.rows, k: w.cols, accumulate: false,
+                  epilogue: rt_epilogue(activation: activation.kernelCode, bias: bias, output: nil, output_stride: 0, bias_gradient: nil))
+    }
+
+    /// `C ← (A · B) ⊙ f′`, then `biasGradient[c] += Σ_r C[r, c]`: backprop from one dense layer into
+    /// the one below it, whose activation f produced `output`; small products fuse the two passes.
+    public static func gemmThroughActivation(_ a: MatrixView, _ b: MatrixView, into c: MutableMatrixView, activation: Activation,
+                                             output: MatrixView, biasGradient: UnsafeMutablePointer<Float>) {
+        precondition(output.rows == c.rows && output.cols == c.cols, "backprop: output is \(output.rows)x\(output.cols), C is \(c.rows)x\(c.cols)")
+        guard a.rows > 0 && b.cols > 0 && a.cols > 0 && usesSmallKernel(m: a.rows, n: b.cols, k: a.cols, transposeB: false) else {
+            gemm(a, b, into: c)
+            activation.backward(output: output, gradient: c, biasGradient: biasGradient)
+            return
+        }
+        precondition(a.cols == b.rows && c.rows == a.rows && c.cols == b.cols, "gemm: A is \(a.rows)x\(a.cols), B is \(b.rows)x\(b.cols)")
+        smallGemm(a, transposeA: false, b, transposeB: false, into: c, m: a.rows, n: b.cols, k: a.cols, accumulate: false,
+                  epilogue: rt_epilogue(activation: activation.kernelCode, bias: nil, output: output.base, output_stride: output.rowStride,
+                                        bias_gradient: biasGradient))
     }
 
     /// `y ← alpha · op(A) · x + beta · y` (row-major `cblas_sgemv`).

@@ -26,20 +26,28 @@ public struct DenseLayer: Sendable, Hashable, Codable {
     public func forward(_ x: MatrixView, into y: MutableMatrixView, arena: ParameterArena) {
         precondition(x.cols == inputs && y.cols == outputs && x.rows == y.rows,
                      "\(weight.name): input \(x.rows)x\(x.cols) → output \(y.rows)x\(y.cols), layer is \(inputs)→\(outputs)")
-        BLAS.gemm(x, arena.value(weight).readOnly, transposeB: true, into: y)
-        activation.applyWithBias(y, bias: arena.values.baseAddress! + bias.offset)
+        BLAS.denseForward(x, weight: arena.value(weight).readOnly, bias: arena.values.baseAddress! + bias.offset, activation: activation, into: y)
     }
 
     /// Backprop through the layer given its input `x`, its output `y` and `dy = ∂L/∂y`:
     /// `dy` is overwritten with ∂L/∂(pre-activation); dW[O,I] += dzᵀ·x; db[O] += Σ_B dz;
-    /// and, when `dx` is given, dx[B,I] = dz·W.
+    /// and, when `dx` is given, dx[B,I] = dz·W. With `below` (the layer whose output `x` is),
+    /// dx is taken through that layer's activation at once — its ∂L/∂(pre-activation), and
+    /// its bias gradient — and that layer's own backward is then called with
+    /// `gradientIsPreActivation`.
     public func backward(
         input x: MatrixView, output y: MatrixView, outputGradient dy: MutableMatrixView,
-        inputGradient dx: MutableMatrixView?, arena: ParameterArena
+        inputGradient dx: MutableMatrixView?, arena: ParameterArena, gradientIsPreActivation: Bool = false, below: DenseLayer? = nil
     ) {
-        activation.backward(output: y, gradient: dy, biasGradient: arena.gradients.baseAddress! + bias.offset)
+        if !gradientIsPreActivation {
+            activation.backward(output: y, gradient: dy, biasGradient: arena.gradients.baseAddress! + bias.offset)
+        }
         BLAS.gemm(dy.readOnly, transposeA: true, x, into: arena.gradient(weight), beta: 1)
-        if let dx {
+        guard let dx else { return }
+        if let below {
+            BLAS.gemmThroughActivation(dy.readOnly, arena.value(weight).readOnly, into: dx, activation: below.activation, output: x,
+                                       biasGradient: arena.gradients.baseAddress! + below.bias.offset)
+        } else {
             BLAS.gemm(dy.readOnly, arena.value(weight).readOnly, into: dx)
         }
     }

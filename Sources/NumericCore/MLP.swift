@@ -93,8 +93,9 @@ public final class MLP {
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             let next: MutableMatrixView? = l > 0 ? scratch((layers.count - l) % 2, cols: layer.inputs) : inputGradient
-            layer.backward(input: view(l).readOnly, output: view(l + 1).readOnly,
-                           outputGradient: current, inputGradient: next, arena: arena)
+            // Below the top layer, the gradient arrives already through this layer's activation.
+            layer.backward(input: view(l).readOnly, output: view(l + 1).readOnly, outputGradient: current, inputGradient: next, arena: arena,
+                           gradientIsPreActivation: l < layers.count - 1, below: l > 0 ? layers[l - 1] : nil)
             if let next, l > 0 { current = next }
         }
     }

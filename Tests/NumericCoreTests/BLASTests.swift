@@ -17,7 +17,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 1, 9), (33, 65, 31), (64, 64, 64), (2, 129, 3)])
+    /// The last three reach the small-product kernel (n a multiple of 8, at most 128; a transposed
+    /// B from 64 rows): reduction chunks (k > 256), 16- and 8-wide blocks, partial row strips.
+    @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 1, 9), (33, 65, 31), (64, 64, 64), (2, 129, 3), (70, 300, 24), (5, 64, 8), (64, 16, 128)])
     func gemmMatchesNaiveLoopForEveryTransposition(shape: (Int, Int, Int)) {
         let (m, k, n) = shape
         var rng = RandomGenerator(seed: UInt64(m * 1000 + k * 10 + n))
@@ -101,5 +103,56 @@ import Testing
         #expect(p[1, 2] == 1 && p[1, 0] == 0)
         #expect(close(Double(p[2, 1]), 1.0 / 3, relative: 1e-6))
         for r in 0..<3 { #expect(close(Double(p.row(r).reduce(0, +)), 1, absolute: 1e-6)) }
+    }
+
+    @Test func smallKernelAccumulatesWithBeta() {
+        var rng = RandomGenerator(seed: 12)
+        let a = randomMatrix(13, 280, &rng), b = randomMatrix(280, 16, &rng)
+        var c = randomMatrix(13, 16, &rng)
+        let c0 = c
+        a.withView { av in b.withView { bv in c.withMutableView { BLAS.gemm(av, bv, into: $0, beta: 0.5) } } }
+        let product = naiveProduct(a, false, b, false)
+        for i in 0..<13 {
+            for j in 0..<16 { #expect(close(Double(c[i, j]), product[i][j] + 0.5 * Double(c0[i, j]), absolute: 2e-3)) }
+        }
+    }
+
+    /// The fused dense forward pass and backprop-through-activation against the same steps done
+    /// one by one in Double, on shapes that take the fused kernel.
+    @Test(arguments: [Activation.tanh, .relu, .identity])
+    func fusedDenseKernelsMatchTheStepsOneByOne(activation: Activation) {
+        var rng = RandomGenerator(seed: 31)
+        let x = randomMatrix(70, 24, &rng), w = randomMatrix(16, 24, &rng), bias = randomMatrix(1, 16, &rng)
+        var y = Matrix(rows: 70, cols: 16)
+        x.withView { xv in w.withView { wv in y.withMutableView { BLAS.denseForward(xv, weight: wv, bias: bias.storage, activation: activation, into: $0) } } }
+        let pre = naiveProduct(x, false, w, true)
+        for i in 0..<70 {
+            for j in 0..<16 {
+                #expect(close(Double(y[i, j]), Double(activation(Float(pre[i][j] + Double(bias[0, j])))), absolute: 1e-4, relative: 1e-5))
+            }
+        }
+        // dX = (dY · W) ⊙ f′(y_below), bias gradient += its column sums, with y_below = y above.
+        let dy = randomMatrix(70, 16, &rng), wNext = randomMatrix(16, 16, &rng)
+        var dx = Matrix(rows: 70, cols: 16)
+        var biasGradient = [Float](repeating: 1, count: 16)
+        dy.withView { dv in wNext.withView { wv in y.withView { yv in dx.withMutableView { out in
+            BLAS.gemmThroughActivation(dv, wv, into: out, activation: activation, output: yv, biasGradient: &biasGradient)
+        } } } }
+        let back = naiveProduct(dy, false, wNext, false)
+        var sums = [Double](repeating: 1, count: 16)
+        for i in 0..<70 {
+            for j in 0..<16 {
+                let out = Double(y[i, j])
+                let derivative = switch activation {
+                case .tanh: 1 - out * out
+                case .relu: out > 0 ? 1.0 : 0
+                case .identity: 1.0
+                }
+                let expected = back[i][j] * derivative
+                sums[j] += expected
+                #expect(close(Double(dx[i, j]), expected, absolute: 1e-4, relative: 1e-5))
+            }
+        }
+        for j in 0..<16 { #expect(close(Double(biasGradient[j]), sums[j], absolute: 1e-3, relative: 1e-5)) }
     }
 }

@@ -67,6 +67,12 @@ import Testing
         try checkGradients(spec: MLPSpec(sizes: [6, 8, 7, 3], hiddenActivation: .tanh), batch: 5, seed: 22)
     }
 
+    /// Widths that are multiples of 8 and a batch of 64 take the fused kernels: the forward pass
+    /// with bias and activation, and backprop through each hidden activation inside the product.
+    @Test func wholeTanhMLPGradientsThroughTheFusedKernels() throws {
+        try checkGradients(spec: MLPSpec(sizes: [6, 16, 8, 8], hiddenActivation: .tanh), batch: 64, seed: 24)
+    }
+
     @Test func reluMLPGradients() throws {
         try checkGradients(spec: MLPSpec(sizes: [4, 9, 2], hiddenActivation: .relu), batch: 4, seed: 23)
     }

@@ -32,4 +32,26 @@ void rt_activation_backward_f32(float *dy, const float *y, size_t rows, size_t c
 void rt_dense_row_f32(const float *x, const float *wt, const float *bias, float *y, size_t inputs,
                       size_t outputs, int activation);
 
+/// What `rt_gemm_f32` does to each strip of rows of C once it is final. With `output` null: a
+/// dense layer's forward pass, C ← f(C + bias). With `output` (the activations f produced, row
+/// stride `output_stride`): backprop into that layer, C ← C ⊙ f′ (written through the output)
+/// and bias_gradient[c] += Σ_r C[r, c].
+typedef struct {
+    int activation;
+    const float *bias;
+    const float *output;
+    size_t output_stride;
+    float *bias_gradient;
+} rt_epilogue;
+
+/// C[m x n] = A[m x k] · B[k x n], or C += A·B when `accumulate`, for small n (a register-blocked
+/// kernel that reads A in place): A(i, l) = a[i * rsa + l * csa], so A or its transpose is a
+/// matter of strides; B and C are row-major with leading dimensions ldb and ldc. k must be > 0.
+/// `epilogue` may be null.
+void rt_gemm_f32(size_t m, size_t n, size_t k, const float *a, size_t rsa, size_t csa, const float *b, size_t ldb, float *c,
+                 size_t ldc, int accumulate, const rt_epilogue *epilogue);
+
+/// dst[cols x rows] = srcᵀ, src row-major with leading dimension lds.
+void rt_transpose_f32(const float *src, size_t rows, size_t cols, size_t lds, float *dst);
+
 #endif
