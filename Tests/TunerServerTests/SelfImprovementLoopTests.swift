@@ -193,6 +193,27 @@ import TunerServer
             #expect(third.stoppedAt == .analysis && third.reason.hasPrefix("nothing needs improving") && third.hypotheses.isEmpty)
         }
     }
+
+    @Test func aStoppedCycleAppliesNothingAndSaysWhereItStopped() async throws {
+        var h = try Harness()
+        h.configuration.trainingSteps = 2_000_000
+        try await Loopback.withServer({ try! h.server().application(port: 0, onRunning: $0) }) { base in
+            let load = h.traffic(base)
+            try await h.waitForRequests(150)
+            load.stop()
+            let cycle = h.cycle()
+            let running = Task { try await cycle.run() }
+            // Stop it while PPO retrains on the window.
+            while try h.experience.stages().contains(where: { $0.stage == "analysis" }) == false { try await Task.sleep(for: .milliseconds(50)) }
+            try await Task.sleep(for: .milliseconds(500))
+            running.cancel()
+            await #expect(throws: CancellationError.self) { try await running.value }
+            #expect(try h.versions.current()?.id == h.launch.id && h.versions.versions().count == 1 && h.versions.rollout() == nil)
+            let record = try #require(try h.experience.cycles().first)
+            #expect(record.finished != nil && !record.success && record.reason == "stopped before anything was applied")
+            #expect(try h.experience.hypotheses().isEmpty && h.experience.audit.records().isEmpty)
+        }
+    }
 }
 
 /// Requests at about `perThread` per second from each of two threads, round-robin over the questions, until stopped.
