@@ -194,6 +194,28 @@ import TunerServer
         }
     }
 
+    @Test func theShadowTestAsksTheLiveServiceForBothArmsOfEachQuestion() async throws {
+        let h = try Harness()
+        let setup = Loopback.evaluator.setup
+        let questions = try setup.queries(split: "test", category: "warranty").prefix(12).map { setup.dataset.queries[$0].text }
+        let interval = Bootstrap(seed: 1).pairedDifference([1, 2, 3], [0, 1, 2])
+        func hypothesis(_ to: RAGSettings) -> Hypothesis {
+            Hypothesis(id: "H1", cycle: "C1", kind: .rerankToggle, category: "warranty", from: RAGSettings(), to: to,
+                       evidence: .init(requests: 1, trafficShare: 1, expectedRewardChange: interval, currentBreaches: []), risk: .medium, score: 1)
+        }
+        try await Loopback.withServer({ try! h.server().application(port: 0, onRunning: $0) }) { base in
+            let shadow = ShadowABTest(url: base, criteria: SuccessCriteria(h.configuration), weights: setup.reward.weights, seed: 1)
+            let gates = setup.reward.forCategory("warranty").gates
+            let rerank = try await shadow.test(hypothesis(RAGSettings(rerank: true)), questions: questions, gates: gates)
+            #expect(rerank.arm == "shadow" && rerank.pairs == 12 && rerank.passed, "\(rerank.failures)")
+            #expect((rerank.gain?.lower ?? 0) > 0.3 && rerank.faithfulness > 0.9)
+            let narrow = try await shadow.test(hypothesis(RAGSettings(k: 3)), questions: questions, gates: gates)
+            #expect(!narrow.passed && narrow.breaches.contains { $0.hasPrefix("faithfulness") } && (narrow.gain?.upper ?? 0) < 0)
+        }
+        // Shadow requests carry their settings in the header, so they are not production's decisions.
+        #expect(try !FileManager.default.fileExists(atPath: h.log.path) || LoggedRequest.read(h.log).isEmpty)
+    }
+
     @Test func aStoppedCycleAppliesNothingAndSaysWhereItStopped() async throws {
         var h = try Harness()
         h.configuration.trainingSteps = 2_000_000
