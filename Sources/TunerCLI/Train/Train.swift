@@ -197,7 +197,13 @@ extension Tuner {
             record.wallSeconds = wall
             record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
             try store.update(record)
-            if json { try ReportJSON.print(object) } else { VerdictTable.printTable(verdict, wallSeconds: wall) }
+            if json {
+                try ReportJSON.print(object)
+            } else {
+                let replayed = (try? JSONDecoder().decode(Hyperparameters.self, from: Data(record.hyperparameters.utf8)))?.requestLog
+                VerdictTable.printTable(verdict, wallSeconds: wall,
+                                        heldOut: replayed == nil ? "test split" : "held-out requests (the replayed log's last 20%, by time)")
+            }
         }
 
         /// Where a run's trainer checkpoint lives (saved periodically, on Ctrl-C and at the end).

@@ -53,6 +53,13 @@ extension Tuner.Train {
                 "configurations": verdict.configurations.mapValues(ReportJSON.configuration),
                 "learned_reward": verdict.learned, "default_reward": verdict.defaultStatic,
                 "gain_vs_default": ReportJSON.interval(verdict.gain), "wall_seconds": record.wallSeconds ?? 0,
+                // The same figures in the offline verdict's place, so `tuner runs list` and `compare` read them too:
+                // every category has as many batches, so the mean over categories is the mean batch reward.
+                "test": [
+                    "policy_reward": verdict.learned.values.reduce(0, +) / Double(max(verdict.learned.count, 1)),
+                    "default_static_reward": verdict.defaultStatic.values.reduce(0, +) / Double(max(verdict.defaultStatic.count, 1)),
+                    "gain_vs_default": ReportJSON.interval(verdict.gain),
+                ] as [String: Any],
             ]
             record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
             try store.update(record)

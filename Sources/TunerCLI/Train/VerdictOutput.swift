@@ -4,11 +4,12 @@ import TunerEnvironment
 
 /// The verdict as a table and as JSON.
 enum VerdictTable {
-    static func printTable(_ v: OfflineTuning.Verdict, wallSeconds: Double) {
+    /// `heldOut` names what the verdict was judged on: the test split, or a replayed log's held-out requests.
+    static func printTable(_ v: OfflineTuning.Verdict, wallSeconds: Double, heldOut: String = "test split") {
         print("\nlearned configuration per category:")
         for (name, c) in v.policyConfigurations.sorted(by: { $0.key < $1.key }) { print("  \(name): \(c)") }
         print("best static (chosen on train): \(v.bestStaticConfiguration)")
-        print("\ntest split:")
+        print("\n\(heldOut):")
         print(ReportTable.header)
         print(ReportTable.row("learned policy", v.policy))
         print(ReportTable.row("default static", v.defaultStatic))
