@@ -120,9 +120,10 @@ public struct Deployer: Sendable {
     /// Waits the hold time, then checks; with too little traffic it keeps checking each second
     /// until the longest hold, after which too little traffic counts as a failed check.
     private func hold(version: String, since: Date, baseline: [LoggedRequest]?) async throws -> DeploymentMonitor.Check {
+        let offset = LoggedRequest.end(of: monitor.log)
         try await Task.sleep(for: .seconds(configuration.holdSeconds))
         while true {
-            let check = try monitor.check(version: version, since: since, baseline: baseline)
+            let check = try monitor.check(version: version, since: since, offset: offset, baseline: baseline)
             if check.verdict != .insufficient || Date().timeIntervalSince(since) >= configuration.maxHoldSeconds { return check }
             try await Task.sleep(for: .seconds(1))
         }

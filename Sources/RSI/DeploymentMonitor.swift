@@ -41,10 +41,12 @@ public struct DeploymentMonitor: Sendable {
     }
 
     /// Checks `version`'s requests since `since` against `baseline`, or against the other
-    /// versions' requests over the same time when `baseline` is nil.
-    public func check(version: String, since: Date, baseline: [LoggedRequest]?) throws -> Check {
+    /// versions' requests over the same time when `baseline` is nil. The log is read from byte
+    /// `offset` (its size when the step began), so a check costs what the step logged, not the
+    /// whole log.
+    public func check(version: String, since: Date, offset: UInt64 = 0, baseline: [LoggedRequest]?) throws -> Check {
         // No log yet is no traffic yet.
-        let logged = FileManager.default.fileExists(atPath: log.path) ? try LoggedRequest.read(log) : []
+        let logged = FileManager.default.fileExists(atPath: log.path) ? try LoggedRequest.read(log, offset: offset) : []
         let recent = logged.filter { $0.time >= since && categories.contains($0.category) }
         let candidate = recent.filter { $0.version == version }
         let base = baseline.map { $0.filter { categories.contains($0.category) } } ?? recent.filter { $0.version != version }

@@ -23,6 +23,11 @@ public struct LoggedRequest: Sendable, Equatable {
         return outcome.feedback
     }
 
+    /// The log's size now: where the requests logged from now on begin.
+    public static func end(of log: URL) -> UInt64 {
+        ((try? FileManager.default.attributesOfItem(atPath: log.path))?[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
     /// The outcome's reward as logged, else the per-query reward from its parts; nil when a part is missing.
     public func reward(_ weights: PolicyConfiguration.RewardWeights) -> Double? {
         if let reward = outcome.reward { return reward }
@@ -30,9 +35,10 @@ public struct LoggedRequest: Sendable, Equatable {
         return weights.queryReward(faithfulness: f, relevancy: r, latencyMilliseconds: l, costUSD: c)
     }
 
-    /// Every decision of `log` that has an outcome, in log order; malformed lines are skipped.
-    public static func read(_ log: URL) throws -> [LoggedRequest] {
-        let (rows, _) = try JSONLines.readTolerating(DecisionLogEntry.self, from: log)
+    /// Every decision of `log` (from byte `offset` on) that has an outcome, in log order;
+    /// malformed lines are skipped.
+    public static func read(_ log: URL, offset: UInt64 = 0) throws -> [LoggedRequest] {
+        let (rows, _) = try JSONLines.readTolerating(DecisionLogEntry.self, from: log, offset: offset)
         var outcomes: [String: DecisionOutcome] = [:]
         for (_, e) in rows where e.event == .outcome {
             if let o = e.outcome { outcomes[e.requestID] = outcomes[e.requestID]?.merging(o) ?? o }

@@ -64,4 +64,21 @@ import TunerPolicy
         #expect(half.sampled > 160 && half.sampled < 240)
         #expect(try TelemetryAnalysis.analyse(url, end: Self.end, sampleRate: 0.5, reward: Self.reward).sampled == half.sampled)
     }
+
+    @Test func readingFromTheLogsEarlierEndSeesOnlyWhatCameAfter() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("offset-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let writer = try DecisionLogWriter(url: url)
+        func serve(_ id: String, latency: Double) throws {
+            try writer.append(DecisionLogEntry(settings: RAGSettings(), version: "v1", requestID: id, category: "warranty", question: "q \(id)"))
+            try writer.append(outcome: DecisionOutcome(latencyMilliseconds: latency), requestID: id)
+        }
+        try serve("a", latency: 100)
+        try serve("b", latency: 200)
+        let offset = LoggedRequest.end(of: url)
+        try serve("c", latency: 300)
+        #expect(try LoggedRequest.read(url).map(\.id) == ["a", "b", "c"])
+        let later = try LoggedRequest.read(url, offset: offset)
+        #expect(later.map(\.id) == ["c"] && later[0].outcome.latencyMilliseconds == 300 && later[0].question == "q c" && later[0].version == "v1")
+    }
 }

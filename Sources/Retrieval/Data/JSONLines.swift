@@ -10,11 +10,23 @@ public enum JSONLines {
     }
 
     /// Every line that decodes, with its line number, and a `malformedLine` error for each that
-    /// does not — for logs, where a few bad lines should be counted, not fatal.
+    /// does not — for logs, where a few bad lines should be counted, not fatal. From `offset`
+    /// (a line boundary, such as an append-only log's size at some earlier moment) only the
+    /// rest is read, and line numbers count from there.
     public static func readTolerating<T: Decodable>(
-        _ type: T.Type, from url: URL, stopAtFirstBadLine: Bool = false
+        _ type: T.Type, from url: URL, offset: UInt64 = 0, stopAtFirstBadLine: Bool = false
     ) throws -> (rows: [(line: Int, value: T)], bad: [DatasetError]) {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
+        let contents: Data?
+        if offset == 0 {
+            contents = FileManager.default.contents(atPath: url.path)
+        } else if let handle = FileHandle(forReadingAtPath: url.path) {
+            defer { try? handle.close() }
+            try handle.seek(toOffset: offset)
+            contents = try handle.readToEnd() ?? Data()
+        } else {
+            contents = nil
+        }
+        guard let data = contents else {
             throw DatasetError.missingFile(url.path)
         }
         let decoder = JSONDecoder()
