@@ -96,7 +96,8 @@ public final class ImprovementCycle {
 
             // Analysis.
             let log = URL(fileURLWithPath: c.decisionLog)
-            let logged = FileManager.default.fileExists(atPath: log.path) ? try LoggedRequest.read(log) : []
+            let logged = (FileManager.default.fileExists(atPath: log.path) ? try LoggedRequest.read(log) : [])
+                + (try c.requestLog.map { try LoggedRequest.read(requestLog: URL(fileURLWithPath: $0)) } ?? [])
             let analysis = TelemetryAnalysis.analyse(logged, end: now, window: c.windowSeconds, sampleRate: c.sampleRate, reward: setup.reward)
             result.findings = analysis.findings
             try experience.record(cycle: cycleID, hypothesis: nil, stage: "analysis", verdict: analysis.needsImprovement ? "findings" : "nothing",

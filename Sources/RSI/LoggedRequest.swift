@@ -2,6 +2,7 @@ import Evaluation
 import Retrieval
 import Foundation
 import NumericCore
+import TunerEnvironment
 import TunerPolicy
 
 /// A decision of the decision log joined with its (merged) outcome lines: one served request as
@@ -21,6 +22,21 @@ public struct LoggedRequest: Sendable, Equatable {
     public var quality: Double? {
         if let f = outcome.faithfulness, let r = outcome.relevancy { return (f + r) / 2 }
         return outcome.feedback
+    }
+
+    /// The requests of a request log (the format `tuner train --log` replays, docs/training.md):
+    /// one served request per line with what the service measured — latency, cost, feedback, no
+    /// judged quality; each id is the file's name and line. Malformed lines are skipped.
+    public static func read(requestLog url: URL) throws -> [LoggedRequest] {
+        let (rows, _) = try JSONLines.readTolerating(RequestLog.Entry.self, from: url)
+        let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true), whole = Date.ISO8601FormatStyle()
+        return rows.compactMap { line, e in
+            guard let time = (try? fractional.parse(e.timestamp)) ?? (try? whole.parse(e.timestamp)) else { return nil }
+            return LoggedRequest(
+                id: "\(url.lastPathComponent):\(line)", time: time, category: e.category ?? "unknown", settings: e.configuration, version: nil,
+                arm: nil, question: e.question ?? e.text,
+                outcome: DecisionOutcome(latencyMilliseconds: e.latencyMilliseconds, costUSD: e.costUSD, feedback: e.feedback))
+        }
     }
 
     /// The log's size now: where the requests logged from now on begin.

@@ -15,6 +15,8 @@ public struct RSIConfiguration: Sendable, Equatable {
     public var version = 1
     // Telemetry and the analyser.
     public var decisionLog = "rsi/decisions.jsonl"
+    /// A request log (the `tuner train --log` format) analysed and replayed beside the decision log, if any.
+    public var requestLog: String?
     public var windowSeconds = 24.0 * 3600
     public var sampleRate = 1.0
     // What the service serves and how it is scored.
@@ -67,8 +69,9 @@ public struct RSIConfiguration: Sendable, Equatable {
         c.serviceID = try yaml.text("service_id") ?? c.serviceID
         c.version = try yaml.int("version", in: 1...1, default: 1)
         if let t = try yaml.section("telemetry") {
-            try t.onlyAllow(["decision_log", "window_seconds", "sample_rate"])
+            try t.onlyAllow(["decision_log", "request_log", "window_seconds", "sample_rate"])
             c.decisionLog = try t.text("decision_log") ?? c.decisionLog
+            c.requestLog = try t.text("request_log")
             c.windowSeconds = try t.double("window_seconds", in: 1...(366 * 86400), default: c.windowSeconds)
             c.sampleRate = try t.double("sample_rate", in: 0.001...1, default: c.sampleRate)
         }

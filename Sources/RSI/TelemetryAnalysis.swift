@@ -63,8 +63,8 @@ public struct TelemetryAnalysis: Sendable, Encodable {
         let current = requests.filter { $0.time >= start && $0.time < end }
         let previous = requests.filter { $0.time >= start.addingTimeInterval(-window) && $0.time < start }
         var findings: [String] = []
-        func groups(_ key: (LoggedRequest) -> String, label: String) -> [Group] {
-            Dictionary(grouping: current, by: key).map { name, members in
+        func groups(_ requests: [LoggedRequest], _ key: (LoggedRequest) -> String, label: String) -> [Group] {
+            Dictionary(grouping: requests, by: key).map { name, members in
                 let g = summarise(name, members, gates: reward.forCategory(name).gates)
                 if g.requests >= minimumRequests {
                     for breach in g.breaches { findings.append("\(label) \(name): \(breach)") }
@@ -72,8 +72,9 @@ public struct TelemetryAnalysis: Sendable, Encodable {
                 return g
             }.sorted { $0.key < $1.key }
         }
-        let categories = groups(\.category, label: "category")
-        let configurations = groups({ $0.settings.map(groupKey) ?? "unknown" }, label: "configuration")
+        let categories = groups(current, \.category, label: "category")
+        // Requests logged without their settings (a request log may not know them) have no configuration to blame.
+        let configurations = groups(current.filter { $0.settings != nil }, { groupKey($0.settings!) }, label: "configuration")
         var drifts: [Drift] = []
         for category in Set(current.map(\.category)).sorted() {
             let now = current.filter { $0.category == category }

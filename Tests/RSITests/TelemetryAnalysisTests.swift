@@ -81,4 +81,24 @@ import TunerPolicy
         let later = try LoggedRequest.read(url, offset: offset)
         #expect(later.map(\.id) == ["c"] && later[0].outcome.latencyMilliseconds == 300 && later[0].question == "q c" && later[0].version == "v1")
     }
+
+    @Test func aRequestLogIsAnalysedBesideTheDecisionLog() throws {
+        // A service's own request log: latency, cost and feedback per request, no judged quality.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("requests-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var lines: [String] = []
+        for i in 0..<60 {
+            let time = Self.end.addingTimeInterval(-3600 + Double(i) * 30).formatted(Date.ISO8601FormatStyle())
+            let slow = i % 2 == 0
+            lines.append(#"{"timestamp":"\#(time)","question":"q\#(i)","category":"\#(slow ? "warranty" : "overview")","latency_ms":\#(slow ? 700 : 200),"cost_usd":0.0002,"feedback":\#(slow ? 0 : 1)}"#)
+        }
+        lines.append("not json")
+        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        let requests = try LoggedRequest.read(requestLog: url)
+        #expect(requests.count == 60 && requests[0].id == "\(url.lastPathComponent):1" && requests[0].question == "q0")
+        let report = TelemetryAnalysis.analyse(requests, end: Self.end, reward: Self.reward)
+        let warranty = try #require(report.categories.first { $0.key == "warranty" })
+        #expect(warranty.requests == 30 && warranty.quality == 0 && warranty.breaches == ["p95 latency 700 ms > 500 ms"])
+        #expect(report.categories.first { $0.key == "overview" }?.quality == 1 && report.findings == ["category warranty: p95 latency 700 ms > 500 ms"])
+    }
 }

@@ -26,7 +26,10 @@ extension Tuner.RSICommand {
             abstract: "The performance analyser: a decision log's window per category and configuration, drift, findings, and the analysis gate.")
 
         @Option(help: "Decision log (decision and outcome lines, docs/decision-log.md).")
-        var log: String
+        var log: String?
+
+        @Option(help: "Request log (the tuner train --log format: latency, cost, feedback per request), analysed beside the decision log.")
+        var requestLog: String?
 
         @Option(help: "Hours in the analysis window (the window before it is the drift baseline).")
         var windowHours = 24.0
@@ -44,14 +47,17 @@ extension Tuner.RSICommand {
         var json = false
 
         func validate() throws {
+            guard log != nil || requestLog != nil else { throw ValidationError("give --log, --request-log or both") }
             guard windowHours > 0 else { throw ValidationError("--window-hours must be positive") }
             guard sample > 0 && sample <= 1 else { throw ValidationError("--sample must lie in (0, 1]") }
             if let end, (try? Date.ISO8601FormatStyle().parse(end)) == nil { throw ValidationError("--end is not an ISO 8601 time: \(end)") }
         }
 
         func run() throws {
+            let requests = try (log.map { try LoggedRequest.read(URL(fileURLWithPath: $0)) } ?? [])
+                + (requestLog.map { try LoggedRequest.read(requestLog: URL(fileURLWithPath: $0)) } ?? [])
             let report = try TelemetryAnalysis.analyse(
-                URL(fileURLWithPath: log), end: try end.map { try Date.ISO8601FormatStyle().parse($0) } ?? Date(),
+                requests, end: try end.map { try Date.ISO8601FormatStyle().parse($0) } ?? Date(),
                 window: windowHours * 3600, sampleRate: sample, reward: RewardFunction(DatasetOptions.policyConfiguration(config)))
             if json {
                 let encoder = JSONEncoder.sorted
