@@ -46,7 +46,7 @@ var package = Package(
         .target(
             name: "RSI",
             dependencies: [
-                "Evaluators", "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore",
+                "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -9,6 +9,8 @@ public struct HypothesisRecord: Codable, Sendable, Equatable, FetchableRecord, P
     public static let databaseTableName = "hypothesis"
 
     public enum Status: String, Codable, Sendable, CaseIterable {
+        /// Put forward by the generator, not yet validated.
+        case proposed
         /// Waiting for a person (`tuner rsi review`).
         case pendingReview = "pending_review"
         case approved, rejected

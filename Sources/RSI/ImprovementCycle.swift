@@ -120,7 +120,7 @@ public final class ImprovementCycle {
                 for h in generated.hypotheses + generated.discarded {
                     let kept = generated.hypotheses.contains { $0.id == h.id }
                     try experience.insert(h, service: c.serviceID, requestsPerHour: load, corpusDocuments: setup.dataset.documents.count,
-                                          status: kept ? .approved : .discarded)
+                                          status: kept ? .proposed : .discarded)
                 }
                 try experience.record(cycle: cycleID, hypothesis: nil, stage: "hypotheses", verdict: "\(generated.hypotheses.count) put forward",
                                       detail: "replayed \(generated.replayed) window requests (\(generated.unmatched) unmatched); proposal: "
