@@ -89,7 +89,16 @@ static inline __attribute__((always_inline)) void rt_activation_backward_rows(fl
         default:
             break;
         }
-        for (size_t c = 0; c < cols; c++) bias_gradient[c] += d[c];
+    }
+    // Four rows are summed before each update of the bias gradient: one read-modify-write of
+    // it per row would chain every row's sum behind the previous store.
+    size_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const float *d = dy + r * lddy;
+        for (size_t c = 0; c < cols; c++) bias_gradient[c] += (d[c] + d[lddy + c]) + (d[2 * lddy + c] + d[3 * lddy + c]);
+    }
+    for (; r < rows; r++) {
+        for (size_t c = 0; c < cols; c++) bias_gradient[c] += dy[r * lddy + c];
     }
 }
 
@@ -219,8 +228,11 @@ void rt_gemm_f32(size_t m, size_t n, size_t k, const float *a, size_t rsa, size_
         const rt_epilogue *last = l0 + kc == k ? epilogue : 0;
         const float *ak = a + l0 * csa;
         const float *bk = b + l0 * ldb;
-        for (size_t i = 0; i < m; i += 6) {
-            const size_t mr = m - i < 6 ? m - i : 6;
+        size_t mr = 0;
+        for (size_t i = 0; i < m; i += mr) {
+            // 7 or 8 rows left go as two strips of 4 rather than 6 and a thin 1 or 2.
+            const size_t left = m - i;
+            mr = left == 7 || left == 8 ? 4 : left < 6 ? left : 6;
             float *ci = c + i * ldc;
             switch (mr) {
             case 6: rt_strip(6, n, kc, ak + i * rsa, rsa, csa, bk, ldb, ci, ldc, overwrite); break;

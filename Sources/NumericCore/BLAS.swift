@@ -93,9 +93,9 @@ public enum BLAS {
         }
         guard transposeB else { return run(b.base, b.rowStride) }
         // op(B) = Bᵀ is k x n; B is n x k.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: k * n) { bt in
-            rt_transpose_f32(b.base, n, k, b.rowStride, bt.baseAddress!)
-            run(bt.baseAddress!, n)
+        AlignedStorage.withScratch(k * n) { bt in
+            rt_transpose_f32(b.base, n, k, b.rowStride, bt)
+            run(bt, n)
         }
     }
 

@@ -112,17 +112,9 @@ public final class MLP {
         guard newBatch > capacity else { return }
         releaseWorkspace()
         capacity = newBatch
-        activations = spec.sizes.map { width in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: newBatch * width)
-            buffer.initialize(repeating: 0, count: newBatch * width)
-            return buffer
-        }
+        activations = spec.sizes.map { AlignedStorage.zeroed(newBatch * $0).baseAddress! }
         let widest = spec.sizes.max()!
-        gradientScratch = (0..<2).map { _ in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: newBatch * widest)
-            buffer.initialize(repeating: 0, count: newBatch * widest)
-            return buffer
-        }
+        gradientScratch = (0..<2).map { _ in AlignedStorage.zeroed(newBatch * widest).baseAddress! }
     }
 
     private func releaseWorkspace() {

@@ -101,6 +101,11 @@ public struct MutableMatrixView {
     public func copy(from source: MatrixView) {
         precondition(source.rows == rows && source.cols == cols,
                      "copy: shape \(source.rows)x\(source.cols) into \(rows)x\(cols)")
+        // One move for contiguous blocks: a move per row costs a call per row (2,048 for a batch).
+        if rowStride == cols && source.rowStride == cols {
+            base.update(from: source.base, count: rows * cols)
+            return
+        }
         for r in 0..<rows {
             (base + r * rowStride).update(from: source.base + r * source.rowStride, count: cols)
         }

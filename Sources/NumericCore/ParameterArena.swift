@@ -41,10 +41,8 @@ public final class ParameterArena {
 
     public init(layout: ParameterLayout) {
         self.layout = layout
-        values = .allocate(capacity: layout.count)
-        values.initialize(repeating: 0)
-        gradients = .allocate(capacity: layout.count)
-        gradients.initialize(repeating: 0)
+        values = AlignedStorage.zeroed(layout.count)
+        gradients = AlignedStorage.zeroed(layout.count)
     }
 
     deinit {

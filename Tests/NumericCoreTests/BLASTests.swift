@@ -17,9 +17,11 @@ import Testing
         }
     }
 
-    /// The last three reach the small-product kernel (n a multiple of 8, at most 128; a transposed
-    /// B from 64 rows): reduction chunks (k > 256), 16- and 8-wide blocks, partial row strips.
-    @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 1, 9), (33, 65, 31), (64, 64, 64), (2, 129, 3), (70, 300, 24), (5, 64, 8), (64, 16, 128)])
+    /// The last five reach the small-product kernel (n a multiple of 8, at most 128; a transposed
+    /// B from 64 rows): reduction chunks (k > 256), 16- and 8-wide blocks, partial row strips,
+    /// 7 and 8 rows split into strips of 4.
+    @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 1, 9), (33, 65, 31), (64, 64, 64), (2, 129, 3), (70, 300, 24), (5, 64, 8), (64, 16, 128),
+                      (8, 300, 64), (7, 9, 16)])
     func gemmMatchesNaiveLoopForEveryTransposition(shape: (Int, Int, Int)) {
         let (m, k, n) = shape
         var rng = RandomGenerator(seed: UInt64(m * 1000 + k * 10 + n))
