@@ -6,16 +6,17 @@ enum AlignedStorage {
 
     /// `count` zeroed floats; release with `deallocate()` on the returned buffer.
     static func zeroed(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: alignment)
-        let floats = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        floats.initialize(repeating: 0, count: max(count, 1))
+        let allocated = max(count, 1)  // a pointer even for an empty buffer
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: allocated * MemoryLayout<Float>.stride, alignment: alignment)
+        let floats = raw.initializeMemory(as: Float.self, repeating: 0, count: allocated)
         return UnsafeMutableBufferPointer(start: floats, count: count)
     }
 
     /// Runs `body` on `count` uninitialised scratch floats, aligned, released afterwards.
     static func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
-        try withUnsafeTemporaryAllocation(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: alignment) { raw in
-            try body(raw.baseAddress!.bindMemory(to: Float.self, capacity: max(count, 1)))
+        let allocated = max(count, 1)
+        return try withUnsafeTemporaryAllocation(byteCount: allocated * MemoryLayout<Float>.stride, alignment: alignment) { raw in
+            try body(raw.baseAddress!.bindMemory(to: Float.self, capacity: allocated))
         }
     }
 }
