@@ -112,7 +112,7 @@ var package = Package(
         .testTarget(name: "PPOTests", dependencies: ["PPO", "TunerPolicy", "NumericCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RSITests", dependencies: ["RSI", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TunerEnvironmentTests",

@@ -104,7 +104,10 @@ public final class ExperienceStore: Sendable {
     public init(path: URL) throws {
         self.path = path
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-        database = try DatabasePool(path: path.path)
+        // `tuner serve` and `tuner rsi` open the same file: wait for the other's lock.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        database = try DatabasePool(path: path.path, configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("experience v1") { db in
             try db.create(table: "cycle") { t in

@@ -70,7 +70,10 @@ public final class VersionStore: Sendable {
     public init(path: URL) throws {
         self.path = path
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-        database = try DatabasePool(path: path.path)
+        // `tuner serve` and `tuner rsi` open the same file: wait for the other's lock.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        database = try DatabasePool(path: path.path, configuration: configuration)
         try Self.migrator.migrate(database)
     }
 

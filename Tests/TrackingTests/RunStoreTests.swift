@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import Tracking
 
@@ -12,6 +13,30 @@ import Tracking
             id: id, experiment: "demo", created: Date(timeIntervalSince1970: 1_800_000_000 + Double(seed)), status: "running",
             command: "tuner train --mode offline", datasetPath: "datasets/demo", datasetID: "demo", datasetCommit: nil,
             policyConfigurationHash: "0xdeadbeef", projectVersion: "0.1.0", seed: seed, hyperparameters: #"{"epochs":8}"#)
+    }
+
+    /// Two processes training into one store: while another connection holds the write lock, a
+    /// run is created once the lock is released instead of failing with "database is locked".
+    @Test func aWriterWaitsForAnotherConnectionsLock() throws {
+        let store = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(at: store.folder) }
+        let other = try DatabaseQueue(path: store.folder.appendingPathComponent("runs.sqlite").path)
+        let locked = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            try? other.inTransaction(.exclusive) { _ in
+                locked.signal()
+                Thread.sleep(forTimeInterval: 0.4)
+                return .commit
+            }
+            released.signal()
+        }.start()
+        locked.wait()
+        let start = Date()
+        try RunStore(folder: store.folder).create(Self.record("20261123-000003-cc"))
+        #expect(Date().timeIntervalSince(start) > 0.2, "the write waited for the lock")
+        released.wait()
+        #expect(try store.runs().map(\.id) == ["20261123-000003-cc"])
     }
 
     /// A real SQLite file in WAL mode; runs, metrics and artifacts round-trip, a reopened store
