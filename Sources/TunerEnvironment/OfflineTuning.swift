@@ -23,6 +23,11 @@ public struct OfflineTuning {
         public var gainVersusOracle: BootstrapInterval
         /// Categories whose chosen configuration breaches a gate on the test split.
         public var gateViolations: [String]
+        /// Categories whose gates no configuration of the grid meets on the train split: a
+        /// violation there says the thresholds are out of reach, not that the policy chose badly.
+        public var unattainableGateCategories: [String]
+        /// Whether the learned configurations pass the gates over the whole test split.
+        public var overallGatesPassed: Bool { policy.reward.gatesPassed }
         /// The learned policy's outcome for each test query (cache order).
         public var policyOutcomes: [QueryOutcome]
         public var policyOutcomeConfigurations: [RAGConfiguration]
@@ -33,6 +38,8 @@ public struct OfflineTuning {
     public let trainCache: EvaluationCache
     public let testCache: EvaluationCache
     public let environmentOptions: RAGTuningEnvironment.Options
+    /// The default configuration's per-query reward on the train split: the environments' baseline.
+    let trainReferenceRewards: [Double]
 
     public init(setup: EvaluationSetup, system: RetrievalSystem, environmentOptions: RAGTuningEnvironment.Options = .init()) throws {
         try self.init(setup: setup, system: system, train: setup.queries(split: "train"), test: setup.queries(split: "test"),
@@ -47,10 +54,14 @@ public struct OfflineTuning {
         self.environmentOptions = environmentOptions
         trainCache = EvaluationCache(system: system, queries: train)
         testCache = EvaluationCache(system: system, queries: test)
+        trainReferenceRewards = try CachedBatchSource.referenceRewards(
+            cache: trainCache, reference: RAGTuningEnvironment.defaultConfiguration, weights: setup.reward.weights)
     }
 
     public func environment(seed: UInt64) -> RAGTuningEnvironment {
-        RAGTuningEnvironment(cache: trainCache, reward: setup.reward, actions: setup.policy.actions, options: environmentOptions, seed: seed)
+        RAGTuningEnvironment(
+            source: CachedBatchSource(cache: trainCache, referenceRewards: trainReferenceRewards), reward: setup.reward,
+            actions: setup.policy.actions, options: environmentOptions, seed: seed)
     }
 
     /// Environment i of a run seeded with `seed` (the same for a fresh run and a resumed one).
@@ -91,9 +102,11 @@ public struct OfflineTuning {
         let trainReports = try grid.map { try trainCache.evaluate($0, reward: reward, workspace: workspace) }
         let bestStatic = ConfigurationGrid.best(trainReports)!.configuration
         var oracleConfigurations: [String: RAGConfiguration] = [:]
+        var unattainable: [String] = []
         for name in categories {
             let perCategory = trainReports.filter { $0.perCategory[name] != nil }
             let passing = perCategory.filter { $0.perCategory[name]!.gatesPassed }
+            if passing.isEmpty { unattainable.append(name) }
             let best = (passing.isEmpty ? perCategory : passing).max { $0.perCategory[name]!.reward.reward < $1.perCategory[name]!.reward.reward }
             oracleConfigurations[name] = best?.configuration ?? bestStatic
         }
@@ -127,6 +140,7 @@ public struct OfflineTuning {
             gainVersusBestStatic: gain(bestOutcomes),
             gainVersusOracle: gain(oracleOutcomes),
             gateViolations: policyReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted(),
+            unattainableGateCategories: unattainable.sorted(),
             policyOutcomes: policyOutcomes,
             policyOutcomeConfigurations: (0..<testCache.queries.count).map {
                 chosen[categories[testCache.categoryIndex(at: $0)]] ?? RAGTuningEnvironment.defaultConfiguration

@@ -56,6 +56,8 @@ public enum ReportJSON {
                 "gain_vs_best_static": interval(v.gainVersusBestStatic),
                 "gain_vs_oracle": interval(v.gainVersusOracle),
                 "gate_violations": v.gateViolations,
+                "gates_unattainable": v.unattainableGateCategories,
+                "overall_gates_passed": v.overallGatesPassed,
                 "policy_configs": v.policyConfigurations.mapValues(configuration),
                 "best_static_config": configuration(v.bestStaticConfiguration),
                 "oracle_configs": v.oracleConfigurations.mapValues(configuration),

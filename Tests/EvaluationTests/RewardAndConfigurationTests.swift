@@ -68,6 +68,10 @@ import Testing
         clean.errorRate = 0.01
         let strict = function.evaluate(clean)
         #expect(!strict.gatesPassed, "the error-rate gate is strict: 1% is a breach")
+        #expect(abs(strict.penalty - 1) < 1e-12)
+        var twoBreaches = clean
+        twoBreaches.latencyP95Milliseconds = 600
+        #expect(abs(function.evaluate(twoBreaches).penalty - 2) < 1e-12, "each breached gate counts")
         clean.errorRate = 0.009
         let passing = function.evaluate(clean)
         #expect(passing.gatesPassed && passing.penalty == 0)

@@ -28,7 +28,7 @@ public struct PolicyConfiguration: Sendable, Equatable {
         }
     }
 
-    /// P = gate_breach·[any gate breached] + policy_violation·(share of answers with a violation)
+    /// P = gate_breach·(number of gates breached) + policy_violation·(share of answers with a violation)
     ///   + instability·max(0, spread − band), spread the standard deviation of the per-query
     ///   quality (α·F_i + β·R_i)/(α + β) over the batch.
     public struct Penalties: Sendable, Equatable {

@@ -90,8 +90,11 @@ public struct RewardFunction: Sendable, Equatable {
         let gateResults = gateResults(m)
         let latency = min(m.latencyP95Milliseconds / weights.latencyTargetMilliseconds, weights.normalizedCap)
         let cost = min(m.costUSD / weights.costReferenceUSD, weights.normalizedCap)
-        let breach = gateResults.allSatisfy(\.passed) ? 0.0 : 1.0
-        let penalty = penalties.gateBreach * breach
+        // Each breached gate counts: with a single any-breach term, a configuration that must
+        // breach one gate (a category where no setting reaches the relevancy floor) would be free
+        // to breach the others too.
+        let breaches = Double(gateResults.filter { !$0.passed }.count)
+        let penalty = penalties.gateBreach * breaches
             + penalties.policyViolation * m.violationRate
             + penalties.instability * max(0, m.qualitySpread - penalties.instabilityBand)
         let reward = weights.alpha * m.faithfulness + weights.beta * m.relevancy

@@ -50,7 +50,7 @@ extension Tuner {
         var steps = 40_000
 
         @Option(help: "Queries per batch.")
-        var batchSize = 100
+        var batchSize = RAGTuningEnvironment.Options().batchSize
 
         @Option(help: "Seed of the trainer, the environments and the bootstrap.")
         var seed: UInt64 = 1

@@ -21,8 +21,12 @@ enum VerdictTable {
         print(line("default static", v.gainVersusDefault))
         print(line("best static", v.gainVersusBestStatic))
         print(line("oracle", v.gainVersusOracle))
-        print(v.gateViolations.isEmpty ? "gates: no violation by the learned configurations"
+        print("gates over the whole \(heldOut): \(v.overallGatesPassed ? "passed" : "breached")")
+        print(v.gateViolations.isEmpty ? "gates per category: no violation by the learned configurations"
                                        : "gate violations in: \(v.gateViolations.joined(separator: ", "))")
+        if !v.unattainableGateCategories.isEmpty {
+            print("no grid configuration meets the gates of \(v.unattainableGateCategories.joined(separator: ", ")) on the train split")
+        }
         print(String(format: "wall time %.1f s", wallSeconds))
     }
 }
