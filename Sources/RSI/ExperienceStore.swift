@@ -104,7 +104,8 @@ public final class ExperienceStore: Sendable {
     public init(path: URL) throws {
         self.path = path
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-        // `tuner serve` and `tuner rsi` open the same file: wait for the other's lock.
+        // A running `tuner rsi run` and `tuner rsi review` or `experience` open the same file:
+        // wait for the other's lock.
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         database = try DatabasePool(path: path.path, configuration: configuration)
