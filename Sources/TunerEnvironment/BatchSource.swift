@@ -33,15 +33,14 @@ public struct BatchScore: Sendable, Equatable {
     /// batch's questions (``CachedBatchSource``) — the same optimum, less of the draw's noise.
     public var learningReward: Double
 
-    public init(faithfulness: Double, relevancy: Double, latencyP50Milliseconds: Double, latencyP95Milliseconds: Double, costUSD: Double,
-                reward: Double, learningReward: Double? = nil) {
+    public init(faithfulness: Double, relevancy: Double, latencyP50Milliseconds: Double, latencyP95Milliseconds: Double, costUSD: Double, reward: Double) {
         self.faithfulness = faithfulness
         self.relevancy = relevancy
         self.latencyP50Milliseconds = latencyP50Milliseconds
         self.latencyP95Milliseconds = latencyP95Milliseconds
         self.costUSD = costUSD
         self.reward = reward
-        self.learningReward = learningReward ?? reward
+        learningReward = reward
     }
 
     public init(_ m: MetricsSummary) {

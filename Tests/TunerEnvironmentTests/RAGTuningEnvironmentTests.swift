@@ -83,7 +83,7 @@ import TunerPolicy
         var variants = Set<Double>(), ks = Set<Double>(), templates = Set<Double>()
         for _ in 0..<40 {
             _ = env.reset()
-            let c = env.snapshot.values.suffix(5).map { $0 }
+            let c = Array(env.snapshot.values.suffix(5))
             variants.insert(c[0]); ks.insert(c[1]); templates.insert(c[4])
             #expect((3...32).contains(Int(c[1])) && (0...1).contains(c[3]))
         }
