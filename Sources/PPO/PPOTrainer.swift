@@ -121,7 +121,7 @@ public final class PPOTrainer<E: Environment> {
         let n = configuration.environmentCount
         let o = observations.cols
         var action = [Float](repeating: 0, count: space.count)
-        var scratch = [Float](repeating: 0, count: 2 * space.outputWidth)
+        var scratch = [Float](repeating: 0, count: space.scratchCount)
         for t in 0..<configuration.stepsPerRollout {
             let rows = t * n ..< (t + 1) * n
             try checkFinite(observations, "observation", step: globalStep)

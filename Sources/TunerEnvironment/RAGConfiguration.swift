@@ -18,6 +18,6 @@ extension RAGActionLayout {
     public init(_ bounds: PolicyConfiguration.ActionBounds) {
         self.init(
             variants: bounds.variants.compactMap(RAGSettings.Variant.init(rawValue:)), kRange: bounds.topK,
-            fusionRange: bounds.fusionWeight, templates: bounds.templates.compactMap(RAGSettings.Template.init(rawValue:)))
+            kDistribution: KDistribution(rawValue: bounds.topKDistribution.rawValue)!, fusionRange: bounds.fusionWeight, templates: bounds.templates.compactMap(RAGSettings.Template.init(rawValue:)))
     }
 }

@@ -3,9 +3,16 @@ public struct ActionHead: Sendable, Hashable, Codable {
     public enum Kind: Sendable, Hashable, Codable {
         /// One of `choices`, from a softmax over one logit per choice.
         case categorical(choices: [String])
-        /// An integer in `lower...upper`, from a softmax over one logit per value: exact for
-        /// small ranges such as top-k 3...32, and maskable value by value.
+        /// An integer in `lower...upper`, from a softmax over one logit per value: any shape,
+        /// and maskable value by value; but what is learnt about one value says nothing of its
+        /// neighbours.
         case discrete(lower: Int, upper: Int)
+        /// An integer in `lower...upper` (lower ≥ 1), from a log-normal density evaluated at the
+        /// integers and normalised over the allowed ones: one output for the mean of log k and a
+        /// state-independent learned log-std. Unimodal, and what is learnt about one value moves
+        /// its neighbours; on the log scale, so small values — where a setting such as top-k
+        /// matters most — get as much room as large ones (3, 4, 5 are as far apart as 18, 24, 30).
+        case discretisedLogNormal(lower: Int, upper: Int)
         /// On or off, from one sigmoid logit.
         case bernoulli
         /// A real in `lower...upper`, from a Gaussian with a learned mean and a state-independent
@@ -20,7 +27,10 @@ public struct ActionHead: Sendable, Hashable, Codable {
     public init(name: String, kind: Kind) {
         switch kind {
         case let .categorical(choices): precondition(choices.count >= 2, "head \(name): a categorical needs ≥ 2 choices")
-        case let .discrete(lower, upper): precondition(upper > lower, "head \(name): empty integer range \(lower)...\(upper)")
+        case let .discrete(lower, upper):
+            precondition(upper > lower, "head \(name): empty integer range \(lower)...\(upper)")
+        case let .discretisedLogNormal(lower, upper):
+            precondition(upper > lower && lower >= 1, "head \(name): a log-normal needs 1 ≤ lower < upper, got \(lower)...\(upper)")
         case let .continuous(lower, upper): precondition(upper > lower, "head \(name): empty range \(lower)...\(upper)")
         case .bernoulli: break
         }
@@ -30,6 +40,7 @@ public struct ActionHead: Sendable, Hashable, Codable {
 
     public static func categorical(_ name: String, choices: [String]) -> ActionHead { .init(name: name, kind: .categorical(choices: choices)) }
     public static func discrete(_ name: String, _ range: ClosedRange<Int>) -> ActionHead { .init(name: name, kind: .discrete(lower: range.lowerBound, upper: range.upperBound)) }
+    public static func discretisedLogNormal(_ name: String, _ range: ClosedRange<Int>) -> ActionHead { .init(name: name, kind: .discretisedLogNormal(lower: range.lowerBound, upper: range.upperBound)) }
     public static func bernoulli(_ name: String) -> ActionHead { .init(name: name, kind: .bernoulli) }
     public static func continuous(_ name: String, _ range: ClosedRange<Double>) -> ActionHead { .init(name: name, kind: .continuous(lower: range.lowerBound, upper: range.upperBound)) }
 
@@ -38,15 +49,28 @@ public struct ActionHead: Sendable, Hashable, Codable {
         switch kind {
         case let .categorical(choices): choices.count
         case let .discrete(lower, upper): upper - lower + 1
-        case .bernoulli, .continuous: 1
+        case .discretisedLogNormal, .bernoulli, .continuous: 1
         }
     }
 
-    /// Entries this head contributes to an action mask (categorical and discrete heads only).
+    /// Values this head chooses among, each with its own probability and mask entry
+    /// (categorical and integer heads); 0 for Bernoulli and continuous heads.
     public var maskWidth: Int {
         switch kind {
-        case .categorical, .discrete: outputWidth
+        case let .categorical(choices): choices.count
+        case let .discrete(lower, upper), let .discretisedLogNormal(lower, upper): upper - lower + 1
         case .bernoulli, .continuous: 0
+        }
+    }
+
+    /// Entries one value of this head takes as features or probabilities: one per choice, or one.
+    public var valueWidth: Int { max(maskWidth, 1) }
+
+    /// Whether the head has a learned log-std parameter (continuous and log-normal).
+    public var hasLogStd: Bool {
+        switch kind {
+        case .continuous, .discretisedLogNormal: true
+        case .categorical, .discrete, .bernoulli: false
         }
     }
 
@@ -55,7 +79,7 @@ public struct ActionHead: Sendable, Hashable, Codable {
     public func environmentValue(_ stored: Float) -> Double {
         switch kind {
         case .categorical, .bernoulli: Double(stored)
-        case let .discrete(lower, _): Double(lower) + Double(stored)
+        case let .discrete(lower, _), let .discretisedLogNormal(lower, _): Double(lower) + Double(stored)
         case let .continuous(lower, upper): min(max(Double(stored), lower), upper)
         }
     }
@@ -73,33 +97,38 @@ public struct ActionSpace: Sendable, Hashable, Codable {
 
     public var count: Int { heads.count }
 
-    /// An action (stored form) as features, `outputWidth` wide: one-hot for categorical and
+    /// An action (stored form) as features, `valueWidth` wide: one-hot for categorical and
     /// integer heads, 0/1 for Bernoulli, the value for continuous heads.
     public func encoded(_ stored: [Float]) -> [Float] {
         precondition(stored.count == count, "action has \(stored.count) heads, the space \(count)")
-        var features = [Float](repeating: 0, count: outputWidth)
+        var features = [Float](repeating: 0, count: valueWidth)
         var offset = 0
         for (head, value) in zip(heads, stored) {
-            switch head.kind {
-            case .categorical, .discrete:
+            if head.maskWidth > 0 {
                 let index = Int(value)
-                precondition((0..<head.outputWidth).contains(index), "head \(head.name): index \(index) out of range")
+                precondition((0..<head.maskWidth).contains(index), "head \(head.name): index \(index) out of range")
                 features[offset + index] = 1
-            case .bernoulli, .continuous:
+            } else {
                 features[offset] = value
             }
-            offset += head.outputWidth
+            offset += head.valueWidth
         }
         return features
     }
     public var outputWidth: Int { heads.reduce(0) { $0 + $1.outputWidth } }
     public var maskWidth: Int { heads.reduce(0) { $0 + $1.maskWidth } }
-    public var continuousCount: Int { heads.filter { if case .continuous = $0.kind { true } else { false } }.count }
+    public var valueWidth: Int { heads.reduce(0) { $0 + $1.valueWidth } }
+    /// Learned log-std parameters: one per continuous or log-normal head, in head order.
+    public var logStdCount: Int { heads.filter(\.hasLogStd).count }
+    /// Floats `MixedDistribution.sample` and `mode` need as scratch: two per value of the widest head.
+    public var scratchCount: Int { 2 * heads.map(\.valueWidth).max()! }
 
     /// Where each head's outputs start in the network's output row.
     public var outputOffsets: [Int] { offsets(\.outputWidth) }
     /// Where each head's mask entries start in a mask row.
     public var maskOffsets: [Int] { offsets(\.maskWidth) }
+    /// Where each head's entries start in a row of `valueWidth` (features, probabilities).
+    public var valueOffsets: [Int] { offsets(\.valueWidth) }
 
     /// Environment values of a stored action (one component per head).
     public func environmentValues(_ stored: [Float]) -> [Double] {

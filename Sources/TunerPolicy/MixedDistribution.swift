@@ -14,15 +14,23 @@ import NumericCore
 ///   log p(a) = −(a − μ)²/2σ² − s − ½ log 2π; ∂/∂μ = (a − μ)/σ²; ∂/∂s = (a − μ)²/σ² − 1;
 ///   H = s + ½(1 + log 2π) (differential, may be negative); ∂H/∂s = 1. A clamped log-std
 ///   gets no gradient.
+/// - discretised log-normal over the values x_j (index j): the softmax of the logits
+///   l_j = −½u_j² − t_j (the log-normal density at x_j), t_j = log x_j, u_j = (t_j − μ)/σ, with
+///   μ = m + c·z, σ = c·e^s, m and c the centre and half-width of [t_first, t_last] — so z = 0,
+///   s = 0 is a broad bell over the whole range. With g_j = ∂L/∂l_j as for a categorical head,
+///   ∂L/∂z = Σ_j g_j u_j e^{−s} and ∂L/∂s = Σ_j g_j u_j² (none when s is clamped). Its entropy
+///   is the discrete one (≥ 0).
 public final class MixedDistribution {
     public let space: ActionSpace
     public let logStdRange: ClosedRange<Float>
     private let outputOffsets: [Int]
     private let maskOffsets: [Int]
-    private let continuousIndex: [Int?]
+    private let valueOffsets: [Int]
+    private let logStdIndex: [Int?]
+    private let logScales: [LogScale?]
 
-    /// Per-row probabilities (softmax or sigmoid) and log-probabilities of every output from the
-    /// last `evaluate`, kept for `backward`.
+    /// Per-row probabilities (softmax or sigmoid) and log-probabilities of every value from the
+    /// last `evaluate` (rows of `space.valueWidth`), kept for `backward`.
     private var probabilities: [Float] = []
     private var logProbabilities: [Float] = []
     public private(set) var entropies: [[Float]] = []
@@ -36,19 +44,50 @@ public final class MixedDistribution {
         self.logStdRange = logStdRange
         outputOffsets = space.outputOffsets
         maskOffsets = space.maskOffsets
+        valueOffsets = space.valueOffsets
         var next = 0
-        continuousIndex = space.heads.map { head in
-            if case .continuous = head.kind { defer { next += 1 }; return next }
-            return nil
+        logScales = space.heads.map { head in
+            guard case let .discretisedLogNormal(lower, upper) = head.kind else { return nil }
+            return LogScale(lower: lower, upper: upper)
+        }
+        logStdIndex = space.heads.map { head in
+            guard head.hasLogStd else { return nil }
+            defer { next += 1 }
+            return next
         }
     }
 
-    /// The log-std actually used for continuous head `index` and whether it was clamped.
+    /// The log-std actually used by a head and whether it was clamped.
     @inline(__always)
     func effectiveLogStd(_ raw: Float) -> (value: Float, clamped: Bool) {
         if raw < logStdRange.lowerBound { return (logStdRange.lowerBound, true) }
         if raw > logStdRange.upperBound { return (logStdRange.upperBound, true) }
         return (raw, false)
+    }
+
+    /// The log-normal head's geometry: t_j = log x_j for each of its values x_j, and the centre
+    /// m and half-width c of [t_first, t_last].
+    struct LogScale {
+        let t: [Float]
+        var centre: Float { (t.first! + t.last!) / 2 }
+        var halfWidth: Float { (t.last! - t.first!) / 2 }
+        init(lower: Int, upper: Int) { t = (lower...upper).map { Foundation.log(Float($0)) } }
+
+        /// μ = m + c·z and 1/σ = e^{−s}/c.
+        @inline(__always)
+        func frame(mean z: Float, logStd s: Float) -> (mu: Float, inverseSigma: Float) {
+            (centre + halfWidth * z, Foundation.exp(-s) / halfWidth)
+        }
+
+        /// The logits l_j = −½u_j² − t_j, u_j = (t_j − μ)/σ: the log-normal density at each value.
+        @inline(__always)
+        func logits(mean z: Float, logStd s: Float, into l: UnsafeMutablePointer<Float>) {
+            let (mu, inverseSigma) = frame(mean: z, logStd: s)
+            for j in t.indices {
+                let u = (t[j] - mu) * inverseSigma
+                l[j] = -0.5 * u * u - t[j]
+            }
+        }
     }
 
     // MARK: Batch evaluation and its gradient (PPO's update)
@@ -59,7 +98,7 @@ public final class MixedDistribution {
         precondition(outputs.cols == space.outputWidth && actions.cols == space.count && outputs.rows == actions.rows,
                      "distribution: outputs \(outputs.rows)x\(outputs.cols), actions \(actions.rows)x\(actions.cols)")
         rows = outputs.rows
-        let width = space.outputWidth
+        let width = space.valueWidth
         if probabilities.count < rows * width {
             probabilities = [Float](repeating: 0, count: rows * width)
             logProbabilities = [Float](repeating: 0, count: rows * width)
@@ -74,21 +113,26 @@ public final class MixedDistribution {
                     let lp = lpBuffer.baseAddress! + r * width
                     for (h, head) in space.heads.enumerated() {
                         let o = outputOffsets[h]
+                        let v = valueOffsets[h]
                         let a = actions[r, h]
+                        let mask = masks.map { $0.base + r * $0.rowStride + maskOffsets[h] }
                         switch head.kind {
                         case .categorical, .discrete:
-                            let mask = masks.map { $0.base + r * $0.rowStride + maskOffsets[h] }
-                            let entropy = Self.softmax(out + o, count: head.outputWidth, mask: mask, p: p + o, logP: lp + o)
-                            logProbs[r] += lp[o + Int(a)]
-                            entropies[h][r] = entropy
+                            entropies[h][r] = Self.softmax(out + o, count: head.maskWidth, mask: mask, p: p + v, logP: lp + v)
+                            logProbs[r] += lp[v + Int(a)]
+                        case .discretisedLogNormal:
+                            let s = effectiveLogStd(logStd![logStdIndex[h]!]).value
+                            logScales[h]!.logits(mean: out[o], logStd: s, into: lp + v)
+                            entropies[h][r] = Self.softmax(lp + v, count: head.maskWidth, mask: mask, p: p + v, logP: lp + v)
+                            logProbs[r] += lp[v + Int(a)]
                         case .bernoulli:
                             let z = out[o]
                             let sigma = Self.sigmoid(z)
-                            p[o] = sigma
+                            p[v] = sigma
                             logProbs[r] += a > 0.5 ? Self.logSigmoid(z) : Self.logSigmoid(-z)
                             entropies[h][r] = -(sigma * Self.logSigmoid(z) + (1 - sigma) * Self.logSigmoid(-z))
                         case .continuous:
-                            let s = effectiveLogStd(logStd![continuousIndex[h]!]).value
+                            let s = effectiveLogStd(logStd![logStdIndex[h]!]).value
                             let d = (a - out[o]) * Foundation.exp(-s)
                             logProbs[r] += -0.5 * d * d - s - Self.halfLogTwoPi
                             entropies[h][r] = s + 0.5 + Self.halfLogTwoPi
@@ -109,7 +153,7 @@ public final class MixedDistribution {
     ) {
         precondition(outputs.rows == rows && outputGradient.rows == rows && outputGradient.cols == space.outputWidth,
                      "distribution backward: shapes differ from the last evaluate")
-        let width = space.outputWidth
+        let width = space.valueWidth
         probabilities.withUnsafeBufferPointer { pBuffer in
             logProbabilities.withUnsafeBufferPointer { lpBuffer in
                 for r in 0..<rows {
@@ -120,21 +164,39 @@ public final class MixedDistribution {
                     let gLogP = logProbGradient[r]
                     for (h, head) in space.heads.enumerated() {
                         let o = outputOffsets[h]
-                        let a = actions[r, h]
+                        let v = valueOffsets[h]
+                        let a = Int(actions[r, h])
                         let gH = entropyGradient[h][r]
+                        let entropy = entropies[h][r]
+                        /// ∂L/∂l_j for a softmax over logits l: log p(a) and entropy terms.
+                        func logitGradient(_ j: Int) -> Float {
+                            let pj = p[v + j]
+                            let entropyTerm = pj > 0 ? -pj * (lp[v + j] + entropy) : 0
+                            return gLogP * ((j == a ? 1 : 0) - pj) + gH * entropyTerm
+                        }
                         switch head.kind {
                         case .categorical, .discrete:
-                            let entropy = entropies[h][r]
-                            for j in 0..<head.outputWidth {
-                                let pj = p[o + j]
-                                let entropyTerm = pj > 0 ? -pj * (lp[o + j] + entropy) : 0
-                                dOut[o + j] = gLogP * ((j == Int(a) ? 1 : 0) - pj) + gH * entropyTerm
+                            for j in 0..<head.maskWidth { dOut[o + j] = logitGradient(j) }
+                        case .discretisedLogNormal:
+                            let index = logStdIndex[h]!
+                            let (s, clamped) = effectiveLogStd(logStd![index])
+                            let scale = logScales[h]!
+                            let (mu, inverseSigma) = scale.frame(mean: out[o], logStd: s)
+                            var dMean: Float = 0, dLogStd: Float = 0
+                            for j in 0..<head.maskWidth {
+                                let u = (scale.t[j] - mu) * inverseSigma
+                                let g = logitGradient(j)
+                                dMean += g * u
+                                dLogStd += g * u * u
                             }
+                            dOut[o] = dMean * Foundation.exp(-s)
+                            if !clamped, let logStdGradient { logStdGradient[index] += dLogStd }
                         case .bernoulli:
-                            let sigma = p[o]
-                            dOut[o] = gLogP * ((a > 0.5 ? 1 : 0) - sigma) + gH * (-out[o] * sigma * (1 - sigma))
+                            let sigma = p[v]
+                            dOut[o] = gLogP * ((actions[r, h] > 0.5 ? 1 : 0) - sigma) + gH * (-out[o] * sigma * (1 - sigma))
                         case .continuous:
-                            let index = continuousIndex[h]!
+                            let a = actions[r, h]
+                            let index = logStdIndex[h]!
                             let (s, clamped) = effectiveLogStd(logStd![index])
                             let inverseVariance = Foundation.exp(-2 * s)
                             let d = a - out[o]
@@ -152,7 +214,7 @@ public final class MixedDistribution {
     // MARK: Acting
 
     /// Draws an action (stored form) from one output row and returns it with its joint
-    /// log-probability. `action` must hold `space.count` values, `scratch` 2 × outputWidth.
+    /// log-probability. `action` must hold `space.count` values, `scratch` `space.scratchCount`.
     public func sample(
         outputs out: UnsafePointer<Float>, logStd: UnsafePointer<Float>?, mask: UnsafePointer<Float>?,
         into action: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, using rng: inout RandomGenerator
@@ -180,10 +242,16 @@ public final class MixedDistribution {
         var logProb: Float = 0
         for (h, head) in space.heads.enumerated() {
             let o = outputOffsets[h]
+            let width = head.maskWidth
             switch head.kind {
-            case .categorical, .discrete:
-                let width = head.outputWidth
-                Self.softmax(out + o, count: width, mask: mask.map { $0 + maskOffsets[h] }, p: scratch, logP: scratch + width)
+            case .categorical, .discrete, .discretisedLogNormal:
+                var logits = out + o
+                if case .discretisedLogNormal = head.kind {
+                    let s = effectiveLogStd(logStd![logStdIndex[h]!]).value
+                    logScales[h]!.logits(mean: out[o], logStd: s, into: scratch + width)
+                    logits = UnsafePointer(scratch + width)
+                }
+                Self.softmax(logits, count: width, mask: mask.map { $0 + maskOffsets[h] }, p: scratch, logP: scratch + width)
                 let choice = picker.choice(UnsafeBufferPointer(start: scratch, count: width))
                 action[h] = Float(choice)
                 logProb += scratch[width + choice]
@@ -192,7 +260,7 @@ public final class MixedDistribution {
                 action[h] = on ? 1 : 0
                 logProb += Self.logSigmoid(on ? out[o] : -out[o])
             case .continuous:
-                let s = effectiveLogStd(logStd![continuousIndex[h]!]).value
+                let s = effectiveLogStd(logStd![logStdIndex[h]!]).value
                 let noise = picker.standardNormal()
                 action[h] = out[o] + Foundation.exp(s) * noise
                 logProb += -0.5 * noise * noise - s - Self.halfLogTwoPi
@@ -204,7 +272,8 @@ public final class MixedDistribution {
     // MARK: Numerics
 
     /// Masked softmax of `count` logits into `p` and `logP`; returns the entropy. Masked entries
-    /// (mask ≤ 0.5) get p = 0 and logP = −∞. At least one entry must be allowed.
+    /// (mask ≤ 0.5) get p = 0 and logP = −∞. At least one entry must be allowed. `logP` may be
+    /// the logits' own storage (each entry is read before it is written); `p` may not.
     @discardableResult
     static func softmax(_ z: UnsafePointer<Float>, count: Int, mask: UnsafePointer<Float>?,
                         p: UnsafeMutablePointer<Float>, logP: UnsafeMutablePointer<Float>) -> Float {

@@ -13,7 +13,7 @@ public final class Policy {
         self.network = network
         self.normalizer = normalizer
         input = Matrix(rows: 1, cols: network.architecture.observationSize)
-        scratch = [Float](repeating: 0, count: 2 * network.architecture.actionSpace.outputWidth)
+        scratch = [Float](repeating: 0, count: network.architecture.actionSpace.scratchCount)
     }
 
     public convenience init(checkpoint: PolicyCheckpoint) {

@@ -30,7 +30,7 @@ public struct PolicyArchitecture: Sendable, Hashable, Codable {
 }
 
 /// The actor (a shared MLP encoder whose last layer holds one head per action component), the
-/// learned log-stds of the continuous heads, and a separate critic — all in one parameter arena,
+/// learned log-stds of the Gaussian heads, and a separate critic — all in one parameter arena,
 /// so one optimiser step, one gradient-norm clip and one checkpoint write cover them all.
 public final class PolicyNetwork {
     public let architecture: PolicyArchitecture
@@ -38,15 +38,15 @@ public final class PolicyNetwork {
     public let actor: MLP
     public let critic: MLP
     public let distribution: MixedDistribution
-    /// 1 × (number of continuous heads); nil when there are none.
+    /// 1 × (heads with a learned log-std); nil when there are none.
     public let logStdSlot: ParameterSlot?
 
     public init(architecture: PolicyArchitecture) {
         self.architecture = architecture
         var layout = ParameterLayout()
         let actorLayers = MLP.declare(architecture.actorSpec, name: "actor", in: &layout)
-        let continuous = architecture.actionSpace.continuousCount
-        logStdSlot = continuous > 0 ? layout.add("actor.log_std", rows: 1, cols: continuous) : nil
+        let logStds = architecture.actionSpace.logStdCount
+        logStdSlot = logStds > 0 ? layout.add("actor.log_std", rows: 1, cols: logStds) : nil
         let criticLayers = MLP.declare(architecture.criticSpec, name: "critic", in: &layout)
         arena = ParameterArena(layout: layout)
         actor = MLP(spec: architecture.actorSpec, layers: actorLayers, arena: arena)
@@ -71,7 +71,7 @@ public final class PolicyNetwork {
         if let logStdSlot { arena.value(logStdSlot).fill(0) }
     }
 
-    /// Pointer to the log-std parameters (nil without continuous heads).
+    /// Pointer to the log-std parameters (nil when no head has one).
     public var logStd: UnsafeMutablePointer<Float>? { logStdSlot.map { arena.values.baseAddress! + $0.offset } }
     public var logStdGradient: UnsafeMutablePointer<Float>? { logStdSlot.map { arena.gradients.baseAddress! + $0.offset } }
 }

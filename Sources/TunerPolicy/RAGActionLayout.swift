@@ -4,8 +4,18 @@
 public struct RAGActionLayout: Sendable, Hashable {
     public let variants: [RAGSettings.Variant]
     public let kRange: ClosedRange<Int>
+    public let kDistribution: KDistribution
     public let fusionRange: ClosedRange<Double>
     public let templates: [RAGSettings.Template]
+
+    /// How the k head draws its integer.
+    public enum KDistribution: String, Sendable, Hashable, CaseIterable {
+        /// A log-normal over the range (``ActionHead/Kind/discretisedLogNormal(lower:upper:)``):
+        /// what is learnt about one k moves its neighbours.
+        case logNormal = "lognormal"
+        /// A softmax with one logit per k (``ActionHead/Kind/discrete(lower:upper:)``).
+        case softmax
+    }
 
     public enum LayoutError: Error, CustomStringConvertible {
         case notRAG(reason: String)
@@ -16,10 +26,12 @@ public struct RAGActionLayout: Sendable, Hashable {
         }
     }
 
-    public init(variants: [RAGSettings.Variant], kRange: ClosedRange<Int>, fusionRange: ClosedRange<Double>, templates: [RAGSettings.Template]) {
+    public init(variants: [RAGSettings.Variant], kRange: ClosedRange<Int>, kDistribution: KDistribution = .logNormal,
+                fusionRange: ClosedRange<Double>, templates: [RAGSettings.Template]) {
         precondition(variants.count >= 2 && templates.count >= 2, "a RAG action space needs ≥ 2 variants and ≥ 2 templates")
         self.variants = variants
         self.kRange = kRange
+        self.kDistribution = kDistribution
         self.fusionRange = fusionRange
         self.templates = templates
     }
@@ -30,12 +42,16 @@ public struct RAGActionLayout: Sendable, Hashable {
         guard names == ["variant", "k", "rerank", "fusion_weight", "template"] else {
             throw LayoutError.notRAG(reason: "heads are \(names), expected [variant, k, rerank, fusion_weight, template]")
         }
-        guard case let .categorical(variantNames) = space.heads[0].kind,
-              case let .discrete(lower, upper) = space.heads[1].kind,
+        let k: (range: ClosedRange<Int>, distribution: KDistribution)? = switch space.heads[1].kind {
+        case let .discretisedLogNormal(lower, upper): (lower...upper, .logNormal)
+        case let .discrete(lower, upper): (lower...upper, .softmax)
+        default: nil
+        }
+        guard case let .categorical(variantNames) = space.heads[0].kind, let k,
               case .bernoulli = space.heads[2].kind,
               case let .continuous(fusionLower, fusionUpper) = space.heads[3].kind,
               case let .categorical(templateNames) = space.heads[4].kind
-        else { throw LayoutError.notRAG(reason: "head kinds are not categorical, discrete, Bernoulli, continuous, categorical") }
+        else { throw LayoutError.notRAG(reason: "head kinds are not categorical, integer, Bernoulli, continuous, categorical") }
         let variants = variantNames.compactMap(RAGSettings.Variant.init(rawValue:))
         let templates = templateNames.compactMap(RAGSettings.Template.init(rawValue:))
         guard variants.count == variantNames.count else {
@@ -44,13 +60,13 @@ public struct RAGActionLayout: Sendable, Hashable {
         guard templates.count == templateNames.count else {
             throw LayoutError.notRAG(reason: "unknown prompt template in \(templateNames); known: \(RAGSettings.Template.allCases.map(\.rawValue))")
         }
-        self.init(variants: variants, kRange: lower...upper, fusionRange: fusionLower...fusionUpper, templates: templates)
+        self.init(variants: variants, kRange: k.range, kDistribution: k.distribution, fusionRange: fusionLower...fusionUpper, templates: templates)
     }
 
     public var actionSpace: ActionSpace {
         ActionSpace([
             .categorical("variant", choices: variants.map(\.rawValue)),
-            .discrete("k", kRange),
+            kDistribution == .logNormal ? .discretisedLogNormal("k", kRange) : .discrete("k", kRange),
             .bernoulli("rerank"),
             .continuous("fusion_weight", fusionRange),
             .categorical("template", choices: templates.map(\.rawValue)),

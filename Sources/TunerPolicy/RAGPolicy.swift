@@ -34,7 +34,7 @@ public final class RAGPolicy: @unchecked Sendable {
     private let inverseStd: [Double]
     private let clip: Double
     private let widest: Int
-    private let widestHead: Int
+    private let scratchCount: Int
 
     public enum LoadError: Error, CustomStringConvertible {
         case notServable(path: String, reason: String)
@@ -75,13 +75,13 @@ public final class RAGPolicy: @unchecked Sendable {
         self.checkpoint = checkpoint
         layers = network.actor.layers.map { RowDenseLayer($0, arena: network.arena) }
         distribution = network.distribution
-        logStd = network.logStd.map { Array(UnsafeBufferPointer(start: $0, count: checkpoint.architecture.actionSpace.continuousCount)) } ?? []
+        logStd = network.logStd.map { Array(UnsafeBufferPointer(start: $0, count: checkpoint.architecture.actionSpace.logStdCount)) } ?? []
         let normalizer = checkpoint.normalizer
         mean = normalizer.mean
         inverseStd = normalizer.variance.map { 1 / ($0 + 1e-8).squareRoot() }
         clip = normalizer.clip
         widest = layers.map(\.outputs).max()!
-        widestHead = checkpoint.architecture.actionSpace.heads.map(\.outputWidth).max()!
+        scratchCount = checkpoint.architecture.actionSpace.scratchCount
     }
 
     /// How to turn the policy's distribution into one choice.
@@ -105,12 +105,13 @@ public final class RAGPolicy: @unchecked Sendable {
     public func decide(features x: UnsafeBufferPointer<Float>, mode: Mode = .deterministic) -> Decision {
         precondition(x.count == featureCount, "policy reads \(featureCount) features, got \(x.count)")
         let n = featureCount
-        // [ input n | hidden A widest | hidden B / action + softmax scratch ]
-        let bWidth = max(widest, 5 + 2 * widestHead)
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: n + widest + bWidth) { buffer in
+        // [ input n | A | B ], A and B alternate as layer outputs; the one not holding the
+        // actor's output then holds the action and the softmax scratch.
+        let width = max(widest, 5 + scratchCount)
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: n + 2 * width) { buffer in
             let input = buffer.baseAddress!
             let a = input + n
-            let b = a + widest
+            let b = a + width
             for i in 0..<n {
                 let z = (Double(x[i]) - mean[i]) * inverseStd[i]
                 input[i] = Float(min(max(z, -clip), clip))

@@ -19,6 +19,8 @@ import Testing
         #expect(c.gates.faithfulnessMin == 0.75 && c.gates.relevancyMin == 0.75)
         #expect(c.gates.latencyP95MaxMilliseconds == 500 && c.gates.errorRateMax == 0.01)
         #expect(c.actions.topKGrid == [3, 5, 8, 10, 16, 24, 32] && c.actions.fusionWeightGrid == [0, 0.25, 0.5, 0.75, 1])
+        #expect(c.actions.topKDistribution == .logNormal)
+        #expect(try Self.parse("actions:\n  top_k_distribution: softmax\n").actions.topKDistribution == .softmax)
         let model = try PipelineModel.load(from: Self.repository.appendingPathComponent("configs/rag/pipeline.yaml"))
         #expect(model == PipelineModel(), "the shipped pipeline model is the built-in default")
     }
@@ -29,6 +31,7 @@ import Testing
         ("gates:\n  recall_min: 0.5\n", "policy.yaml:2: field 'gates.recall_min' is not a known field (known: error_rate_max, faithfulness_min, latency_p95_max_ms, relevancy_min)"),
         ("actions:\n  variants: [bm25, splade]\n", "policy.yaml:2: field 'actions.variants' has 'splade', allowed: bm25, dense, hybrid, rrf"),
         ("actions:\n  top_k_min: 5\n  top_k_grid: [3, 5]\n", "policy.yaml:3: field 'actions.top_k_grid' has '3', allowed: integers in [5, 32]"),
+        ("actions:\n  top_k_distribution: poisson\n", "policy.yaml:2: field 'actions.top_k_distribution' is 'poisson', allowed: lognormal, softmax"),
         ("version: 2\n", "policy.yaml:1: field 'version' is 2, allowed range [1, 1]"),
         ("- a\n- b\n", "policy.yaml:1: must be a mapping"),
     ])

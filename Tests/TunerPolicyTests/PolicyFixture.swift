@@ -10,13 +10,15 @@ enum PolicyFixture {
     static let features = ContextFeatures(categories: ["error_code", "overview", "warranty"],
                                           latencyScaleMilliseconds: 500, costScaleUSD: 0.002)
 
-    static func checkpoint(seed: UInt64, hidden: [Int] = [64, 64]) throws -> PolicyCheckpoint {
+    static func checkpoint(seed: UInt64, hidden: [Int] = [64, 64], k: RAGActionLayout.KDistribution = .logNormal) throws -> PolicyCheckpoint {
         var rng = RandomGenerator(seed: seed)
         let size = features.count(for: layout)
-        let network = PolicyNetwork(architecture: PolicyArchitecture(observationSize: size, actionSpace: layout.actionSpace, hiddenSizes: hidden))
+        let space = RAGActionLayout(variants: layout.variants, kRange: layout.kRange, kDistribution: k,
+                                    fusionRange: layout.fusionRange, templates: layout.templates).actionSpace
+        let network = PolicyNetwork(architecture: PolicyArchitecture(observationSize: size, actionSpace: space, hiddenSizes: hidden))
         try network.initialize(using: &rng)
         for i in 0..<network.arena.count { network.arena.values[i] += Float(rng.normal()) * 0.3 }
-        network.logStd![0] = -1.5
+        for i in 0..<space.logStdCount { network.logStd![i] = -1.5 }
         var normalizer = RunningNormalizer(size: size)
         let observations = Matrix(rows: 64, cols: size, storage: (0..<(64 * size)).map { _ in Float(rng.normal()) * 0.5 + 0.3 })
         observations.withView { normalizer.update($0) }

@@ -5,10 +5,13 @@ import TunerPolicy
 
 @Suite struct RAGPolicyTests {
     /// The serving path (its own row kernel, stack scratch) must give the decisions and
-    /// probabilities of the training-side `Policy` (BLAS forward) on the same checkpoint.
-    @Test func decisionsMatchTheTrainingSidePolicy() throws {
-        let checkpoint = try PolicyFixture.checkpoint(seed: 11)
+    /// probabilities of the training-side `Policy` (BLAS forward) on the same checkpoint, for
+    /// either k head (checkpoints with a softmax k head still serve).
+    @Test(arguments: RAGActionLayout.KDistribution.allCases)
+    func decisionsMatchTheTrainingSidePolicy(k: RAGActionLayout.KDistribution) throws {
+        let checkpoint = try PolicyFixture.checkpoint(seed: 11, k: k)
         let serving = try RAGPolicy(checkpoint: checkpoint, version: "test")
+        #expect(serving.layout.kDistribution == k)
         let reference = Policy(checkpoint: checkpoint)
         var distinct = Set<RAGSettings>()
         for (i, context) in PolicyFixture.contexts(500).enumerated() {

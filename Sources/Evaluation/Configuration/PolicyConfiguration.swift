@@ -81,12 +81,22 @@ public struct PolicyConfiguration: Sendable, Equatable {
         }
     }
 
+    /// How the policy's k head spreads probability over top-k values.
+    public enum TopKDistribution: String, Sendable, Equatable, CaseIterable {
+        /// A log-normal evaluated at the integers: a mean of log k and a learned width, so
+        /// neighbouring k share what is learnt.
+        case logNormal = "lognormal"
+        /// A softmax with one logit per k.
+        case softmax
+    }
+
     /// The action space: which choices the tuner may make.
     public struct ActionBounds: Sendable, Equatable {
         public var variants: [String]
         public var templates: [String]
         public var topK: ClosedRange<Int> = 3...32
         public var topKGrid = [3, 5, 8, 10, 16, 24, 32]
+        public var topKDistribution = TopKDistribution.logNormal
         public var fusionWeight: ClosedRange<Double> = 0...1
         public var fusionWeightGrid = [0, 0.25, 0.5, 0.75, 1]
         public var rerank = [false, true]
@@ -138,7 +148,7 @@ public struct PolicyConfiguration: Sendable, Equatable {
             c.gates.errorRateMax = try g.double("error_rate_max", in: 0...1, default: c.gates.errorRateMax)
         }
         if let a = try yaml.section("actions") {
-            try a.onlyAllow(["variants", "templates", "top_k_min", "top_k_max", "top_k_grid", "fusion_weight_grid", "rerank"])
+            try a.onlyAllow(["variants", "templates", "top_k_min", "top_k_max", "top_k_grid", "top_k_distribution", "fusion_weight_grid", "rerank"])
             c.actions.variants = try a.strings("variants", default: variants, allowed: variants)
             c.actions.templates = try a.strings("templates", default: templates, allowed: templates)
             let low = try a.int("top_k_min", in: 1...1_000, default: c.actions.topK.lowerBound)
@@ -146,6 +156,9 @@ public struct PolicyConfiguration: Sendable, Equatable {
             c.actions.topK = low...high
             c.actions.topKGrid = try a.list("top_k_grid", default: c.actions.topKGrid, allowed: "integers in [\(low), \(high)]") { node in
                 node.int.flatMap { (low...high).contains($0) ? $0 : nil }
+            }
+            if let name = try a.string("top_k_distribution", allowed: TopKDistribution.allCases.map(\.rawValue)) {
+                c.actions.topKDistribution = TopKDistribution(rawValue: name)!
             }
             c.actions.fusionWeightGrid = try a.list("fusion_weight_grid", default: c.actions.fusionWeightGrid, allowed: "numbers in [0, 1]") { node in
                 (node.float ?? node.int.map(Double.init)).flatMap { (0...1).contains($0) ? $0 : nil }
