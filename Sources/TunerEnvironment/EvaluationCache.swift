@@ -74,8 +74,9 @@ public final class EvaluationCache: @unchecked Sendable {
     private let budgets: PromptTemplate.Budgets
     private let rerankDepth: Int
 
-    /// Builds the cache for `queries` (indices into the dataset's queries).
-    public init(system: RetrievalSystem, queries: [Int]) {
+    /// Builds the cache for `queries` (indices into the dataset's queries). A question found in
+    /// `timings` is charged the stage times recorded there instead of the ones measured now.
+    public init(system: RetrievalSystem, queries: [Int], timings: StageTimings? = nil) {
         self.system = system
         self.queries = queries
         let pipeline = RAGPipeline(system: system)
@@ -91,6 +92,7 @@ public final class EvaluationCache: @unchecked Sendable {
         var entries: [Entry] = []
         var orders: [Int32] = []
         var records: [QueryRecord] = []
+        var charges: [String: StageTimings.Question] = [:]
 
         for q in queries {
             var first = system.firstStage(query: q)
@@ -144,6 +146,13 @@ public final class EvaluationCache: @unchecked Sendable {
             let rerankStart = orders.count
             orders += (0..<pool.count).sorted { rerankScores[$0] != rerankScores[$1] ? rerankScores[$0] > rerankScores[$1] : $0 < $1 }.map(Int32.init)
 
+            // A question asked again (a replayed log) is charged its first measurement, so the
+            // times round-trip through `timings`.
+            let measured = StageTimings.Question(
+                lexical: first.times.lexical, dense: first.times.dense, fusion: first.times.fusion, rerank: first.times.rerank,
+                answerPerPassage: pool.count > 0 ? answerMilliseconds / Double(pool.count) : 0)
+            let charged = timings?.questions[query.id] ?? charges[query.id] ?? measured
+            charges[query.id] = charged
             records.append(QueryRecord(
                 query: q, category: categoryIndex[query.category]!, entryStart: start, entryCount: pool.count,
                 lexicalOrderStart: lexicalStart, lexicalOrderCount: lexicalOrder.count,
@@ -152,7 +161,8 @@ public final class EvaluationCache: @unchecked Sendable {
                 idealDCG10: RankingMetrics.idealDCG(grades: grades, k: 10),
                 relevantCount: grades.count, relevantTotalGrade: grades.values.reduce(0, +),
                 relevantMaxGrade: grades.values.max() ?? 0,
-                stages: first.times, answerMillisecondsPerPassage: pool.count > 0 ? answerMilliseconds / Double(pool.count) : 0))
+                stages: StageTimes(lexical: charged.lexical, dense: charged.dense, fusion: charged.fusion, rerank: charged.rerank),
+                answerMillisecondsPerPassage: charged.answerPerPassage))
         }
         self.entries = entries
         convexInputs = entries.map { SIMD2($0.lexicalNormalized, $0.denseNormalized) }
@@ -163,6 +173,15 @@ public final class EvaluationCache: @unchecked Sendable {
         self.records = records
         largestPool = records.map(\.entryCount).max() ?? 0
         categoryOfRecord = records.map(\.category)
+    }
+
+    /// The stage times this cache charges, by question id: what a run keeps to charge them again.
+    public var timings: StageTimings {
+        StageTimings(questions: Dictionary(records.map { r in
+            (system.dataset.queries[r.query].id, StageTimings.Question(
+                lexical: r.stages.lexical, dense: r.stages.dense, fusion: r.stages.fusion, rerank: r.stages.rerank,
+                answerPerPassage: r.answerMillisecondsPerPassage))
+        }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// The stage times the cache charges `configuration` for query number `i` of the batch

@@ -41,22 +41,28 @@ public struct OfflineTuning {
     /// The default configuration's per-query reward on the train split: the environments' baseline.
     let trainReferenceRewards: [Double]
 
-    public init(setup: EvaluationSetup, system: RetrievalSystem, environmentOptions: RAGTuningEnvironment.Options = .init()) throws {
+    public init(setup: EvaluationSetup, system: RetrievalSystem, environmentOptions: RAGTuningEnvironment.Options = .init(),
+                timings: StageTimings? = nil) throws {
         try self.init(setup: setup, system: system, train: setup.queries(split: "train"), test: setup.queries(split: "test"),
-                      environmentOptions: environmentOptions)
+                      environmentOptions: environmentOptions, timings: timings)
     }
 
     /// Tuning on given slices of the dataset's queries (a replayed request log: a query appears
-    /// once per request, so the traffic's mix is what is learned).
-    public init(setup: EvaluationSetup, system: RetrievalSystem, train: [Int], test: [Int], environmentOptions: RAGTuningEnvironment.Options = .init()) throws {
+    /// once per request, so the traffic's mix is what is learned). Questions in `timings` are
+    /// charged the stage times recorded there (a resumed or repeated run), the rest measured.
+    public init(setup: EvaluationSetup, system: RetrievalSystem, train: [Int], test: [Int], environmentOptions: RAGTuningEnvironment.Options = .init(),
+                timings: StageTimings? = nil) throws {
         self.setup = setup
         self.system = system
         self.environmentOptions = environmentOptions
-        trainCache = EvaluationCache(system: system, queries: train)
-        testCache = EvaluationCache(system: system, queries: test)
+        trainCache = EvaluationCache(system: system, queries: train, timings: timings)
+        testCache = EvaluationCache(system: system, queries: test, timings: timings)
         trainReferenceRewards = try CachedBatchSource.referenceRewards(
             cache: trainCache, reference: RAGTuningEnvironment.defaultConfiguration, weights: setup.reward.weights)
     }
+
+    /// The stage times both splits charge, by question id: what the run keeps.
+    public var timings: StageTimings { trainCache.timings.merging(testCache.timings) }
 
     public func environment(seed: UInt64) -> RAGTuningEnvironment {
         RAGTuningEnvironment(

@@ -88,4 +88,44 @@ import TunerPolicy
         #expect(reranked.latencyP50Milliseconds > small.latencyP50Milliseconds + 30, "re-ranking 30 candidates costs ~36 ms")
         #expect(large.relevancy > small.relevancy)
     }
+
+    /// A cache measures stage times afresh, so two caches of the same questions charge different
+    /// latencies; handed the first one's times (through a file), a second charges exactly those,
+    /// question by question, and scores every configuration identically.
+    @Test func keptStageTimesAreChargedAgainExactly() throws {
+        let (setup, system) = try SharedSystems.system("scifact")
+        let queries = Array(try setup.queries(split: "test").prefix(60))
+        let original = EvaluationCache(system: system, queries: queries)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("stage-times-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try original.timings.write(to: file)
+        let kept = try StageTimings.read(from: file)
+        #expect(kept == original.timings && kept.questions.count == 60)
+
+        let repeated = EvaluationCache(system: system, queries: queries, timings: kept)
+        let remeasured = EvaluationCache(system: system, queries: queries)
+        #expect((0..<60).allSatisfy { repeated.stageTimes(at: $0, passages: 5) == original.stageTimes(at: $0, passages: 5) })
+        #expect((0..<60).contains { remeasured.stageTimes(at: $0, passages: 5) != original.stageTimes(at: $0, passages: 5) },
+                "measuring again should not give the same times to the nanosecond")
+        for configuration in [RAGConfiguration(variant: .hybrid, k: 8, rerank: true, fusionWeight: 0.5, template: .ranked),
+                              RAGConfiguration(variant: .bm25, k: 24, template: .budgeted)] {
+            let a = try original.evaluate(configuration, reward: setup.reward).overall
+            let b = try repeated.evaluate(configuration, reward: setup.reward).overall
+            #expect(a == b)
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"version": 1, "questions": {"q7": {"lexical": 0.1, "dense": -2, "fusion": 0.1, "rerank": 0, "answer_per_passage": 0.01}}}"#,
+         "question 'q7': dense is -2.0, expected a finite number of milliseconds ≥ 0"),
+        (#"{"version": 2, "questions": {}}"#, "stage-times version 2, this build reads 1"),
+        (#"{"questions": []}"#, "not a stage-times file"),
+    ])
+    func badStageTimesFilesAreRefusedWithTheReason(text: String, reason: String) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("stage-times-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(text.utf8).write(to: file)
+        let error = #expect(throws: StageTimings.ReadError.self) { try StageTimings.read(from: file) }
+        #expect(error.map { "\($0)".hasPrefix(file.path + ": " + reason) } == true, "\(String(describing: error))")
+    }
 }

@@ -18,7 +18,7 @@ extension Tuner {
                 configuration, the best static configuration of the grid and the per-category oracle (both \
                 chosen on the train split), as paired differences with 95% bootstrap intervals. Every run is \
                 tracked in OUT/runs.sqlite with its artifacts in OUT/<run id>/ (see `tuner runs`); Ctrl-C \
-                saves a checkpoint, and --resume RUN continues it.
+                saves a checkpoint, and --resume RUN continues it. Latency is partly measured: each run keeps                 the stage times it charged (OUT/<run id>/stage-times.json), a resumed run charges them again,                 and --stage-times FILE makes a new run charge them, so the same seed repeats the run exactly.
                 """)
 
         enum Mode: String, ExpressibleByArgument { case offline }
@@ -64,6 +64,9 @@ extension Tuner {
         @Option(help: "Continue an interrupted run (its id or a unique prefix).")
         var resume: String?
 
+        @Option(help: "Charge the stage times in this file (a run's stage-times.json) instead of measuring them: with the run's seed and settings it repeats the run exactly.")
+        var stageTimes: String?
+
         @Flag(help: "Print one JSON object instead of tables.")
         var json = false
 
@@ -71,12 +74,15 @@ extension Tuner {
             guard steps >= 1_000 else { throw ValidationError("--steps must be at least 1,000, got \(steps)") }
             guard (10...5_000).contains(batchSize) else { throw ValidationError("--batch-size must lie in 10...5000, got \(batchSize)") }
             guard (0...1).contains(maxBadLines) else { throw ValidationError("--max-bad-lines must lie in [0, 1]") }
+            guard resume == nil || stageTimes == nil else {
+                throw ValidationError("--resume charges the run's own stage times: it cannot be combined with --stage-times")
+            }
             if let evaluator {
                 guard let url = URL(string: evaluator), url.scheme == "http" || url.scheme == "https" else {
                     throw ValidationError("--evaluator must be an http(s) URL, got '\(evaluator)'")
                 }
-                guard data.dataset.isEmpty, log == nil, resume == nil else {
-                    throw ValidationError("--evaluator brings its own data: it cannot be combined with --dataset, --log or --resume")
+                guard data.dataset.isEmpty, log == nil, resume == nil, stageTimes == nil else {
+                    throw ValidationError("--evaluator brings its own data: it cannot be combined with --dataset, --log, --resume or --stage-times")
                 }
                 guard evaluatorRate > 0, evaluatorTimeout > 0, corpusDocuments >= 1 else {
                     throw ValidationError("--evaluator-rate, --evaluator-timeout and --corpus-documents must be positive")
@@ -96,6 +102,7 @@ extension Tuner {
             var options = data
             var environmentOptions = RAGTuningEnvironment.Options()
             var requestLog = log
+            var timings = try stageTimes.map { try StageTimings.read(from: URL(fileURLWithPath: $0)) }
             if let resume {
                 record = try store.run(resume)
                 guard record.status != "finished" else { throw ValidationError("run \(record.id) has finished; nothing to resume") }
@@ -103,6 +110,9 @@ extension Tuner {
                 let stored = try JSONDecoder().decode(Hyperparameters.self, from: Data(record.hyperparameters.utf8))
                 environmentOptions = stored.environment
                 requestLog = stored.requestLog
+                // Runs from before stage times were kept have none: their resumption measures anew.
+                let kept = Self.stageTimesFile(store, record.id)
+                if FileManager.default.fileExists(atPath: kept.path) { timings = try StageTimings.read(from: kept) }
             } else {
                 environmentOptions.batchSize = batchSize
                 record = RunRecord(
@@ -118,9 +128,9 @@ extension Tuner {
                 let replay = try RequestLog.read(URL(fileURLWithPath: requestLog), dataset: context.setup.dataset, judged: judged, maxBadLineFraction: maxBadLines)
                 if !json { print("request log \(requestLog): \(replay.summary)") }
                 tuning = try OfflineTuning(setup: context.setup, system: context.system, train: replay.train, test: replay.test,
-                                           environmentOptions: environmentOptions)
+                                           environmentOptions: environmentOptions, timings: timings)
             } else {
-                tuning = try OfflineTuning(setup: context.setup, system: context.system, environmentOptions: environmentOptions)
+                tuning = try OfflineTuning(setup: context.setup, system: context.system, environmentOptions: environmentOptions, timings: timings)
             }
             let trainer: PPOTrainer<RAGTuningEnvironment>
             if resume != nil {
@@ -141,6 +151,8 @@ extension Tuner {
                 record.hyperparameters = String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions, requestLog: requestLog)), as: UTF8.self)
                 try store.create(record)
             }
+            try tuning.timings.write(to: Self.stageTimesFile(store, record.id))
+            try store.addArtifact(run: record.id, name: "stage-times", file: "stage-times.json")
             if !json { print("run \(record.id) → \(store.runFolder(record.id).path)") }
 
             do {
@@ -209,6 +221,10 @@ extension Tuner {
         /// Where a run's trainer checkpoint lives (saved periodically, on Ctrl-C and at the end).
         static func trainerFile(_ store: RunStore, _ run: String) -> URL {
             store.runFolder(run).appendingPathComponent("trainer.ckpt")
+        }
+
+        static func stageTimesFile(_ store: RunStore, _ run: String) -> URL {
+            store.runFolder(run).appendingPathComponent("stage-times.json")
         }
 
         static func seconds(_ d: Duration) -> Double {
