@@ -159,7 +159,7 @@ public final class EvaluationCache: @unchecked Sendable {
                 denseOrderStart: denseStart, denseOrderCount: denseOrder.count, rerankOrderStart: rerankStart,
                 baseInputTokens: model.promptOverheadTokens + TokenCount.of(query.text),
                 idealDCG10: RankingMetrics.idealDCG(grades: grades, k: 10),
-                relevantCount: grades.count, relevantTotalGrade: grades.values.reduce(0, +),
+                relevantCount: grades.count, relevantTotalGrade: grades.totalGrade,
                 relevantMaxGrade: grades.values.max() ?? 0,
                 stages: StageTimes(lexical: charged.lexical, dense: charged.dense, fusion: charged.fusion, rerank: charged.rerank),
                 answerMillisecondsPerPassage: charged.answerPerPassage))

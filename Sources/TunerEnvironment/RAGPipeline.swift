@@ -70,7 +70,7 @@ public struct RAGPipeline: Sendable {
             contextGradesByRank: contextByRank.map { grades[$0] ?? 0 },
             answerSourceGrade: answer.map { grades[context[$0.slot].document] ?? 0 } ?? 0,
             relevantCount: grades.count,
-            relevantTotalGrade: grades.values.reduce(0, +),
+            relevantTotalGrade: grades.totalGrade,
             relevantMaxGrade: grades.values.max() ?? 0,
             goldAnswers: query.answers)
         return Run(query: q, response: response, judgeRequest: request)

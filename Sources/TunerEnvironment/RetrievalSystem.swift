@@ -160,3 +160,9 @@ public final class RetrievalSystem: @unchecked Sendable {
             lexicalScores: lexicalScores, denseScores: denseScores, pool: pool, queryTerms: terms, queryWeights: weights, times: times)
     }
 }
+
+extension Dictionary where Key == Int32, Value == Float {
+    /// The sum of a question's relevance grades, in document order: a dictionary's own order
+    /// changes from process to process, and so would the last bits of a Float sum over it.
+    var totalGrade: Float { sorted { $0.key < $1.key }.reduce(0) { $0 + $1.value } }
+}

@@ -75,7 +75,8 @@ public struct LatentSemanticIndex: Sendable {
         var counts: [Int: Float] = [:]
         for t in terms { if let c = termColumn[t] { counts[c, default: 0] += 1 } }
         var norm: Float = 0
-        for (c, tf) in counts {
+        // In column order: a dictionary's order changes between processes, and the norm's last bits with it.
+        for (c, tf) in counts.sorted(by: { $0.key < $1.key }) {
             let w = (1 + log(tf)) * idf[c]
             storage[offset + c] = w
             norm += w * w
