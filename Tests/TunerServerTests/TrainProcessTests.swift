@@ -7,7 +7,7 @@ import Testing
     static func train(_ arguments: [String]) throws -> [String: Any] {
         let process = Process()
         process.executableURL = ServeProcessTests.tuner
-        process.arguments = ["train", "--mode", "offline", "--steps", "4096", "--seed", "3", "--json"] + arguments
+        process.arguments = ["train", "--mode", "offline", "--steps", "1024", "--seed", "3", "--json"] + arguments
         process.currentDirectoryURL = Loopback.repository
         let output = Pipe()
         process.standardOutput = output
