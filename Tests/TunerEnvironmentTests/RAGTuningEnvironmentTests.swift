@@ -96,7 +96,10 @@ import TunerPolicy
     @Test func shortTrainingBeatsTheDefaultOnHeldOutQueries() throws {
         let tuning = try Self.tuning()
         var ppo = PPOConfiguration.ragTuning
-        ppo.totalSteps = 8_192
+        // At 8,192 steps the log-normal k head still breaches two gates over the test split in most
+        // runs (release CLI, seed 3: 4 of 5); at 32,768 one (relevancy, unattainable for "how" and
+        // "what"), which beats the default's one breach plus its worse quality (seeds 1-3: 5 of 5).
+        ppo.totalSteps = 32_768
         ppo.seed = 3
         let trainer = try tuning.trainer(ppo)
         try trainer.train()
