@@ -50,9 +50,8 @@ public final class EvaluationCache: @unchecked Sendable {
         var relevantCount: Int
         var relevantTotalGrade: Float
         var relevantMaxGrade: Float
-        var stages: StageTimes
-        /// Measured answer-step time per context passage.
-        var answerMillisecondsPerPassage: Double
+        /// The stage times charged (measured now, or recorded by an earlier run).
+        var times: StageTimings.Question
     }
 
     public let system: RetrievalSystem
@@ -161,8 +160,7 @@ public final class EvaluationCache: @unchecked Sendable {
                 idealDCG10: RankingMetrics.idealDCG(grades: grades, k: 10),
                 relevantCount: grades.count, relevantTotalGrade: grades.totalGrade,
                 relevantMaxGrade: grades.values.max() ?? 0,
-                stages: StageTimes(lexical: charged.lexical, dense: charged.dense, fusion: charged.fusion, rerank: charged.rerank),
-                answerMillisecondsPerPassage: charged.answerPerPassage))
+                times: charged))
         }
         self.entries = entries
         convexInputs = entries.map { SIMD2($0.lexicalNormalized, $0.denseNormalized) }
@@ -177,19 +175,14 @@ public final class EvaluationCache: @unchecked Sendable {
 
     /// The stage times this cache charges, by question id: what a run keeps to charge them again.
     public var timings: StageTimings {
-        StageTimings(questions: Dictionary(records.map { r in
-            (system.dataset.queries[r.query].id, StageTimings.Question(
-                lexical: r.stages.lexical, dense: r.stages.dense, fusion: r.stages.fusion, rerank: r.stages.rerank,
-                answerPerPassage: r.answerMillisecondsPerPassage))
-        }, uniquingKeysWith: { first, _ in first }))
+        StageTimings(questions: Dictionary(records.map { (system.dataset.queries[$0.query].id, $0.times) },
+                                           uniquingKeysWith: { first, _ in first }))
     }
 
     /// The stage times the cache charges `configuration` for query number `i` of the batch
     /// when the context has `passages` passages.
     public func stageTimes(at i: Int, passages: Int) -> StageTimes {
-        var stages = records[i].stages
-        stages.answer = records[i].answerMillisecondsPerPassage * Double(passages)
-        return stages
+        records[i].times.stageTimes(passages: passages)
     }
 
     /// Scratch space for one evaluation, sized for the cache's largest pool (no ranking is
@@ -435,8 +428,7 @@ public final class EvaluationCache: @unchecked Sendable {
         let outputTokens = answer.map { Int(truncated ? $0.truncatedOutputTokens : $0.fullOutputTokens) } ?? 0
         let inputTokens = r.baseInputTokens + contextTokens
         let model = system.costModel
-        var stages = r.stages
-        stages.answer = r.answerMillisecondsPerPassage * Double(slots)
+        let stages = r.times.stageTimes(passages: slots)
         return QueryOutcome(
             query: r.query,
             ndcgAt10: r.idealDCG10 > 0 ? dcg / r.idealDCG10 : 0,

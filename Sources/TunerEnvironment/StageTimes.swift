@@ -13,14 +13,6 @@ public struct StageTimes: Sendable, Equatable {
 
     public init() {}
 
-    /// The first stages' times; the answer step's depends on the passages and is set per use.
-    public init(lexical: Double, dense: Double, fusion: Double, rerank: Double) {
-        self.lexical = lexical
-        self.dense = dense
-        self.fusion = fusion
-        self.rerank = rerank
-    }
-
     /// The stages a configuration runs.
     public func total(for configuration: RAGConfiguration) -> Double {
         let needsLexical = configuration.variant != .dense || configuration.rerank

@@ -31,6 +31,17 @@ public struct StageTimings: Codable, Sendable, Equatable {
             case answerPerPassage = "answer_per_passage"
         }
 
+        /// The times charged for a context of `passages` passages.
+        func stageTimes(passages: Int) -> StageTimes {
+            var times = StageTimes()
+            times.lexical = lexical
+            times.dense = dense
+            times.fusion = fusion
+            times.rerank = rerank
+            times.answer = answerPerPassage * Double(passages)
+            return times
+        }
+
         var fields: [(name: String, value: Double)] {
             [("lexical", lexical), ("dense", dense), ("fusion", fusion), ("rerank", rerank), ("answer_per_passage", answerPerPassage)]
         }

@@ -18,7 +18,9 @@ extension Tuner {
                 configuration, the best static configuration of the grid and the per-category oracle (both \
                 chosen on the train split), as paired differences with 95% bootstrap intervals. Every run is \
                 tracked in OUT/runs.sqlite with its artifacts in OUT/<run id>/ (see `tuner runs`); Ctrl-C \
-                saves a checkpoint, and --resume RUN continues it. Latency is partly measured: each run keeps                 the stage times it charged (OUT/<run id>/stage-times.json), a resumed run charges them again,                 and --stage-times FILE makes a new run charge them, so the same seed repeats the run exactly.
+                saves a checkpoint, and --resume RUN continues it. Latency is partly measured: each run keeps \
+                the stage times it charged (OUT/<run id>/stage-times.json), a resumed run charges them again, \
+                and --stage-times FILE makes a new run charge them, so the same seed repeats the run exactly.
                 """)
 
         enum Mode: String, ExpressibleByArgument { case offline }
