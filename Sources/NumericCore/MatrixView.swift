@@ -20,7 +20,8 @@ public struct MatrixView {
 
     @inline(__always)
     public subscript(row: Int, col: Int) -> Float {
-        base[row * rowStride + col]
+        assert(row >= 0 && row < rows && col >= 0 && col < cols, "matrix view [\(row), \(col)] outside \(rows)x\(cols)")
+        return base[row * rowStride + col]
     }
 
     /// The rows in `range`, sharing memory with this view.
@@ -66,8 +67,14 @@ public struct MutableMatrixView {
 
     @inline(__always)
     public subscript(row: Int, col: Int) -> Float {
-        get { base[row * rowStride + col] }
-        nonmutating set { base[row * rowStride + col] = newValue }
+        get {
+            assert(row >= 0 && row < rows && col >= 0 && col < cols, "matrix view [\(row), \(col)] outside \(rows)x\(cols)")
+            return base[row * rowStride + col]
+        }
+        nonmutating set {
+            assert(row >= 0 && row < rows && col >= 0 && col < cols, "matrix view [\(row), \(col)] outside \(rows)x\(cols)")
+            base[row * rowStride + col] = newValue
+        }
     }
 
     public var readOnly: MatrixView {

@@ -28,12 +28,25 @@ import TunerServer
         bias.fill(0)
         let offsets = layout.actionSpace.outputOffsets
         bias[0, offsets[0] + layout.variants.firstIndex(of: settings.variant)!] = 10
-        bias[0, offsets[1] + settings.k - layout.kRange.lowerBound] = 10
+        switch layout.kDistribution {
+        case .softmax:
+            bias[0, offsets[1] + settings.k - layout.kRange.lowerBound] = 10
+        case .logNormal:
+            // The mean of log k at log(settings.k), and the narrowest width.
+            let low = log(Float(layout.kRange.lowerBound)), high = log(Float(layout.kRange.upperBound))
+            bias[0, offsets[1]] = (log(Float(settings.k)) - (low + high) / 2) / ((high - low) / 2)
+            network.logStd![0] = network.architecture.logStdLower
+        }
         bias[0, offsets[2]] = settings.rerank ? 10 : -10
         bias[0, offsets[3]] = Float(settings.fusionWeight)
         bias[0, offsets[4] + layout.templates.firstIndex(of: settings.template)!] = 10
         let checkpoint = PolicyCheckpoint(network: network, normalizer: RunningNormalizer(size: network.architecture.observationSize), features: features)
-        return try RAGPolicy(bytes: checkpoint.archive().encoded())
+        let policy = try RAGPolicy(bytes: checkpoint.archive().encoded())
+        let chosen = policy.decide(PolicyContext(category: features.categories[0], faithfulness: 0.8, relevancy: 0.8, latencyP50Milliseconds: 200,
+                                                 latencyP95Milliseconds: 300, costUSD: 0.001, corpusDocuments: 480)).settings
+        precondition([chosen.variant == settings.variant, chosen.k == settings.k, chosen.rerank == settings.rerank, chosen.template == settings.template]
+                        .allSatisfy { $0 }, "the constant policy chose \(chosen), not \(settings)")
+        return policy
     }
 
     static let weak = RAGSettings(variant: .hybrid, k: 10, rerank: false, fusionWeight: 0.5, template: .ranked)
