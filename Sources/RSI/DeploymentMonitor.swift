@@ -5,7 +5,8 @@ import Foundation
 /// step began, against a baseline — the other arm of a rollout, or, once it serves everything,
 /// the analysis window the change was made from. A regression is a gate the new version breaches
 /// in an affected category that the baseline does not, or a reward interval wholly below
-/// −tolerance.
+/// −tolerance. A step is judged only once every affected category has enough requests on the
+/// new version to judge its gates.
 public struct DeploymentMonitor: Sendable {
     public let log: URL
     public let reward: RewardFunction
@@ -59,14 +60,22 @@ public struct DeploymentMonitor: Sendable {
             check.reason = "\(a.count) requests on the new version and \(b.count) on the baseline; \(minimumSamples) each needed"
             return check
         }
+        // A category's gates are judged on enough of its own requests; until then the step has
+        // too little evidence, never a clean bill of health.
+        let served = Dictionary(grouping: candidate, by: \.category)
+        let unjudged = categories.sorted().filter { (served[$0]?.count ?? 0) < TelemetryAnalysis.minimumRequests }
+        guard unjudged.isEmpty else {
+            check.reason = unjudged.map { "category \($0): \(served[$0]?.count ?? 0) requests on the new version" }.joined(separator: "; ")
+                + "; \(TelemetryAnalysis.minimumRequests) each needed to judge its gates"
+            return check
+        }
         let ma = Bootstrap(seed: seed).resampledMeans(a), mb = Bootstrap(seed: seed &+ 1).resampledMeans(b)
         let differences = zip(ma, mb).map { $0 - $1 }.sorted()
         check.gainLower = Percentile.sorted(differences, 2.5)
         check.gainUpper = Percentile.sorted(differences, 97.5)
         for category in categories.sorted() {
             let gates = reward.forCategory(category).gates
-            let mine = candidate.filter { $0.category == category }, theirs = base.filter { $0.category == category }
-            guard mine.count >= TelemetryAnalysis.minimumRequests else { continue }
+            let mine = served[category] ?? [], theirs = base.filter { $0.category == category }
             let before = Set(TelemetryAnalysis.summarise(category, theirs, gates: gates).breaches.map(Self.gateName))
             for breach in TelemetryAnalysis.summarise(category, mine, gates: gates).breaches where !before.contains(Self.gateName(breach)) {
                 check.candidateBreaches.append("\(category): \(breach)")

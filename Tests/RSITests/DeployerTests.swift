@@ -92,6 +92,36 @@ import TunerPolicy
         #expect(try f.versions.current()?.id == f.previous.id && f.versions.rollout() == nil)
     }
 
+    /// A category's gates are judged on enough of its own requests: with fewer, a slow candidate
+    /// that answers better is not passed as healthy, the step waits for traffic.
+    @Test func aCategoryIsJudgedOnlyOnEnoughOfItsOwnRequests() throws {
+        let f = try Fixture()
+        let since = Date()
+        let writer = try DecisionLogWriter(url: f.log)
+        var served = 0
+        func serve(_ version: String, _ count: Int, latency: Double, quality: Double) throws {
+            for _ in 0..<count {
+                let id = "r\(served)"
+                served += 1
+                try writer.append(DecisionLogEntry(settings: RAGSettings(), version: version, requestID: id, category: "warranty", question: nil))
+                try writer.append(outcome: DecisionOutcome(latencyMilliseconds: latency, costUSD: 0.0002, faithfulness: quality, relevancy: quality, error: false),
+                                  requestID: id)
+            }
+        }
+        try serve(f.previous.id, 30, latency: 200, quality: 0.5)
+        try serve(f.next.id, 17, latency: 900, quality: 1)
+        let reward = RewardFunction(PolicyConfiguration(actions: .init(variants: ["hybrid"], templates: ["ranked"])))
+        let monitor = DeploymentMonitor(log: f.log, reward: reward, categories: ["warranty"], minimumSamples: 15, tolerance: 0.01, seed: 1)
+        let early = try monitor.check(version: f.next.id, since: since, baseline: nil)
+        #expect(early.verdict == .insufficient, "\(early.reason)")
+        #expect(early.reason == "category warranty: 17 requests on the new version; 20 each needed to judge its gates")
+        #expect(early.candidateReward > early.baselineReward)
+
+        try serve(f.next.id, 3, latency: 900, quality: 1)
+        let judged = try monitor.check(version: f.next.id, since: since, baseline: nil)
+        #expect(judged.verdict == .regression && judged.candidateBreaches == ["warranty: p95 latency 900 ms > 500 ms"], "\(judged.reason)")
+    }
+
     @Test func stoppingMidRolloutLeavesNothingHalfApplied() async throws {
         let f = try Fixture()
         let deployer = f.deployer(.direct, maxHold: 60)
