@@ -46,7 +46,7 @@ var package = Package(
         .target(
             name: "RSI",
             dependencies: [
-                "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore",
+                "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", "Tracking",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

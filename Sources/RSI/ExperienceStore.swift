@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Tracking
 import NumericCore
 import TunerPolicy
 
@@ -104,11 +105,6 @@ public final class ExperienceStore: Sendable {
     public init(path: URL) throws {
         self.path = path
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-        // A running `tuner rsi run` and `tuner rsi review` or `experience` open the same file:
-        // wait for the other's lock.
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
-        database = try DatabasePool(path: path.path, configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("experience v1") { db in
             try db.create(table: "cycle") { t in
@@ -150,7 +146,8 @@ public final class ExperienceStore: Sendable {
             }
         }
         AuditTrail.migrate(&migrator)
-        try migrator.migrate(database)
+        // A running `tuner rsi run` and `tuner rsi review` or `experience` open the same file.
+        database = try SharedDatabase.open(path, migrator: migrator)
         audit = AuditTrail(database: database)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Tracking
 import NumericCore
 
 /// One version of what production runs: the configuration (JSON: default settings, per-category
@@ -70,11 +71,8 @@ public final class VersionStore: Sendable {
     public init(path: URL) throws {
         self.path = path
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-        // `tuner serve` and `tuner rsi` open the same file: wait for the other's lock.
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
-        database = try DatabasePool(path: path.path, configuration: configuration)
-        try Self.migrator.migrate(database)
+        // `tuner serve` and `tuner rsi` open the same file.
+        database = try SharedDatabase.open(path, migrator: Self.migrator)
     }
 
     private static var migrator: DatabaseMigrator {

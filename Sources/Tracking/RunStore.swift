@@ -70,12 +70,8 @@ public final class RunStore: Sendable {
     public init(folder: URL) throws {
         self.folder = folder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        // A DatabasePool opens the database in WAL mode. Several `tuner train` processes may share
-        // one store (seeds run side by side): wait for another's lock instead of failing at once.
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
-        database = try DatabasePool(path: folder.appendingPathComponent("runs.sqlite").path, configuration: configuration)
-        try Self.migrator.migrate(database)
+        // Several `tuner train` processes may share one store (seeds run side by side).
+        database = try SharedDatabase.open(folder.appendingPathComponent("runs.sqlite"), migrator: Self.migrator)
     }
 
     private static var migrator: DatabaseMigrator {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import Tracking
 
@@ -37,6 +38,25 @@ import Tracking
         #expect(Date().timeIntervalSince(start) > 0.2, "the write waited for the lock")
         released.wait()
         #expect(try store.runs().map(\.id) == ["20261123-000003-cc"])
+    }
+
+    /// Runs started side by side on a fresh `--out` folder: every first open of the store
+    /// succeeds, where two migrations racing each other failed with "table … already exists".
+    @Test func storesOpenedTogetherOnAFreshFolderAllOpen() throws {
+        for attempt in 0..<10 {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("runs-together-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 6) { i in
+                do {
+                    try RunStore(folder: folder).create(Self.record("20261123-00000\(i)-a\(attempt)"))
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "attempt \(attempt): \(failures.withLock { $0 })")
+            #expect(try RunStore(folder: folder).runs().count == 6)
+        }
     }
 
     /// A real SQLite file in WAL mode; runs, metrics and artifacts round-trip, a reopened store
