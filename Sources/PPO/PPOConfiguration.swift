@@ -30,6 +30,12 @@ public struct PPOConfiguration: Sendable, Hashable, Codable {
     public var entropyCoefficient: Float = 0.0
     /// …unless overridden here by head name (a Gaussian's differential entropy has another scale).
     public var entropyCoefficientByHead: [String: Float] = [:]
+    /// Initial log-std of a head with a learned width (Gaussian, log-normal), by head name; 0
+    /// (σ = 1 in the head's units) for a head not listed. A narrow start suits a head whose
+    /// action is judged deterministically at its mean and whose range holds a cliff: the width
+    /// shrinks slowly under a reward shared with the other heads, and the mean learned under wide
+    /// noise keeps away from the cliff more than the deterministic optimum does.
+    public var initialLogStdByHead: [String: Float] = [:]
     /// Value loss coefficient.
     public var valueCoefficient: Float = 0.5
     /// Global gradient-norm clip over all parameters together.
@@ -78,6 +84,9 @@ public struct PPOConfiguration: Sendable, Hashable, Codable {
         try require(!klAdaptiveLearningRate || targetKL != nil, "klAdaptiveLearningRate", "requires targetKL")
         try require(targetKL.map { $0 > 0 } ?? true, "targetKL", "> 0")
         try require(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 }, "hiddenSizes", "non-empty, positive")
+        for (head, value) in initialLogStdByHead.sorted(by: { $0.key < $1.key }) {
+            try require(value.isFinite && value >= -5 && value <= 2, "initialLogStdByHead[\(head)]", "in [-5, 2] (the log-std clamp)")
+        }
     }
 }
 

@@ -51,11 +51,17 @@ public final class PPOTrainer<E: Environment> {
         environments = (0..<configuration.environmentCount).map(makeEnvironment)
         let first = environments[0]
         space = first.actionSpace
+        let widths = space.heads.filter(\.hasLogStd).map(\.name)
+        if let unknown = configuration.initialLogStdByHead.keys.sorted().first(where: { !widths.contains($0) }) {
+            throw PPOError.invalidConfiguration(
+                field: "initialLogStdByHead[\(unknown)]",
+                allowed: widths.isEmpty ? "empty: no head has a learned width" : "a head with a learned width: \(widths.joined(separator: ", "))")
+        }
         network = PolicyNetwork(architecture: PolicyArchitecture(
             observationSize: first.observationSize, actionSpace: space, hiddenSizes: configuration.hiddenSizes))
         rng = RandomGenerator(seed: configuration.seed)
         var initRNG = rng.split()
-        try network.initialize(using: &initRNG)
+        try network.initialize(using: &initRNG, initialLogStd: configuration.initialLogStdByHead)
         adam = AdamOptimizer(parameterCount: network.arena.count, epsilon: configuration.adamEpsilon)
         normalizer = RunningNormalizer(size: first.observationSize)
         learningRate = configuration.learningRate

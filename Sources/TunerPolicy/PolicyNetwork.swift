@@ -57,8 +57,8 @@ public final class PolicyNetwork {
 
     /// The PPO initialisation: orthogonal weights, zero biases; gain √2 for hidden layers, 0.01
     /// for every policy head (each head's rows initialised on their own), 1 for the value head;
-    /// log-std 0.
-    public func initialize(using rng: inout RandomGenerator) throws {
+    /// log-std `initialLogStd[head name]`, else 0.
+    public func initialize(using rng: inout RandomGenerator, initialLogStd: [String: Float] = [:]) throws {
         let hiddenGain = Float(2).squareRoot()
         for layer in actor.layers.dropLast() { try layer.initialize(in: arena, gain: hiddenGain, using: &rng) }
         let head = actor.layers.last!
@@ -68,7 +68,10 @@ public final class PolicyNetwork {
         }
         arena.value(head.bias).fill(0)
         try critic.initialize(hiddenGain: hiddenGain, outputGain: 1, using: &rng)
-        if let logStdSlot { arena.value(logStdSlot).fill(0) }
+        if let logStd {
+            let heads = architecture.actionSpace.heads.filter(\.hasLogStd)
+            for (i, head) in heads.enumerated() { logStd[i] = initialLogStd[head.name] ?? 0 }
+        }
     }
 
     /// Pointer to the log-std parameters (nil when no head has one).

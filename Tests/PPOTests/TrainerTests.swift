@@ -90,6 +90,28 @@ import TunerPolicy
         #expect(throws: PPOError.self) { try PPOConfiguration().applying(overrides: ["epochs=\"many\""]) }
     }
 
+    /// A head's learned width starts where the configuration says, by head name; a name that is
+    /// no head with a learned width, or a value past the log-std clamp, is refused by name.
+    @Test func eachHeadStartsAtItsConfiguredWidth() throws {
+        var configuration = PPOConfiguration()
+        configuration.environmentCount = 2
+        configuration.stepsPerRollout = 16
+        configuration.minibatchSize = 16
+        configuration.totalSteps = 32
+        #expect(try PPOTrainer(configuration: configuration) { MixedTargetTask(seed: UInt64($0)) }.network.logStd![0] == 0)
+        configuration = try configuration.applying(overrides: [#"initialLogStdByHead={"dial":-1.5}"#])
+        #expect(try PPOTrainer(configuration: configuration) { MixedTargetTask(seed: UInt64($0)) }.network.logStd![0] == -1.5)
+
+        configuration.initialLogStdByHead = ["level": -1]
+        #expect(throws: PPOError.invalidConfiguration(field: "initialLogStdByHead[level]", allowed: "a head with a learned width: dial")) {
+            _ = try PPOTrainer(configuration: configuration) { MixedTargetTask(seed: UInt64($0)) }
+        }
+        configuration.initialLogStdByHead = ["dial": -6]
+        #expect(throws: PPOError.invalidConfiguration(field: "initialLogStdByHead[dial]", allowed: "in [-5, 2] (the log-std clamp)")) {
+            try configuration.validate()
+        }
+    }
+
     @Test func trainedPolicyRoundTripsThroughItsCheckpoint() throws {
         let trainer = try cartPoleTrainer(seed: 2, totalSteps: 1024)
         try trainer.train()

@@ -96,7 +96,9 @@ import TunerPolicy
     /// that answers better is not passed as healthy, the step waits for traffic.
     @Test func aCategoryIsJudgedOnlyOnEnoughOfItsOwnRequests() throws {
         let f = try Fixture()
-        let since = Date()
+        // The log keeps milliseconds: a request written within the millisecond `since` falls in
+        // would read as earlier.
+        let since = Date().addingTimeInterval(-1)
         let writer = try DecisionLogWriter(url: f.log)
         var served = 0
         func serve(_ version: String, _ count: Int, latency: Double, quality: Double) throws {
