@@ -40,6 +40,15 @@ extension PPOTrainer {
         ).write(to: url)
     }
 
+    /// A checkpoint written before a configuration field existed: the field takes its default.
+    static func withConfigurationDefaults(_ metadata: Data) throws -> Data {
+        var object = try JSONSerialization.jsonObject(with: metadata) as? [String: Any] ?? [:]
+        var configuration = try JSONSerialization.jsonObject(with: JSONEncoder().encode(PPOConfiguration())) as? [String: Any] ?? [:]
+        configuration.merge(object["configuration"] as? [String: Any] ?? [:]) { _, stored in stored }
+        object["configuration"] = configuration
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
     /// Rebuilds a trainer from `saveCheckpoint`; `makeEnvironment` must build the same kind of
     /// environment the run used (their state is then restored from the file).
     public static func resume(from url: URL, makeEnvironment: @escaping (Int) -> E) throws -> PPOTrainer<E> {
@@ -47,6 +56,12 @@ extension PPOTrainer {
         let state: State
         do {
             state = try JSONDecoder().decode(State.self, from: archive.metadata)
+        } catch DecodingError.keyNotFound(_, let context) where context.codingPath.first?.stringValue == "configuration" {
+            do {
+                state = try JSONDecoder().decode(State.self, from: withConfigurationDefaults(archive.metadata))
+            } catch {
+                throw PPOError.incompatibleCheckpoint("\(url.path): trainer state unreadable: \(error)")
+            }
         } catch {
             throw PPOError.incompatibleCheckpoint("\(url.path): trainer state unreadable: \(error)")
         }

@@ -63,6 +63,21 @@ import TunerPolicy
             #expect(resumed.normalizer == straight.normalizer)
             #expect(resumed.learningRate == straight.learningRate)
             #expect(resumed.history.last?.policyLoss == straight.history.last?.policyLoss)
+
+            // A checkpoint written before `initialLogStdByHead` existed resumes alike.
+            var archive = try TensorArchive.read(from: url, expecting: PPOTrainer<E>.checkpointKind, version: PPOTrainer<E>.checkpointVersion)
+            var metadata = try #require(try JSONSerialization.jsonObject(with: archive.metadata) as? [String: Any])
+            var stored = try #require(metadata["configuration"] as? [String: Any])
+            stored["initialLogStdByHead"] = nil
+            metadata["configuration"] = stored
+            archive.metadata = try JSONSerialization.data(withJSONObject: metadata)
+            let older = url.appendingPathExtension("older")
+            defer { try? FileManager.default.removeItem(at: older) }
+            try archive.write(to: older)
+            let resumedOlder = try PPOTrainer<E>.resume(from: older, makeEnvironment: make)
+            try resumedOlder.train()
+            #expect(resumedOlder.network.arena.valueArray == straight.network.arena.valueArray)
+            #expect(resumedOlder.learningRate == straight.learningRate)
         }
         switch task {
         case .cartpole: try check { CartPole(seed: 90 + UInt64($0)) }
