@@ -1,3 +1,5 @@
+import NumericCore
+
 /// Every PPO hyperparameter, with CleanRL's `ppo.py` defaults unless a comment says otherwise.
 public struct PPOConfiguration: Sendable, Hashable, Codable {
     /// Environments stepped together in one process (N).
@@ -36,6 +38,11 @@ public struct PPOConfiguration: Sendable, Hashable, Codable {
     /// shrinks slowly under a reward shared with the other heads, and the mean learned under wide
     /// noise keeps away from the cliff more than the deterministic optimum does.
     public var initialLogStdByHead: [String: Float] = [:]
+    /// Anneal a head's width, by head name: its log-std is capped by a ceiling that falls
+    /// linearly from the head's initial log-std at the first update to this value at the last
+    /// (applied before each rollout). For a head judged at its mode: the mean learned under
+    /// narrow noise is the deterministic optimum, not the best centre of a wide spread.
+    public var finalLogStdByHead: [String: Float] = [:]
     /// Value loss coefficient.
     public var valueCoefficient: Float = 0.5
     /// Global gradient-norm clip over all parameters together.
@@ -66,6 +73,14 @@ public struct PPOConfiguration: Sendable, Hashable, Codable {
         entropyCoefficientByHead[name] ?? entropyCoefficient
     }
 
+    /// The most a head's log-std may be before update `update` (0-based) of the run: nil for a
+    /// head whose width is not annealed.
+    public func logStdCeiling(forHead name: String, update: Int) -> Float? {
+        finalLogStdByHead[name].map {
+            LearningRateSchedule.linear(initial: initialLogStdByHead[name] ?? 0, final: $0).value(update: update, of: max(updateCount - 1, 1))
+        }
+    }
+
     /// Checks ranges; the message names the field and the allowed range.
     public func validate() throws {
         func require(_ ok: Bool, _ field: String, _ allowed: String) throws {
@@ -84,8 +99,10 @@ public struct PPOConfiguration: Sendable, Hashable, Codable {
         try require(!klAdaptiveLearningRate || targetKL != nil, "klAdaptiveLearningRate", "requires targetKL")
         try require(targetKL.map { $0 > 0 } ?? true, "targetKL", "> 0")
         try require(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 }, "hiddenSizes", "non-empty, positive")
-        for (head, value) in initialLogStdByHead.sorted(by: { $0.key < $1.key }) {
-            try require(value.isFinite && value >= -5 && value <= 2, "initialLogStdByHead[\(head)]", "in [-5, 2] (the log-std clamp)")
+        for (field, byHead) in [("initialLogStdByHead", initialLogStdByHead), ("finalLogStdByHead", finalLogStdByHead)] {
+            for (head, value) in byHead.sorted(by: { $0.key < $1.key }) {
+                try require(value.isFinite && value >= -5 && value <= 2, "\(field)[\(head)]", "in [-5, 2] (the log-std clamp)")
+            }
         }
     }
 }

@@ -52,10 +52,12 @@ public final class PPOTrainer<E: Environment> {
         let first = environments[0]
         space = first.actionSpace
         let widths = space.heads.filter(\.hasLogStd).map(\.name)
-        if let unknown = configuration.initialLogStdByHead.keys.sorted().first(where: { !widths.contains($0) }) {
-            throw PPOError.invalidConfiguration(
-                field: "initialLogStdByHead[\(unknown)]",
-                allowed: widths.isEmpty ? "empty: no head has a learned width" : "a head with a learned width: \(widths.joined(separator: ", "))")
+        for (field, byHead) in [("initialLogStdByHead", configuration.initialLogStdByHead), ("finalLogStdByHead", configuration.finalLogStdByHead)] {
+            if let unknown = byHead.keys.sorted().first(where: { !widths.contains($0) }) {
+                throw PPOError.invalidConfiguration(
+                    field: "\(field)[\(unknown)]",
+                    allowed: widths.isEmpty ? "empty: no head has a learned width" : "a head with a learned width: \(widths.joined(separator: ", "))")
+            }
         }
         network = PolicyNetwork(architecture: PolicyArchitecture(
             observationSize: first.observationSize, actionSpace: space, hiddenSizes: configuration.hiddenSizes))
@@ -103,6 +105,7 @@ public final class PPOTrainer<E: Environment> {
         let clipRange = configuration.annealClipRange
             ? LearningRateSchedule.linear(initial: configuration.clipRange, final: 0).value(update: update, of: total)
             : configuration.clipRange
+        capLogStds()
         finishedReturns.removeAll(keepingCapacity: true)
         let lastValues = try collectRollout()
         let (advantages, returns) = GAE.compute(
@@ -117,6 +120,15 @@ public final class PPOTrainer<E: Environment> {
         metrics.stepsPerSecond = Double(configuration.transitionsPerRollout) / (Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         history.append(metrics)
         return metrics
+    }
+
+    /// Projects each annealed head's log-std onto its ceiling for this update, so the rollout
+    /// and the update that follows it see one width.
+    func capLogStds() {
+        guard let logStd = network.logStd else { return }
+        for (i, head) in space.heads.filter(\.hasLogStd).enumerated() {
+            if let ceiling = configuration.logStdCeiling(forHead: head.name, update: update) { logStd[i] = min(logStd[i], ceiling) }
+        }
     }
 
     // MARK: Rollout

@@ -57,7 +57,9 @@ public final class PolicyNetwork {
 
     /// The PPO initialisation: orthogonal weights, zero biases; gain √2 for hidden layers, 0.01
     /// for every policy head (each head's rows initialised on their own), 1 for the value head;
-    /// log-std `initialLogStd[head name]`, else 0.
+    /// log-std `initialLogStd[head name]`, else 0. A continuous head's mean starts at the centre
+    /// of its range (its bias), as on the usual symmetric ranges, not at an edge of a range such
+    /// as [0, 1].
     public func initialize(using rng: inout RandomGenerator, initialLogStd: [String: Float] = [:]) throws {
         let hiddenGain = Float(2).squareRoot()
         for layer in actor.layers.dropLast() { try layer.initialize(in: arena, gain: hiddenGain, using: &rng) }
@@ -66,7 +68,11 @@ public final class PolicyNetwork {
         for (offset, actionHead) in zip(architecture.actionSpace.outputOffsets, architecture.actionSpace.heads) {
             try OrthogonalInitializer.fill(weights.rows(offset ..< offset + actionHead.outputWidth), gain: 0.01, using: &rng)
         }
-        arena.value(head.bias).fill(0)
+        let bias = arena.value(head.bias)
+        bias.fill(0)
+        for (offset, actionHead) in zip(architecture.actionSpace.outputOffsets, architecture.actionSpace.heads) {
+            if case let .continuous(lower, upper) = actionHead.kind { bias[0, offset] = Float((lower + upper) / 2) }
+        }
         try critic.initialize(hiddenGain: hiddenGain, outputGain: 1, using: &rng)
         if let logStd {
             let heads = architecture.actionSpace.heads.filter(\.hasLogStd)

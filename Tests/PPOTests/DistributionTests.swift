@@ -80,6 +80,21 @@ import NumericCore
         }
     }
 
+    /// A fresh network's continuous heads start at the centre of their ranges (w 0.5 on [0, 1],
+    /// torque 0 on [−2, 2]) whatever the observation: the head weights are small, the bias is
+    /// the centre.
+    @Test func continuousHeadsStartAtTheCentreOfTheirRanges() throws {
+        let space = ActionSpace([.continuous("weight", 0.0...1.0), .bernoulli("rerank"), .continuous("torque", -2.0...2.0)])
+        var rng = RandomGenerator(seed: 3)
+        let network = PolicyNetwork(architecture: PolicyArchitecture(observationSize: 4, actionSpace: space, hiddenSizes: [16]))
+        try network.initialize(using: &rng)
+        let policy = Policy(network: network, normalizer: nil)
+        for _ in 0..<20 {
+            let action = policy.deterministicAction((0..<4).map { _ in Float(rng.normal()) * 2 })
+            #expect(abs(action[0] - 0.5) < 0.05 && abs(action[2]) < 0.05, "\(action)")
+        }
+    }
+
     @Test func everyHeadIsANormalisedDistribution() {
         let distribution = MixedDistribution(space: space)
         var logits: [Float] = [0.3, -1.2, 2.0]

@@ -127,6 +127,41 @@ import TunerPolicy
         }
     }
 
+    /// An annealed head's width is capped by a ceiling falling linearly from its initial
+    /// log-std to its final one: the run ends that narrow, where the learned width alone stays
+    /// wide; a name that is no head with a learned width is refused by name.
+    @Test func anAnnealedHeadEndsAtItsFinalWidth() throws {
+        var configuration = PPOConfiguration.preset(.default, task: .mixed)
+        configuration.stepsPerRollout = 32
+        configuration.totalSteps = configuration.transitionsPerRollout * 9
+        configuration.initialLogStdByHead = ["dial": -0.5]
+        configuration.finalLogStdByHead = ["dial": -2.5]
+        #expect(configuration.logStdCeiling(forHead: "dial", update: 0) == -0.5)
+        #expect(configuration.logStdCeiling(forHead: "dial", update: 4) == -1.5)
+        #expect(configuration.logStdCeiling(forHead: "dial", update: 8) == -2.5)
+        #expect(configuration.logStdCeiling(forHead: "colour", update: 8) == nil)
+
+        func finalLogStd(_ configuration: PPOConfiguration) throws -> Float {
+            let trainer = try PPOTrainer(configuration: configuration) { MixedTargetTask(seed: 40 + UInt64($0)) }
+            try trainer.train()
+            return trainer.network.logStd![0]
+        }
+        let annealed = try finalLogStd(configuration)
+        #expect(abs(annealed - -2.5) < 0.05, "annealed log-std \(annealed)")
+        configuration.finalLogStdByHead = [:]
+        let learned = try finalLogStd(configuration)
+        #expect(learned > -1, "learned log-std \(learned)")
+
+        configuration.finalLogStdByHead = ["level": -2]
+        #expect(throws: PPOError.invalidConfiguration(field: "finalLogStdByHead[level]", allowed: "a head with a learned width: dial")) {
+            _ = try PPOTrainer(configuration: configuration) { MixedTargetTask(seed: UInt64($0)) }
+        }
+        configuration.finalLogStdByHead = ["dial": 3]
+        #expect(throws: PPOError.invalidConfiguration(field: "finalLogStdByHead[dial]", allowed: "in [-5, 2] (the log-std clamp)")) {
+            try configuration.validate()
+        }
+    }
+
     @Test func trainedPolicyRoundTripsThroughItsCheckpoint() throws {
         let trainer = try cartPoleTrainer(seed: 2, totalSteps: 1024)
         try trainer.train()
