@@ -105,6 +105,26 @@ import TunerPolicy
         #expect(throws: PPOError.self) { try PPOConfiguration().applying(overrides: ["epochs=\"many\""]) }
     }
 
+    /// `field.head=value` changes one head's entry of a by-head dictionary and keeps the others;
+    /// `field={…}` replaces the dictionary; a dotted name on a field that is no dictionary is
+    /// refused, naming the fields that are.
+    @Test func oneHeadsEntryCanBeOverriddenAlone() throws {
+        var preset = PPOConfiguration()
+        preset.entropyCoefficientByHead = ["k": 0]
+        preset.initialLogStdByHead = ["fusion_weight": -1.6]
+        preset.finalLogStdByHead = ["fusion_weight": -3]
+        let one = try preset.applying(overrides: ["entropyCoefficientByHead.template=0.05", "initialLogStdByHead.k=-1"])
+        #expect(one.entropyCoefficientByHead == ["k": 0, "template": 0.05])
+        #expect(one.initialLogStdByHead == ["fusion_weight": -1.6, "k": -1])
+        #expect(one.finalLogStdByHead == ["fusion_weight": -3])
+        #expect(try preset.applying(overrides: ["entropyCoefficientByHead.k=0.01"]).entropyCoefficientByHead == ["k": 0.01])
+        #expect(try preset.applying(overrides: [#"entropyCoefficientByHead={"template":0.05}"#]).entropyCoefficientByHead == ["template": 0.05])
+        #expect(throws: PPOError.invalidConfiguration(
+            field: "epochs.k", allowed: "field.head for one of entropyCoefficientByHead, finalLogStdByHead, initialLogStdByHead")) {
+            try preset.applying(overrides: ["epochs.k=3"])
+        }
+    }
+
     /// A head's learned width starts where the configuration says, by head name; a name that is
     /// no head with a learned width, or a value past the log-std clamp, is refused by name.
     @Test func eachHeadStartsAtItsConfiguredWidth() throws {

@@ -57,7 +57,7 @@ extension Tuner {
         @Option(help: "Seed of the trainer, the environments and the bootstrap.")
         var seed: UInt64 = 1
 
-        @Option(name: .customLong("set"), help: "Override a PPO hyperparameter: --set epochs=10 (repeatable).")
+        @Option(name: .customLong("set"), help: "Override a PPO hyperparameter: --set epochs=10, or one head's entry: --set entropyCoefficientByHead.k=0.01 (repeatable).")
         var overrides: [String] = []
 
         @Option(help: "Run store: runs.sqlite and one folder of artifacts per run.")
@@ -79,6 +79,8 @@ extension Tuner {
             guard resume == nil || stageTimes == nil else {
                 throw ValidationError("--resume charges the run's own stage times: it cannot be combined with --stage-times")
             }
+            // A bad --set is reported before any data is loaded.
+            do { _ = try PPOConfiguration.ragTuning.applying(overrides: overrides) } catch { throw ValidationError("--set: \(error)") }
             if let evaluator {
                 guard let url = URL(string: evaluator), url.scheme == "http" || url.scheme == "https" else {
                     throw ValidationError("--evaluator must be an http(s) URL, got '\(evaluator)'")
