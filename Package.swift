@@ -102,7 +102,7 @@ var package = Package(
             name: "TunerServerTests",
             dependencies: [
                 "TunerServer", "RSI", "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", "Yams",
-                "TunerCLI",  // built for the process tests, which run the tuner binary
+                "Tracking", "TunerCLI",  // built for the process tests, which run the tuner binary
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -21,6 +21,8 @@ public struct OfflineTuning {
         public var gainVersusDefault: BootstrapInterval
         public var gainVersusBestStatic: BootstrapInterval
         public var gainVersusOracle: BootstrapInterval
+        /// Mean per-query reward of each, what the gains are differences of.
+        public var queryRewards: QueryRewards
         /// Categories whose chosen configuration breaches a gate on the test split.
         public var gateViolations: [String]
         /// Categories whose gates no configuration of the grid meets on the train split: a
@@ -31,6 +33,14 @@ public struct OfflineTuning {
         /// The learned policy's outcome for each test query (cache order).
         public var policyOutcomes: [QueryOutcome]
         public var policyOutcomeConfigurations: [RAGConfiguration]
+    }
+
+    /// The mean per-query reward (α·F + β·R − γ·L̂ − δ·Ĉ of each query) on the held-out split.
+    public struct QueryRewards: Sendable, Equatable {
+        public var policy: Double
+        public var defaultStatic: Double
+        public var bestStatic: Double
+        public var oracle: Double
     }
 
     public let setup: EvaluationSetup
@@ -99,6 +109,24 @@ public struct OfflineTuning {
         return chosen
     }
 
+    /// What a policy's configurations score on the whole train split: each category's reward
+    /// under its own gates (the environment's reward), weighted by the category's share of the
+    /// split. Deterministic, so a resumed run scores an update as the uninterrupted run did.
+    public func trainReward(_ policy: Policy) throws -> Double {
+        let categories = trainCache.categories
+        let chosen = proposedConfigurations(policy, categories: categories)
+        let workspace = trainCache.makeWorkspace()
+        let outcomes = try (0..<trainCache.queries.count).map { i in
+            try trainCache.outcome(at: i, configuration: chosen[categories[trainCache.categoryIndex(at: i)]]!, workspace: workspace)
+        }
+        let report = BatchReport(
+            configuration: RAGTuningEnvironment.defaultConfiguration, outcomes: outcomes,
+            categories: (0..<outcomes.count).map { trainCache.categoryIndex(at: $0) }, categoryNames: categories, reward: setup.reward)
+        // Summed in the categories' order, not the dictionary's (which differs between processes),
+        // so the score is the same to the last bit in a resumed run.
+        return categories.compactMap { report.perCategory[$0] }.reduce(0) { $0 + Double($1.n) * $1.reward.reward } / Double(outcomes.count)
+    }
+
     public func verdict(policy: Policy, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
         let reward = setup.reward
         let categories = testCache.categories
@@ -131,6 +159,7 @@ public struct OfflineTuning {
         func gain(_ baseline: [QueryOutcome]) -> BootstrapInterval {
             bootstrap.pairedDifference(policyOutcomes.map(queryReward), baseline.map(queryReward))
         }
+        func mean(_ outcomes: [QueryOutcome]) -> Double { outcomes.reduce(0) { $0 + queryReward($1) } / Double(outcomes.count) }
         let policyReport = BatchReport(
             configuration: RAGTuningEnvironment.defaultConfiguration, outcomes: policyOutcomes, categories: categoryIndices,
             categoryNames: categories, reward: reward)
@@ -145,6 +174,8 @@ public struct OfflineTuning {
             gainVersusDefault: gain(defaultOutcomes),
             gainVersusBestStatic: gain(bestOutcomes),
             gainVersusOracle: gain(oracleOutcomes),
+            queryRewards: QueryRewards(
+                policy: mean(policyOutcomes), defaultStatic: mean(defaultOutcomes), bestStatic: mean(bestOutcomes), oracle: mean(oracleOutcomes)),
             gateViolations: policyReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted(),
             unattainableGateCategories: unattainable.sorted(),
             policyOutcomes: policyOutcomes,

@@ -55,6 +55,10 @@ public enum ReportJSON {
                 "gain_vs_default": interval(v.gainVersusDefault),
                 "gain_vs_best_static": interval(v.gainVersusBestStatic),
                 "gain_vs_oracle": interval(v.gainVersusOracle),
+                "query_reward": [
+                    "policy": v.queryRewards.policy, "default_static": v.queryRewards.defaultStatic,
+                    "best_static": v.queryRewards.bestStatic, "oracle": v.queryRewards.oracle,
+                ],
                 "gate_violations": v.gateViolations,
                 "gates_unattainable": v.unattainableGateCategories,
                 "overall_gates_passed": v.overallGatesPassed,

@@ -13,6 +13,20 @@ public struct PolicyCheckpoint: Sendable {
     public var parameters: [Float]
     /// The feature layout a service needs to build observations; nil for policies of other tasks.
     public var features: ContextFeatures?
+    /// Which update of its training run this policy is, where the run kept its best update rather
+    /// than its last; nil otherwise.
+    public var selection: Selection?
+
+    /// The update a run kept and the score that chose it.
+    public struct Selection: Sendable, Codable, Equatable {
+        public var update: Int
+        public var score: Double
+
+        public init(update: Int, score: Double) {
+            self.update = update
+            self.score = score
+        }
+    }
 
     public init(architecture: PolicyArchitecture, normalizer: RunningNormalizer, parameters: [Float], features: ContextFeatures? = nil) {
         self.architecture = architecture
@@ -30,10 +44,12 @@ public struct PolicyCheckpoint: Sendable {
         var normalizerCount: Double
         var normalizerClip: Double
         var features: ContextFeatures?
+        var selection: Selection?
     }
 
     public func archive() throws -> TensorArchive {
-        let metadata = Metadata(architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip, features: features)
+        let metadata = Metadata(
+            architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip, features: features, selection: selection)
         return TensorArchive(
             kind: Self.kind, kindVersion: Self.version, metadata: try JSONEncoder.sorted.encode(metadata),
             floats: ["parameters": parameters],
@@ -59,6 +75,7 @@ public struct PolicyCheckpoint: Sendable {
                                        count: metadata.normalizerCount, clip: metadata.normalizerClip)
         parameters = try archive.floats("parameters", path: path)
         features = metadata.features
+        selection = metadata.selection
         let expected = PolicyNetwork(architecture: architecture).arena.count
         guard parameters.count == expected, normalizer.size == architecture.observationSize else {
             throw TensorArchive.ReadError.malformedHeader(

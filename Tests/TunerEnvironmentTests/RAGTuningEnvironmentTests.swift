@@ -12,6 +12,15 @@ import TunerPolicy
         return try OfflineTuning(setup: setup, system: system, timings: releaseTimes ? releaseStageTimes(setup) : nil)
     }
 
+    /// A trainer with the preset's hyperparameters on Cranfield, release stage times charged.
+    static func trainer(steps: Int, seed: UInt64) throws -> (OfflineTuning, PPOTrainer<RAGTuningEnvironment>) {
+        let tuning = try tuning(releaseTimes: true)
+        var ppo = PPOConfiguration.ragTuning
+        ppo.totalSteps = steps
+        ppo.seed = seed
+        return (tuning, try tuning.trainer(ppo))
+    }
+
     /// What a release build measures per Cranfield question (medians, ms), charged to every
     /// question: the modelled embedding, re-rank and generation times dominate latency, and this
     /// debug build's own measurements, slower and noisier beside other tests, would move the p95
@@ -103,15 +112,11 @@ import TunerPolicy
     /// static configuration (k 10, ranked, which breaks the latency gate) on the held-out half,
     /// with the bootstrap interval of the per-query gain above zero.
     @Test func shortTrainingBeatsTheDefaultOnHeldOutQueries() throws {
-        let tuning = try Self.tuning(releaseTimes: true)
-        var ppo = PPOConfiguration.ragTuning
         // At 8,192 steps the log-normal k head still breaches two gates over the test split in most
         // runs (release CLI, seed 3: 4 of 5). At 32,768, with the release times charged, seeds 1, 2
         // and 3 pass every gate: relevancy 0.478-0.479 (gate 0.45), p95 493.4-494.4 ms (gate 500),
         // one failed answer in 111 (error rate below 0.01).
-        ppo.totalSteps = 32_768
-        ppo.seed = 3
-        let trainer = try tuning.trainer(ppo)
+        let (tuning, trainer) = try Self.trainer(steps: 32_768, seed: 3)
         try trainer.train()
         let verdict = try tuning.verdict(policy: Policy(checkpoint: trainer.checkpoint), bootstrap: Bootstrap(resamples: 2_000, seed: 1))
         print("Cranfield verdict: policy \(verdict.policy.reward.reward), default \(verdict.defaultStatic.reward.reward), best static \(verdict.bestStatic.reward.reward), gain vs default \(verdict.gainVersusDefault.estimate) [\(verdict.gainVersusDefault.lower), \(verdict.gainVersusDefault.upper)], gates \(verdict.policy.reward.gates.map { "\($0.name) \($0.value)" })")

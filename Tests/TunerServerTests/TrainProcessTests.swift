@@ -1,13 +1,16 @@
 import Foundation
 import Testing
+import Tracking
+import TunerPolicy
 
 /// `tuner train` as a real process: a run keeps the stage times it charged, and a second run
-/// handed them with the same seed repeats the first exactly; a bad override writes nothing.
+/// handed them with the same seed repeats the first exactly; the policy judged is the update
+/// best on the train split unless the last is asked for; a bad override writes nothing.
 @Suite struct TrainProcessTests {
-    static func train(_ arguments: [String]) throws -> [String: Any] {
+    static func train(_ arguments: [String], steps: Int = 1024) throws -> [String: Any] {
         let process = Process()
         process.executableURL = ServeProcessTests.tuner
-        process.arguments = ["train", "--mode", "offline", "--steps", "1024", "--seed", "3", "--json"] + arguments
+        process.arguments = ["train", "--mode", "offline", "--steps", "\(steps)", "--seed", "3", "--json"] + arguments
         process.currentDirectoryURL = Loopback.repository
         let output = Pipe()
         process.standardOutput = output
@@ -36,6 +39,40 @@ import Testing
         #expect(a["best_static_reward"] as? Double == b["best_static_reward"] as? Double)
         #expect(aPolicy["latency_p95_ms"] as? Double == bPolicy["latency_p95_ms"] as? Double)
         #expect(try Data(contentsOf: out.appendingPathComponent(secondRun).appendingPathComponent("stage-times.json")) == keptBytes)
+    }
+
+    /// By default the verdict judges, and policy.ckpt holds, the update whose configurations score
+    /// best on the train split, as every update's score was logged; `--select last` judges the
+    /// last update and saves no selection.
+    @Test func theJudgedPolicyIsTheBestUpdateOnTrainUnlessTheLastIsAsked() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: ServeProcessTests.tuner.path), "no tuner binary at \(ServeProcessTests.tuner.path)")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("train-process-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        func selection(_ report: [String: Any]) throws -> (rule: String, update: Int, updates: Int, trainReward: Double) {
+            let s = try #require(report["policy_selection"] as? [String: Any])
+            return (try #require(s["rule"] as? String), try #require(s["update"] as? Int), try #require(s["updates"] as? Int),
+                    try #require(s["train_reward"] as? Double))
+        }
+        let best = try Self.train(["--out", out.path], steps: 4096)
+        let run = try #require(best["run_id"] as? String)
+        let chosen = try selection(best)
+        #expect(chosen.rule == "best" && chosen.updates == 8 && (0..<8).contains(chosen.update))
+
+        // Every update's score, as the run logged it: the kept one is the first highest.
+        let scores = try RunStore(folder: out).metrics(run: run).filter { $0.name == "train_reward" }.sorted { $0.update < $1.update }
+        #expect(scores.map(\.update) == Array(0..<8))
+        let top = scores.indices.max { scores[$0].value < scores[$1].value }!
+        #expect(chosen.update == top && abs(chosen.trainReward - scores[top].value) < 1e-12)
+        let kept = try PolicyCheckpoint.read(from: out.appendingPathComponent(run).appendingPathComponent("policy.ckpt"))
+        #expect(kept.selection == PolicyCheckpoint.Selection(update: top, score: scores[top].value))
+
+        // The same run (its stage times, its seed) judged at its last update.
+        let times = out.appendingPathComponent(run).appendingPathComponent("stage-times.json")
+        let last = try Self.train(["--out", out.path, "--select", "last", "--stage-times", times.path], steps: 4096)
+        let lastRun = try #require(last["run_id"] as? String)
+        let judged = try selection(last)
+        #expect(judged.rule == "last" && judged.update == 7 && abs(judged.trainReward - scores[7].value) < 1e-12)
+        #expect(try PolicyCheckpoint.read(from: out.appendingPathComponent(lastRun).appendingPathComponent("policy.ckpt")).selection == nil)
     }
 
     /// A `--set` that names no field (here a head of a field that is no dictionary) stops the

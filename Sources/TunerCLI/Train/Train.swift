@@ -20,7 +20,9 @@ extension Tuner {
                 tracked in OUT/runs.sqlite with its artifacts in OUT/<run id>/ (see `tuner runs`); Ctrl-C \
                 saves a checkpoint, and --resume RUN continues it. Latency is partly measured: each run keeps \
                 the stage times it charged (OUT/<run id>/stage-times.json), a resumed run charges them again, \
-                and --stage-times FILE makes a new run charge them, so the same seed repeats the run exactly.
+                and --stage-times FILE makes a new run charge them, so the same seed repeats the run exactly. \
+                The policy judged and saved (OUT/<run id>/policy.ckpt) is, by default, the update whose \
+                configurations scored best on the whole train split (--select last: the last update).
                 """)
 
         enum Mode: String, ExpressibleByArgument { case offline }
@@ -66,6 +68,9 @@ extension Tuner {
         @Option(help: "Continue an interrupted run (its id or a unique prefix).")
         var resume: String?
 
+        @Option(help: "Which update's policy to judge and keep: best (its configurations score highest on the train split; the default) or last.")
+        var select: PolicySelection?
+
         @Option(help: "Charge the stage times in this file (a run's stage-times.json) instead of measuring them: with the run's seed and settings it repeats the run exactly.")
         var stageTimes: String?
 
@@ -79,6 +84,7 @@ extension Tuner {
             guard resume == nil || stageTimes == nil else {
                 throw ValidationError("--resume charges the run's own stage times: it cannot be combined with --stage-times")
             }
+            guard resume == nil || select == nil else { throw ValidationError("--resume keeps the run's own --select") }
             // A bad --set is reported before any data is loaded.
             do { _ = try PPOConfiguration.ragTuning.applying(overrides: overrides) } catch { throw ValidationError("--set: \(error)") }
             if let evaluator {
@@ -87,6 +93,9 @@ extension Tuner {
                 }
                 guard data.dataset.isEmpty, log == nil, resume == nil, stageTimes == nil else {
                     throw ValidationError("--evaluator brings its own data: it cannot be combined with --dataset, --log, --resume or --stage-times")
+                }
+                guard select != .best else {
+                    throw ValidationError("--evaluator keeps the last update: choosing the best would score every update on the remote service")
                 }
                 guard evaluatorRate > 0, evaluatorTimeout > 0, corpusDocuments >= 1 else {
                     throw ValidationError("--evaluator-rate, --evaluator-timeout and --corpus-documents must be positive")
@@ -106,6 +115,7 @@ extension Tuner {
             var options = data
             var environmentOptions = RAGTuningEnvironment.Options()
             var requestLog = log
+            var selection = select ?? .best
             var timings = try stageTimes.map { try StageTimings.read(from: URL(fileURLWithPath: $0)) }
             if let resume {
                 record = try store.run(resume)
@@ -114,6 +124,8 @@ extension Tuner {
                 let stored = try JSONDecoder().decode(Hyperparameters.self, from: Data(record.hyperparameters.utf8))
                 environmentOptions = stored.environment
                 requestLog = stored.requestLog
+                // Runs from before the choice was stored kept their last update.
+                selection = stored.selection ?? .last
                 // Runs from before stage times were kept have none: their resumption measures anew.
                 let kept = Self.stageTimesFile(store, record.id)
                 if FileManager.default.fileExists(atPath: kept.path) { timings = try StageTimings.read(from: kept) }
@@ -152,7 +164,7 @@ extension Tuner {
                 record.datasetID = manifest.id
                 record.datasetCommit = manifest.commit
                 record.policyConfigurationHash = context.policyFileHash
-                record.hyperparameters = String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions, requestLog: requestLog)), as: UTF8.self)
+                record.hyperparameters = String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions, requestLog: requestLog, selection: selection)), as: UTF8.self)
                 try store.create(record)
             }
             try tuning.timings.write(to: Self.stageTimesFile(store, record.id))
@@ -160,7 +172,7 @@ extension Tuner {
             if !json { print("run \(record.id) → \(store.runFolder(record.id).path)") }
 
             do {
-                try train(trainer, tuning: tuning, store: store, record: &record, clock: clock, options: environmentOptions)
+                try train(trainer, tuning: tuning, store: store, record: &record, clock: clock, options: environmentOptions, selection: selection)
             } catch {
                 record.status = "failed"
                 try? store.update(record)
@@ -171,15 +183,38 @@ extension Tuner {
         /// Trains, saves and judges; `record` ends interrupted or finished.
         private func train(
             _ trainer: PPOTrainer<RAGTuningEnvironment>, tuning: OfflineTuning, store: RunStore, record: inout RunRecord,
-            clock: ContinuousClock.Instant, options environmentOptions: RAGTuningEnvironment.Options
+            clock: ContinuousClock.Instant, options environmentOptions: RAGTuningEnvironment.Options, selection: PolicySelection
         ) throws {
             let runFolder = store.runFolder(record.id)
             let trainerFile = Self.trainerFile(store, record.id)
+            let policyFile = runFolder.appendingPathComponent("policy.ckpt")
             let runID = record.id
+            let features = trainer.environments[0].features
+            func current() -> PolicyCheckpoint {
+                var checkpoint = trainer.checkpoint
+                checkpoint.features = features
+                return checkpoint
+            }
+            // An interrupted run saved its best so far where the finished run keeps its policy; a
+            // file there that cannot be read stops the run rather than restart the choice.
+            let saved = selection == .best && FileManager.default.fileExists(atPath: policyFile.path)
+            var best = BestPolicy(resuming: saved ? try PolicyCheckpoint.read(from: policyFile) : nil)
+            var failure: (any Error)?
             let interrupt = InterruptFlag()
             interrupt.install()
             try trainer.train { metrics in
-                try? store.log(run: runID, update: metrics.update, step: metrics.globalStep, metrics: Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode))
+                var logged = Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode)
+                if selection == .best {
+                    do {
+                        let scored = try best.consider(current(), update: metrics.update, tuning: tuning)
+                        logged["train_reward"] = scored.trainReward
+                        if scored.kept { try best.checkpoint!.write(to: policyFile) }
+                    } catch {
+                        failure = error
+                        return false
+                    }
+                }
+                try? store.log(run: runID, update: metrics.update, step: metrics.globalStep, metrics: logged)
                 if metrics.update % 25 == 0 { try? trainer.saveCheckpoint(to: trainerFile) }
                 if !json && (metrics.update % 10 == 0 || trainer.isFinished) {
                     let elapsed = Self.seconds(ContinuousClock.now - clock)
@@ -191,6 +226,7 @@ extension Tuner {
                 }
                 return !interrupt.raised
             }
+            if let failure { throw failure }
             try trainer.saveCheckpoint(to: trainerFile)
             try store.addArtifact(run: runID, name: "trainer-checkpoint", file: "trainer.ckpt")
             if interrupt.raised {
@@ -200,15 +236,20 @@ extension Tuner {
                 return
             }
 
-            var checkpoint = trainer.checkpoint
-            checkpoint.features = trainer.environments[0].features
-            try checkpoint.write(to: runFolder.appendingPathComponent("policy.ckpt"))
+            let checkpoint = best.checkpoint ?? current()
+            try checkpoint.write(to: policyFile)
             try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
-            let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: UInt64(record.seed)))
+            let policy = Policy(checkpoint: checkpoint)
+            // Updates are numbered from 0, as in the run's logged metrics.
+            let judged = (update: checkpoint.selection?.update ?? trainer.update - 1, trainReward: try checkpoint.selection?.score ?? tuning.trainReward(policy))
+            let verdict = try tuning.verdict(policy: policy, bootstrap: Bootstrap(seed: UInt64(record.seed)))
             try RunArtifacts.write(verdict, tuning: tuning, store: store, run: runID)
             let wall = Self.seconds(ContinuousClock.now - clock)
             var object = ReportJSON.verdict(verdict, wallSeconds: wall, dataset: tuning.setup.dataset.manifest.id)
             object["run_id"] = runID
+            object["policy_selection"] = [
+                "rule": selection.rawValue, "update": judged.update, "updates": trainer.configuration.updateCount, "train_reward": judged.trainReward,
+            ] as [String: Any]
             record.status = "finished"
             record.wallSeconds = wall
             record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
@@ -216,6 +257,8 @@ extension Tuner {
             if json {
                 try ReportJSON.print(object)
             } else {
+                print(String(format: "\npolicy judged: update %d of 0–%d (%@; train-split reward %.4f)", judged.update, trainer.configuration.updateCount - 1,
+                             selection == .best ? "the best on the train split" : "the last", judged.trainReward))
                 let replayed = (try? JSONDecoder().decode(Hyperparameters.self, from: Data(record.hyperparameters.utf8)))?.requestLog
                 VerdictTable.printTable(verdict, wallSeconds: wall,
                                         heldOut: replayed == nil ? "test split" : "held-out requests (the replayed log's last 20%, by time)")
@@ -251,7 +294,11 @@ struct Hyperparameters: Codable {
     var environment: RAGTuningEnvironment.Options
     /// The request log a run replays, if any.
     var requestLog: String?
+    /// Which update's policy the run keeps; nil in runs from before it was stored (they kept the last).
+    var selection: PolicySelection?
 }
+
+extension PolicySelection: ExpressibleByArgument {}
 
 /// Ctrl-C asks the training loop to stop after the current update instead of killing it.
 final class InterruptFlag: @unchecked Sendable {

@@ -28,7 +28,7 @@ extension Tuner.Train {
             id: RunStore.newRunID(), experiment: "evaluator", created: Date(), status: "running",
             command: CommandLine.arguments.joined(separator: " "), datasetPath: url.absoluteString, datasetID: "evaluator:\(url.host ?? "")",
             datasetCommit: nil, policyConfigurationHash: data.policy ?? "built-in", projectVersion: TunerVersion.current, seed: Int64(seed),
-            hyperparameters: String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions)), as: UTF8.self))
+            hyperparameters: String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions, selection: .last)), as: UTF8.self))
         try store.create(record)
         let runID = record.id
         do {

@@ -18,6 +18,9 @@ enum VerdictTable {
         func line(_ name: String, _ g: BootstrapInterval) -> String {
             String(format: "gain vs %@ per query: %+.4f  (95%% CI %+.4f … %+.4f)", name, g.estimate, g.lower, g.upper)
         }
+        let q = v.queryRewards
+        print(String(format: "mean reward per query: policy %.4f, default static %.4f, best static %.4f, oracle %.4f",
+                     q.policy, q.defaultStatic, q.bestStatic, q.oracle))
         print(line("default static", v.gainVersusDefault))
         print(line("best static", v.gainVersusBestStatic))
         print(line("oracle", v.gainVersusOracle))
