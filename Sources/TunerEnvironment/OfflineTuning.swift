@@ -115,16 +115,21 @@ public struct OfflineTuning {
     public func trainReward(_ policy: Policy) throws -> Double {
         let categories = trainCache.categories
         let chosen = proposedConfigurations(policy, categories: categories)
-        let workspace = trainCache.makeWorkspace()
-        let outcomes = try (0..<trainCache.queries.count).map { i in
-            try trainCache.outcome(at: i, configuration: chosen[categories[trainCache.categoryIndex(at: i)]]!, workspace: workspace)
-        }
+        let outcomes = try Self.outcomes(trainCache) { chosen[$0]! }
         let report = BatchReport(
             configuration: RAGTuningEnvironment.defaultConfiguration, outcomes: outcomes,
             categories: (0..<outcomes.count).map { trainCache.categoryIndex(at: $0) }, categoryNames: categories, reward: setup.reward)
         // Summed in the categories' order, not the dictionary's (which differs between processes),
         // so the score is the same to the last bit in a resumed run.
         return categories.compactMap { report.perCategory[$0] }.reduce(0) { $0 + Double($1.n) * $1.reward.reward } / Double(outcomes.count)
+    }
+
+    /// Every cached query answered with the configuration `choose` gives its category.
+    static func outcomes(_ cache: EvaluationCache, _ choose: (String) -> RAGConfiguration) throws -> [QueryOutcome] {
+        let workspace = cache.makeWorkspace()
+        return try (0..<cache.queries.count).map { i in
+            try cache.outcome(at: i, configuration: choose(cache.categories[cache.categoryIndex(at: i)]), workspace: workspace)
+        }
     }
 
     public func verdict(policy: Policy, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
@@ -145,12 +150,7 @@ public struct OfflineTuning {
             oracleConfigurations[name] = best?.configuration ?? bestStatic
         }
 
-        let testWorkspace = testCache.makeWorkspace()
-        func outcomes(_ choose: (String) -> RAGConfiguration) throws -> [QueryOutcome] {
-            try (0..<testCache.queries.count).map { i in
-                try testCache.outcome(at: i, configuration: choose(categories[testCache.categoryIndex(at: i)]), workspace: testWorkspace)
-            }
-        }
+        func outcomes(_ choose: (String) -> RAGConfiguration) throws -> [QueryOutcome] { try Self.outcomes(testCache, choose) }
         let policyOutcomes = try outcomes { chosen[$0] ?? RAGTuningEnvironment.defaultConfiguration }
         let defaultOutcomes = try outcomes { _ in RAGTuningEnvironment.defaultConfiguration }
         let bestOutcomes = try outcomes { _ in bestStatic }

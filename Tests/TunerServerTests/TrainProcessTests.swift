@@ -57,6 +57,13 @@ import TunerPolicy
         let run = try #require(best["run_id"] as? String)
         let chosen = try selection(best)
         #expect(chosen.rule == "best" && chosen.updates == 8 && (0..<8).contains(chosen.update))
+        // The mean per-query rewards are what the paired gains are differences of.
+        let test = try #require(best["test"] as? [String: Any])
+        let means = try #require(test["query_reward"] as? [String: Double])
+        for (name, key) in [("default_static", "gain_vs_default"), ("best_static", "gain_vs_best_static"), ("oracle", "gain_vs_oracle")] {
+            let gain = try #require((test[key] as? [String: Double])?["mean"])
+            #expect(abs(means["policy"]! - means[name]! - gain) < 1e-9, "\(name)")
+        }
 
         // Every update's score, as the run logged it: the kept one is the first highest.
         let scores = try RunStore(folder: out).metrics(run: run).filter { $0.name == "train_reward" }.sorted { $0.update < $1.update }
