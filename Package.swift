@@ -113,7 +113,7 @@ var package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "RSITests", dependencies: ["RSI", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RSITests", dependencies: ["RSI", "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TunerEnvironmentTests",
             dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]

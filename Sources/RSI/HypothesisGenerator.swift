@@ -36,6 +36,9 @@ public struct HypothesisGenerator {
         public var discarded: [Hypothesis]
         /// The dataset queries the window replayed (held out from the A/B tests).
         public var windowQueries: Set<Int>
+        /// The stage times the replay charged, by question: with them the same window retrains
+        /// the same policy (``OfflineTuning/init(setup:system:train:test:environmentOptions:timings:)``).
+        public var timings: StageTimings
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -67,9 +70,19 @@ public struct HypothesisGenerator {
         ppo.totalSteps = configuration.trainingSteps
         ppo.seed = configuration.seed
         let trainer = try tuning.trainer(ppo)
-        try trainer.train { _ in !shouldStop() }
-        var checkpoint = trainer.checkpoint
-        checkpoint.features = trainer.environments[0].features
+        // As `tuner train` does: propose from the update whose configurations score best on the
+        // replayed window, not from whichever batches came last.
+        var best = BestPolicy()
+        var failure: (any Error)?
+        try trainer.train { metrics in
+            do { _ = try best.consider(trainer.policyCheckpoint, update: metrics.update, tuning: tuning) } catch {
+                failure = error
+                return false
+            }
+            return !shouldStop()
+        }
+        if let failure { throw failure }
+        let checkpoint = best.checkpoint ?? trainer.policyCheckpoint
         // A production configuration carries the fusion weight to two decimals: finer differences are noise.
         let proposed = tuning.proposedConfigurations(Policy(checkpoint: checkpoint), categories: tuning.trainCache.categories).mapValues { c in
             var rounded = c
@@ -103,7 +116,8 @@ public struct HypothesisGenerator {
         let kept = Array(promising.prefix(configuration.maxHypotheses))
         return Proposal(
             configurations: proposed, checkpoint: try checkpoint.archive().encoded(), replayed: replay.count, unmatched: window.count - replay.count,
-            hypotheses: kept, discarded: candidates.filter { h in !kept.contains { $0.id == h.id } }, windowQueries: Set(replay))
+            hypotheses: kept, discarded: candidates.filter { h in !kept.contains { $0.id == h.id } }, windowQueries: Set(replay),
+            timings: tuning.trainCache.timings)
     }
 
     /// Risk by what the change touches: a new retriever changes every ranking (high); re-ranking

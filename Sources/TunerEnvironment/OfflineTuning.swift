@@ -23,6 +23,10 @@ public struct OfflineTuning {
         public var gainVersusOracle: BootstrapInterval
         /// Mean per-query reward of each, what the gains are differences of.
         public var queryRewards: QueryRewards
+        /// The per-category oracle's configurations scored on the train split as
+        /// ``OfflineTuning/trainReward(_:)`` scores a policy's: what the policy's own train score
+        /// is measured against (a policy may score higher, off the grid's points).
+        public var oracleTrainReward: Double
         /// Categories whose chosen configuration breaches a gate on the test split.
         public var gateViolations: [String]
         /// Categories whose gates no configuration of the grid meets on the train split: a
@@ -140,15 +144,23 @@ public struct OfflineTuning {
         let workspace = trainCache.makeWorkspace()
         let trainReports = try grid.map { try trainCache.evaluate($0, reward: reward, workspace: workspace) }
         let bestStatic = ConfigurationGrid.best(trainReports)!.configuration
+        // A category's oracle: its best configuration among those meeting its gates on train, or
+        // among all where none does.
+        func oracle(_ name: String) -> (report: BatchReport?, attainable: Bool) {
+            let perCategory = trainReports.filter { $0.perCategory[name] != nil }
+            let passing = perCategory.filter { $0.perCategory[name]!.gatesPassed }
+            let best = (passing.isEmpty ? perCategory : passing).max { $0.perCategory[name]!.reward.reward < $1.perCategory[name]!.reward.reward }
+            return (best, !passing.isEmpty)
+        }
         var oracleConfigurations: [String: RAGConfiguration] = [:]
         var unattainable: [String] = []
         for name in categories {
-            let perCategory = trainReports.filter { $0.perCategory[name] != nil }
-            let passing = perCategory.filter { $0.perCategory[name]!.gatesPassed }
-            if passing.isEmpty { unattainable.append(name) }
-            let best = (passing.isEmpty ? perCategory : passing).max { $0.perCategory[name]!.reward.reward < $1.perCategory[name]!.reward.reward }
+            let (best, attainable) = oracle(name)
+            if !attainable { unattainable.append(name) }
             oracleConfigurations[name] = best?.configuration ?? bestStatic
         }
+        let oracleTrainReward = trainCache.categories.compactMap { oracle($0).report?.perCategory[$0] }
+            .reduce(0) { $0 + Double($1.n) * $1.reward.reward } / Double(trainCache.queries.count)
 
         func outcomes(_ choose: (String) -> RAGConfiguration) throws -> [QueryOutcome] { try Self.outcomes(testCache, choose) }
         let policyOutcomes = try outcomes { chosen[$0] ?? RAGTuningEnvironment.defaultConfiguration }
@@ -176,6 +188,7 @@ public struct OfflineTuning {
             gainVersusOracle: gain(oracleOutcomes),
             queryRewards: QueryRewards(
                 policy: mean(policyOutcomes), defaultStatic: mean(defaultOutcomes), bestStatic: mean(bestOutcomes), oracle: mean(oracleOutcomes)),
+            oracleTrainReward: oracleTrainReward,
             gateViolations: policyReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted(),
             unattainableGateCategories: unattainable.sorted(),
             policyOutcomes: policyOutcomes,

@@ -171,3 +171,13 @@ public struct RAGTuningEnvironment: Environment {
         rng = RandomGenerator(state: snapshot.words)
     }
 }
+
+extension PPOTrainer where E == RAGTuningEnvironment {
+    /// The trained policy with the context features its environments built, so a service that
+    /// loads the checkpoint builds the same observation.
+    public var policyCheckpoint: PolicyCheckpoint {
+        var checkpoint = checkpoint
+        checkpoint.features = environments[0].features
+        return checkpoint
+    }
+}

@@ -125,6 +125,23 @@ import TunerPolicy
         #expect(Set(verdict.policyConfigurations.keys) == Set(tuning.testCache.categories.filter { tuning.trainCache.categories.contains($0) }))
         // On Cranfield's train half no grid configuration meets the "how" and "what" gates.
         #expect(Set(["how", "what"]).isSubset(of: verdict.unattainableGateCategories))
+
+        // The oracle's train score, by another route: every grid configuration scored on the whole
+        // train split, each category's best (among those meeting its gates, where any does)
+        // weighted by the category's size. The best single static configuration scores lower.
+        let grid = ConfigurationGrid.configurations(tuning.setup.policy.actions, rerankAvailable: tuning.system.reranker != nil)
+        let reports = try grid.map { try tuning.trainCache.evaluate($0, reward: tuning.setup.reward) }
+        let n = Double(tuning.trainCache.queries.count)
+        var oracleTotal = 0.0
+        for category in tuning.trainCache.categories {
+            let summaries = reports.compactMap { $0.perCategory[category] }
+            let passing = summaries.filter(\.gatesPassed)
+            oracleTotal += Double(summaries[0].n) * (passing.isEmpty ? summaries : passing).map(\.reward.reward).max()!
+        }
+        #expect(abs(oracleTotal / n - verdict.oracleTrainReward) < 1e-12)
+        let bestStatic = try #require(reports.first { $0.configuration == verdict.bestStaticConfiguration })
+        let bestStaticScore = tuning.trainCache.categories.compactMap { bestStatic.perCategory[$0] }.reduce(0) { $0 + Double($1.n) * $1.reward.reward } / n
+        #expect(verdict.oracleTrainReward > bestStaticScore + 0.01, "oracle \(verdict.oracleTrainReward), best static \(bestStaticScore)")
     }
 }
 

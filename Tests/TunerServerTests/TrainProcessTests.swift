@@ -57,6 +57,8 @@ import TunerPolicy
         let run = try #require(best["run_id"] as? String)
         let chosen = try selection(best)
         #expect(chosen.rule == "best" && chosen.updates == 8 && (0..<8).contains(chosen.update))
+        let oracleTrainReward = (best["policy_selection"] as? [String: Any])?["oracle_train_reward"] as? Double
+        #expect(oracleTrainReward?.isFinite == true, "the oracle's train score beside the policy's")
         // The mean per-query rewards are what the paired gains are differences of.
         let test = try #require(best["test"] as? [String: Any])
         let means = try #require(test["query_reward"] as? [String: Double])

@@ -189,12 +189,6 @@ extension Tuner {
             let trainerFile = Self.trainerFile(store, record.id)
             let policyFile = runFolder.appendingPathComponent("policy.ckpt")
             let runID = record.id
-            let features = trainer.environments[0].features
-            func current() -> PolicyCheckpoint {
-                var checkpoint = trainer.checkpoint
-                checkpoint.features = features
-                return checkpoint
-            }
             // An interrupted run saved its best so far where the finished run keeps its policy; a
             // file there that cannot be read stops the run rather than restart the choice.
             let saved = selection == .best && FileManager.default.fileExists(atPath: policyFile.path)
@@ -206,7 +200,7 @@ extension Tuner {
                 var logged = Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode)
                 if selection == .best {
                     do {
-                        let scored = try best.consider(current(), update: metrics.update, tuning: tuning)
+                        let scored = try best.consider(trainer.policyCheckpoint, update: metrics.update, tuning: tuning)
                         logged["train_reward"] = scored.trainReward
                         if scored.kept { try best.checkpoint!.write(to: policyFile) }
                     } catch {
@@ -236,7 +230,7 @@ extension Tuner {
                 return
             }
 
-            let checkpoint = best.checkpoint ?? current()
+            let checkpoint = best.checkpoint ?? trainer.policyCheckpoint
             try checkpoint.write(to: policyFile)
             try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
             let policy = Policy(checkpoint: checkpoint)
@@ -249,6 +243,7 @@ extension Tuner {
             object["run_id"] = runID
             object["policy_selection"] = [
                 "rule": selection.rawValue, "update": judged.update, "updates": trainer.configuration.updateCount, "train_reward": judged.trainReward,
+                "oracle_train_reward": verdict.oracleTrainReward,
             ] as [String: Any]
             record.status = "finished"
             record.wallSeconds = wall
@@ -257,8 +252,9 @@ extension Tuner {
             if json {
                 try ReportJSON.print(object)
             } else {
-                print(String(format: "\npolicy judged: update %d of 0–%d (%@; train-split reward %.4f)", judged.update, trainer.configuration.updateCount - 1,
-                             selection == .best ? "the best on the train split" : "the last", judged.trainReward))
+                print(String(format: "\npolicy judged: update %d of 0–%d (%@; train-split reward %.4f, the per-category oracle's %.4f)",
+                             judged.update, trainer.configuration.updateCount - 1,
+                             selection == .best ? "the best on the train split" : "the last", judged.trainReward, verdict.oracleTrainReward))
                 let replayed = (try? JSONDecoder().decode(Hyperparameters.self, from: Data(record.hyperparameters.utf8)))?.requestLog
                 VerdictTable.printTable(verdict, wallSeconds: wall,
                                         heldOut: replayed == nil ? "test split" : "held-out requests (the replayed log's last 20%, by time)")

@@ -41,8 +41,7 @@ extension Tuner.Train {
                 }
                 return true
             }
-            var checkpoint = trainer.checkpoint
-            checkpoint.features = trainer.environments[0].features
+            let checkpoint = trainer.policyCheckpoint
             try checkpoint.write(to: store.runFolder(runID).appendingPathComponent("policy.ckpt"))
             try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
             let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: seed))
