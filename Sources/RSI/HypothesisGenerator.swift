@@ -65,7 +65,9 @@ public struct HypothesisGenerator {
         let byText = Self.judgedQuestions(setup)
         let replay = window.compactMap { r in r.question.flatMap { byText[RequestLog.normalized($0)] } }
         guard replay.count >= 2 else { throw Failure.nothingToReplay(requests: window.count) }
-        let tuning = try OfflineTuning(setup: setup, system: system, train: replay, test: replay)
+        // Hypotheses are weighed on the replayed questions themselves (the A/B tests hold them
+        // out); no held-out split is scored here, so none is cached.
+        let tuning = try OfflineTuning(setup: setup, system: system, train: replay, test: [])
         var ppo = PPOConfiguration.ragTuning
         ppo.totalSteps = configuration.trainingSteps
         ppo.seed = configuration.seed

@@ -47,7 +47,7 @@ import TunerPolicy
         // update's policy scored on the window.
         let byText = HypothesisGenerator.judgedQuestions(setup)
         let replay = window.map { byText[RequestLog.normalized($0.question!)]! }
-        let tuning = try OfflineTuning(setup: setup, system: system, train: replay, test: replay, timings: proposal.timings)
+        let tuning = try OfflineTuning(setup: setup, system: system, train: replay, test: [], timings: proposal.timings)
         var ppo = PPOConfiguration.ragTuning
         ppo.totalSteps = configuration.trainingSteps
         ppo.seed = configuration.seed
