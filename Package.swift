@@ -111,7 +111,8 @@ var package = Package(
         .testTarget(name: "TunerPolicyTests", dependencies: ["TunerPolicy", "NumericCore"]),
         .testTarget(name: "PPOTests", dependencies: ["PPO", "TunerPolicy", "NumericCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"]),
+        // The fixtures are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RSITests", dependencies: ["RSI", "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(

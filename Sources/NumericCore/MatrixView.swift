@@ -50,48 +50,37 @@ public struct MatrixView {
 
 /// A writable window on row-major `Float` data; see ``MatrixView``.
 public struct MutableMatrixView {
-    public let base: UnsafeMutablePointer<Float>
-    public let rows: Int
-    public let cols: Int
-    public let rowStride: Int
+    /// The same window, read-only.
+    public let readOnly: MatrixView
+
+    @inlinable public var base: UnsafeMutablePointer<Float> { UnsafeMutablePointer(mutating: readOnly.base) }
+    @inlinable public var rows: Int { readOnly.rows }
+    @inlinable public var cols: Int { readOnly.cols }
+    @inlinable public var rowStride: Int { readOnly.rowStride }
 
     public init(base: UnsafeMutablePointer<Float>, rows: Int, cols: Int, rowStride: Int? = nil) {
-        let stride = rowStride ?? cols
-        precondition(rows >= 0 && cols >= 0 && stride >= cols,
-                     "Invalid view \(rows)x\(cols) with row stride \(stride)")
-        self.base = base
-        self.rows = rows
-        self.cols = cols
-        self.rowStride = stride
+        readOnly = MatrixView(base: base, rows: rows, cols: cols, rowStride: rowStride)
     }
+
+    /// A window on memory that `view` shows and the caller may write.
+    init(mutating view: MatrixView) { readOnly = view }
 
     @inline(__always)
     public subscript(row: Int, col: Int) -> Float {
-        get {
-            assert(row >= 0 && row < rows && col >= 0 && col < cols, "matrix view [\(row), \(col)] outside \(rows)x\(cols)")
-            return base[row * rowStride + col]
-        }
+        get { readOnly[row, col] }
         nonmutating set {
             assert(row >= 0 && row < rows && col >= 0 && col < cols, "matrix view [\(row), \(col)] outside \(rows)x\(cols)")
             base[row * rowStride + col] = newValue
         }
     }
 
-    public var readOnly: MatrixView {
-        MatrixView(base: UnsafePointer(base), rows: rows, cols: cols, rowStride: rowStride)
-    }
+    /// The rows in `range`, sharing memory with this view.
+    public func rows(_ range: Range<Int>) -> MutableMatrixView { MutableMatrixView(mutating: readOnly.rows(range)) }
 
-    public func rows(_ range: Range<Int>) -> MutableMatrixView {
-        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "Row range \(range) outside 0..<\(rows)")
-        return MutableMatrixView(base: base + range.lowerBound * rowStride, rows: range.count, cols: cols, rowStride: rowStride)
-    }
+    /// The columns in `range`, sharing memory with this view.
+    public func columns(_ range: Range<Int>) -> MutableMatrixView { MutableMatrixView(mutating: readOnly.columns(range)) }
 
-    public func columns(_ range: Range<Int>) -> MutableMatrixView {
-        precondition(range.lowerBound >= 0 && range.upperBound <= cols, "Column range \(range) outside 0..<\(cols)")
-        return MutableMatrixView(base: base + range.lowerBound, rows: rows, cols: range.count, rowStride: rowStride)
-    }
-
-    public var isContiguous: Bool { rowStride == cols || rows <= 1 }
+    public var isContiguous: Bool { readOnly.isContiguous }
 
     /// Sets every element to `value`.
     public func fill(_ value: Float) {

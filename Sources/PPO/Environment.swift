@@ -43,8 +43,12 @@ public protocol Environment {
     var actionMask: [Float]? { get }
     var snapshot: EnvironmentSnapshot { get }
     mutating func restore(_ snapshot: EnvironmentSnapshot)
+    /// How the environment turns a service's signals into observations, where a deployed policy
+    /// must do the same (kept in the policy checkpoint); nil for the control tasks.
+    var contextFeatures: ContextFeatures? { get }
 }
 
 extension Environment {
     public var actionMask: [Float]? { nil }
+    public var contextFeatures: ContextFeatures? { nil }
 }

@@ -28,15 +28,7 @@ public final class PPOTrainer<E: Environment> {
     var discountedReturns: [Double]
     var returnNormalizer = RunningNormalizer(size: 1)
 
-    // Rollout storage, row t·N + e.
-    var rolloutObservations: Matrix
-    var rolloutActions: Matrix
-    var rolloutMasks: Matrix?
-    var logProbs: [Float]
-    var values: [Float]
-    var rewards: [Float]
-    var dones: [Float]
-    var finishedReturns: [Double] = []
+    var rollout: Rollout
 
     let space: ActionSpace
     let makeEnvironment: (Int) -> E
@@ -75,13 +67,8 @@ public final class PPOTrainer<E: Environment> {
         }
         episodeReturns = [Double](repeating: 0, count: n)
         discountedReturns = [Double](repeating: 0, count: n)
-        rolloutObservations = Matrix(rows: b, cols: first.observationSize)
-        rolloutActions = Matrix(rows: b, cols: space.count)
-        rolloutMasks = first.actionMask == nil ? nil : Matrix(rows: b, cols: space.maskWidth)
-        logProbs = [Float](repeating: 0, count: b)
-        values = [Float](repeating: 0, count: b)
-        rewards = [Float](repeating: 0, count: b)
-        dones = [Float](repeating: 0, count: b)
+        rollout = Rollout(transitions: b, observationSize: first.observationSize, actionCount: space.count,
+                          maskWidth: first.actionMask == nil ? nil : space.maskWidth)
     }
 
     public var isFinished: Bool { update >= configuration.updateCount }
@@ -106,16 +93,14 @@ public final class PPOTrainer<E: Environment> {
             ? LearningRateSchedule.linear(initial: configuration.clipRange, final: 0).value(update: update, of: total)
             : configuration.clipRange
         capLogStds()
-        finishedReturns.removeAll(keepingCapacity: true)
         let lastValues = try collectRollout()
         let (advantages, returns) = GAE.compute(
-            rewards: rewards, values: values, dones: dones, lastValues: lastValues,
+            rewards: rollout.rewards, values: rollout.values, dones: rollout.dones, lastValues: lastValues,
             environmentCount: configuration.environmentCount, gamma: configuration.gamma, lambda: configuration.gaeLambda)
         var metrics = try optimize(advantages: advantages, returns: returns, clipRange: max(clipRange, 1e-8))
         update += 1
-        if configuration.klAdaptiveLearningRate, let target = configuration.targetKL {
-            if metrics.approximateKL > 2 * Double(target) { learningRate = max(learningRate / 1.5, 1e-6) }
-            if metrics.approximateKL < Double(target) / 2 { learningRate = min(learningRate * 1.5, 1e-2) }
+        if configuration.klAdaptiveLearningRate {
+            learningRate = KLControl(target: configuration.targetKL).adaptedLearningRate(learningRate, meanKL: metrics.approximateKL)
         }
         metrics.stepsPerSecond = Double(configuration.transitionsPerRollout) / (Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         history.append(metrics)
@@ -133,9 +118,10 @@ public final class PPOTrainer<E: Environment> {
 
     // MARK: Rollout
 
-    /// Steps every environment T times with the current policy, filling the rollout storage;
-    /// returns V of the observations that follow the rollout (the GAE bootstrap).
+    /// Steps every environment T times with the current policy, filling `rollout`; returns V of
+    /// the observations that follow it (the GAE bootstrap).
     func collectRollout() throws -> [Float] {
+        rollout.finishedReturns.removeAll(keepingCapacity: true)
         let n = configuration.environmentCount
         let o = observations.cols
         var action = [Float](repeating: 0, count: space.count)
@@ -145,22 +131,22 @@ public final class PPOTrainer<E: Environment> {
             try checkFinite(observations, "observation", step: globalStep)
             if configuration.normalizeObservations { observations.withView { normalizer.update($0) } }
             observations.withView { raw in
-                rolloutObservations.withMutableView { normalizeObservations(raw, into: $0.rows(rows)) }
+                rollout.observations.withMutableView { normalizeObservations(raw, into: $0.rows(rows)) }
             }
             for e in 0..<n {
                 if let mask = environments[e].actionMask {
-                    for j in 0..<mask.count { rolloutMasks![t * n + e, j] = mask[j] }
+                    for j in 0..<mask.count { rollout.masks![t * n + e, j] = mask[j] }
                 }
             }
-            let batch = rolloutObservations.withView { $0.rows(rows).toMatrix() }
+            let batch = rollout.observations.withView { $0.rows(rows).toMatrix() }
             let outputs = batch.withView { network.actor.forward($0) }
             let stepValues = batch.withView { network.critic.forward($0) }
             for e in 0..<n {
                 let i = t * n + e
-                values[i] = stepValues[e, 0]
+                rollout.values[i] = stepValues[e, 0]
                 let logProb = action.withUnsafeMutableBufferPointer { a in
                     scratch.withUnsafeMutableBufferPointer { s in
-                        rolloutMasks.map { masks in
+                        rollout.masks.map { masks in
                             masks.withView { m in
                                 network.distribution.sample(outputs: outputs.base + e * outputs.rowStride, logStd: network.logStd,
                                                             mask: m.base + i * m.rowStride, into: a.baseAddress!, scratch: s.baseAddress!, using: &rng)
@@ -169,16 +155,18 @@ public final class PPOTrainer<E: Environment> {
                                                          mask: nil, into: a.baseAddress!, scratch: s.baseAddress!, using: &rng)
                     }
                 }
-                logProbs[i] = logProb
-                for h in 0..<space.count { rolloutActions[i, h] = action[h] }
+                rollout.logProbs[i] = logProb
+                for h in 0..<space.count { rollout.actions[i, h] = action[h] }
             }
             for e in 0..<n {
                 let i = t * n + e
-                let action = (0..<space.count).map { rolloutActions[i, $0] }
+                let action = (0..<space.count).map { rollout.actions[i, $0] }
                 let result = environments[e].step(space.environmentValues(action))
                 guard result.reward.isFinite else { throw PPOError.nonFinite(quantity: "reward", location: "environment \(e), step \(globalStep)") }
                 var reward = result.reward
                 episodeReturns[e] += reward
+                // Reward scaling and the time-limit bootstrap follow Stable-Baselines3 (CleanRL's
+                // gym wrappers scale; its GAE treats truncation as termination).
                 if configuration.scaleRewards {
                     discountedReturns[e] = discountedReturns[e] * configuration.gamma + reward
                     returnNormalizer.update(scalar: discountedReturns[e])
@@ -188,12 +176,12 @@ public final class PPOTrainer<E: Environment> {
                     // Time-limit truncation: the final state still has a value.
                     reward += configuration.gamma * Double(value(ofRaw: result.observation))
                 }
-                rewards[i] = Float(reward)
+                rollout.rewards[i] = Float(reward)
                 let done = result.terminated || result.truncated
-                dones[i] = done ? 1 : 0
+                rollout.dones[i] = done ? 1 : 0
                 let next = done ? environments[e].reset() : result.observation
                 if done {
-                    finishedReturns.append(episodeReturns[e])
+                    rollout.finishedReturns.append(episodeReturns[e])
                     episodeReturns[e] = 0
                     discountedReturns[e] = 0
                 }
@@ -232,160 +220,79 @@ public final class PPOTrainer<E: Environment> {
 
     // MARK: Optimisation
 
+    /// K epochs of shuffled minibatch steps on the rollout (CleanRL's "Optimizing the policy
+    /// and value network" loop).
     func optimize(advantages: [Float], returns: [Float], clipRange: Float) throws -> UpdateMetrics {
-        let b = configuration.transitionsPerRollout
-        let m = configuration.minibatchSize
-        let o = rolloutObservations.cols
-        let w = space.outputWidth
-        var miniObservations = Matrix(rows: m, cols: o)
-        var miniActions = Matrix(rows: m, cols: space.count)
-        var miniMasks = rolloutMasks.map { Matrix(rows: m, cols: $0.cols) }
-        var outputGradient = Matrix(rows: m, cols: w)
-        var valueGradient = Matrix(rows: m, cols: 1)
-        var sums = (policy: 0.0, value: 0.0, kl: 0.0, clip: 0.0, entropy: [Double](repeating: 0, count: space.count))
-        var minibatches = 0
-        var epochsCompleted = 0
-        var stoppedEarly = false
-
-        epochLoop: for _ in 0..<configuration.epochs {
+        let b = configuration.transitionsPerRollout, m = configuration.minibatchSize
+        let loss = PPOLoss(
+            clipRange: clipRange, valueCoefficient: configuration.valueCoefficient, clipValueLoss: configuration.clipValueLoss,
+            normalizeAdvantages: configuration.normalizeAdvantages,
+            entropyCoefficients: space.heads.map { configuration.entropyCoefficient(forHead: $0.name) })
+        let klControl = KLControl(target: configuration.targetKL)
+        var totals = LossTotals(heads: space.count)
+        var epochsCompleted = 0, stoppedEarly = false
+        epochs: for _ in 0..<configuration.epochs {
             let order = rng.permutation(b)
             for start in stride(from: 0, to: b, by: m) {
-                let index = Array(order[start ..< min(start + m, b)])
-                let rows = index.count
-                gather(rolloutObservations, index, into: &miniObservations)
-                gather(rolloutActions, index, into: &miniActions)
-                if let masks = rolloutMasks { gather(masks, index, into: &miniMasks!) }
-
-                // Forward: new log-probabilities, entropies and values.
-                let obs = miniObservations.withView { $0.rows(0..<rows).toMatrix() }
-                let outputs = obs.withView { network.actor.forward($0) }
-                let actions = miniActions.withView { $0.rows(0..<rows).toMatrix() }
-                let masks = miniMasks.map { mm in mm.withView { $0.rows(0..<rows).toMatrix() } }
-                actions.withView { a in
-                    if let masks {
-                        masks.withView { network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: a, masks: $0) }
-                    } else {
-                        network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: a, masks: nil)
-                    }
-                }
-                let newValues = obs.withView { network.critic.forward($0) }
-                let newLogProbs = network.distribution.logProbs
-
-                // Ratio, approximate KL (r − 1 − log r) and clip fraction.
-                var ratio = [Float](repeating: 0, count: rows)
-                var kl = 0.0, clipped = 0.0
-                for k in 0..<rows {
-                    let logRatio = newLogProbs[k] - logProbs[index[k]]
-                    ratio[k] = Foundation.exp(logRatio)
-                    kl += Double((ratio[k] - 1) - logRatio)
-                    if abs(ratio[k] - 1) > clipRange { clipped += 1 }
-                }
-                kl /= Double(rows)
-                if let target = configuration.targetKL, kl > 1.5 * Double(target) {
+                let minibatch = rollout.minibatch(Array(order[start ..< min(start + m, b)]), advantages: advantages, returns: returns)
+                let pass = forward(minibatch)
+                let terms = loss.evaluate(
+                    newLogProbs: pass.evaluation.logProbs, oldLogProbs: minibatch.oldLogProbs, advantages: minibatch.advantages,
+                    newValues: pass.values, oldValues: minibatch.oldValues, returns: minibatch.returns, entropies: pass.evaluation.entropies)
+                if klControl.stopsEpochs(minibatchKL: terms.approximateKL) {
                     stoppedEarly = true
-                    break epochLoop
+                    break epochs
                 }
-
-                // Advantages normalised within the minibatch (not for a minibatch of one).
-                var adv = index.map { advantages[$0] }
-                if configuration.normalizeAdvantages && rows > 1 {
-                    let mean = adv.reduce(0, +) / Float(rows)
-                    let std = (adv.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(rows - 1)).squareRoot()
-                    adv = adv.map { ($0 - mean) / (std + 1e-8) }
+                guard terms.policyLoss.isFinite && terms.valueLoss.isFinite else {
+                    throw PPOError.nonFinite(quantity: "loss", location: "update \(update), minibatch \(totals.minibatches)")
                 }
-
-                // Clipped surrogate: L = mean(max(−A·r, −A·clip(r, 1 ± ε))); ∂/∂log π = −A·r when the
-                // unclipped term is the larger, else 0.
-                var policyLoss = 0.0
-                var logProbGradient = [Float](repeating: 0, count: rows)
-                for k in 0..<rows {
-                    let unclipped = -adv[k] * ratio[k]
-                    let clippedLoss = -adv[k] * min(max(ratio[k], 1 - clipRange), 1 + clipRange)
-                    policyLoss += Double(max(unclipped, clippedLoss))
-                    if unclipped >= clippedLoss { logProbGradient[k] = -adv[k] * ratio[k] / Float(rows) }
-                }
-                policyLoss /= Double(rows)
-
-                // Entropy bonus: −c_h·mean(H_h) per head.
-                var entropyGradient: [[Float]] = []
-                for (h, head) in space.heads.enumerated() {
-                    let coefficient = configuration.entropyCoefficient(forHead: head.name)
-                    entropyGradient.append([Float](repeating: -coefficient / Float(rows), count: rows))
-                    sums.entropy[h] += Double(network.distribution.entropies[h].reduce(0, +)) / Double(rows)
-                }
-
-                // Value loss: c_v · ½·mean((V − R)²), or the max with the clipped version.
-                var valueLoss = 0.0
-                for k in 0..<rows {
-                    let v = newValues[k, 0], target = returns[index[k]], old = values[index[k]]
-                    let plain = (v - target) * (v - target)
-                    var gradient = v - target
-                    var loss = plain
-                    if configuration.clipValueLoss {
-                        let vClipped = old + min(max(v - old, -clipRange), clipRange)
-                        let clippedLoss = (vClipped - target) * (vClipped - target)
-                        if clippedLoss > plain {
-                            loss = clippedLoss
-                            gradient = abs(v - old) < clipRange ? vClipped - target : 0
-                        }
-                    }
-                    valueLoss += Double(0.5 * loss)
-                    valueGradient[k, 0] = configuration.valueCoefficient * gradient / Float(rows)
-                }
-                valueLoss /= Double(rows)
-                guard policyLoss.isFinite && valueLoss.isFinite else {
-                    throw PPOError.nonFinite(quantity: "loss", location: "update \(update), minibatch \(minibatches)")
-                }
-
-                // Backward through heads, actor and critic into one gradient buffer; one clip; one step.
-                network.arena.zeroGradients()
-                outputGradient.withMutableView { dOut in
-                    actions.withView { a in
-                        network.distribution.backward(outputs: outputs, logStd: network.logStd, actions: a,
-                                                      logProbGradient: logProbGradient, entropyGradient: entropyGradient,
-                                                      into: dOut.rows(0..<rows), logStdGradient: network.logStdGradient)
-                    }
-                    network.actor.backward(outputGradient: dOut.rows(0..<rows).readOnly)
-                }
-                valueGradient.withView { network.critic.backward(outputGradient: $0.rows(0..<rows)) }
+                backward(pass, minibatch, terms)
                 do {
                     try GradientClipping.clipGlobalNorm(network.arena, maxNorm: configuration.maxGradientNorm)
                 } catch let error as NonFiniteValueError {
                     throw PPOError.nonFinite(quantity: "gradient", location: "\(error.location), update \(update)")
                 }
                 adam.update(network.arena, learningRate: learningRate)
-
-                sums.policy += policyLoss
-                sums.value += valueLoss
-                sums.kl += kl
-                sums.clip += clipped / Double(rows)
-                minibatches += 1
+                totals.add(terms)
             }
             epochsCompleted += 1
         }
-
-        let count = Double(max(minibatches, 1))
-        let entropyByHead = Dictionary(uniqueKeysWithValues: zip(space.heads.map(\.name), sums.entropy.map { $0 / count }))
-        return UpdateMetrics(
-            update: update, globalStep: globalStep, policyLoss: sums.policy / count, valueLoss: sums.value / count,
-            entropy: entropyByHead.values.reduce(0, +), entropyByHead: entropyByHead,
-            approximateKL: sums.kl / count, clipFraction: sums.clip / count,
-            explainedVariance: Self.explainedVariance(predicted: values, target: returns),
-            learningRate: Double(learningRate), clipRange: Double(clipRange), epochsCompleted: epochsCompleted,
-            stoppedEarly: stoppedEarly,
-            meanEpisodeReturn: finishedReturns.isEmpty ? nil : finishedReturns.reduce(0, +) / Double(finishedReturns.count),
-            stepsPerSecond: 0)
+        return totals.metrics(
+            update: update, globalStep: globalStep, heads: space.heads.map(\.name),
+            explainedVariance: Self.explainedVariance(predicted: rollout.values, target: returns),
+            learningRate: learningRate, clipRange: clipRange, epochsCompleted: epochsCompleted, stoppedEarly: stoppedEarly,
+            finishedReturns: rollout.finishedReturns)
     }
 
-    func gather(_ source: Matrix, _ index: [Int], into target: inout Matrix) {
-        let cols = source.cols
-        source.storage.withUnsafeBufferPointer { s in
-            target.storage.withUnsafeMutableBufferPointer { t in
-                for (k, i) in index.enumerated() {
-                    (t.baseAddress! + k * cols).update(from: s.baseAddress! + i * cols, count: cols)
-                }
+    /// The network's outputs on a minibatch: the actor's head outputs, the distribution's
+    /// log-probabilities and entropies of the stored actions, and the critic's values.
+    struct ForwardPass {
+        var outputs: MatrixView
+        var evaluation: MixedDistribution.Evaluation
+        var values: [Float]
+    }
+
+    func forward(_ minibatch: Minibatch) -> ForwardPass {
+        let outputs = minibatch.observations.withView { network.actor.forward($0) }
+        let evaluation = network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: minibatch.actions, masks: minibatch.masks)
+        let values = minibatch.observations.withView { network.critic.forward($0) }
+        return ForwardPass(outputs: outputs, evaluation: evaluation, values: (0..<minibatch.rows).map { values[$0, 0] })
+    }
+
+    /// ∂L/∂θ into the arena's gradients (zeroed first): through the heads and the actor, and
+    /// through the critic, for the `forward` just run.
+    func backward(_ pass: ForwardPass, _ minibatch: Minibatch, _ terms: PPOLoss.Terms) {
+        network.arena.zeroGradients()
+        var outputGradient = Matrix(rows: minibatch.rows, cols: space.outputWidth)
+        outputGradient.withMutableView { dOut in
+            minibatch.actions.withView { a in
+                network.distribution.backward(pass.evaluation, outputs: pass.outputs, logStd: network.logStd, actions: a,
+                                              logProbGradient: terms.logProbGradient, entropyGradient: terms.entropyGradient,
+                                              into: dOut, logStdGradient: network.logStdGradient)
             }
+            network.actor.backward(outputGradient: dOut.readOnly)
         }
+        Matrix(rows: minibatch.rows, cols: 1, storage: terms.valueGradient).withView { network.critic.backward(outputGradient: $0) }
     }
 
     /// 1 − Var(R − V)/Var(R): 1 is a perfect critic, ≤ 0 no better than a constant.
@@ -421,9 +328,10 @@ public final class PPOTrainer<E: Environment> {
         }
     }
 
-    /// The trained policy as a deployable checkpoint.
+    /// The trained policy as a deployable checkpoint, with the environments' context features.
     public var checkpoint: PolicyCheckpoint {
         PolicyCheckpoint(network: network, normalizer: configuration.normalizeObservations
-            ? normalizer : RunningNormalizer(size: normalizer.size, clip: .greatestFiniteMagnitude))
+            ? normalizer : RunningNormalizer(size: normalizer.size, clip: .greatestFiniteMagnitude),
+            features: environments[0].contextFeatures)
     }
 }

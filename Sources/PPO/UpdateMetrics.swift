@@ -20,3 +20,37 @@ public struct UpdateMetrics: Sendable, Codable, Equatable {
     public var meanEpisodeReturn: Double?
     public var stepsPerSecond: Double
 }
+
+/// Sums of the loss terms over an update's minibatch steps, averaged into ``UpdateMetrics``.
+struct LossTotals {
+    var policyLoss = 0.0, valueLoss = 0.0, approximateKL = 0.0, clipFraction = 0.0
+    var entropies: [Double]
+    var minibatches = 0
+
+    init(heads: Int) { entropies = [Double](repeating: 0, count: heads) }
+
+    mutating func add(_ terms: PPOLoss.Terms) {
+        policyLoss += terms.policyLoss
+        valueLoss += terms.valueLoss
+        approximateKL += terms.approximateKL
+        clipFraction += terms.clipFraction
+        for h in entropies.indices { entropies[h] += terms.meanEntropies[h] }
+        minibatches += 1
+    }
+
+    func metrics(
+        update: Int, globalStep: Int, heads: [String], explainedVariance: Double, learningRate: Float, clipRange: Float,
+        epochsCompleted: Int, stoppedEarly: Bool, finishedReturns: [Double]
+    ) -> UpdateMetrics {
+        let count = Double(max(minibatches, 1))
+        let meanEntropies = entropies.map { $0 / count }
+        return UpdateMetrics(
+            update: update, globalStep: globalStep, policyLoss: policyLoss / count, valueLoss: valueLoss / count,
+            entropy: meanEntropies.reduce(0, +), entropyByHead: Dictionary(uniqueKeysWithValues: zip(heads, meanEntropies)),
+            approximateKL: approximateKL / count, clipFraction: clipFraction / count, explainedVariance: explainedVariance,
+            learningRate: Double(learningRate), clipRange: Double(clipRange), epochsCompleted: epochsCompleted,
+            stoppedEarly: stoppedEarly,
+            meanEpisodeReturn: finishedReturns.isEmpty ? nil : finishedReturns.reduce(0, +) / Double(finishedReturns.count),
+            stepsPerSecond: 0)
+    }
+}

@@ -77,14 +77,14 @@ public struct HypothesisGenerator {
         var best = BestPolicy()
         var failure: (any Error)?
         try trainer.train { metrics in
-            do { _ = try best.consider(trainer.policyCheckpoint, update: metrics.update, tuning: tuning) } catch {
+            do { _ = try best.consider(trainer.checkpoint, update: metrics.update, tuning: tuning) } catch {
                 failure = error
                 return false
             }
             return !shouldStop()
         }
         if let failure { throw failure }
-        let checkpoint = best.checkpoint ?? trainer.policyCheckpoint
+        let checkpoint = best.checkpoint ?? trainer.checkpoint
         // A production configuration carries the fusion weight to two decimals: finer differences are noise.
         let proposed = tuning.proposedConfigurations(Policy(checkpoint: checkpoint), categories: tuning.trainCache.categories).mapValues { c in
             var rounded = c

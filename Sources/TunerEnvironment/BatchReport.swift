@@ -1,4 +1,5 @@
 import Evaluation
+import TunerPolicy
 
 /// The metrics of a batch (or of one category within it), the reward and the gate verdicts.
 public struct MetricsSummary: Sendable, Equatable {
@@ -68,12 +69,12 @@ public struct MetricsSummary: Sendable, Equatable {
 
 /// A configuration's results on a batch: overall and per query category.
 public struct BatchReport: Sendable, Equatable {
-    public var configuration: RAGConfiguration
+    public var configuration: RAGSettings
     public var overall: MetricsSummary
     public var perCategory: [String: MetricsSummary]
 
     /// `categories[i]` is the index into `categoryNames` of `outcomes[i]`'s category.
-    public init(configuration: RAGConfiguration, outcomes: [QueryOutcome], categories: [Int], categoryNames: [String], reward: RewardFunction) {
+    public init(configuration: RAGSettings, outcomes: [QueryOutcome], categories: [Int], categoryNames: [String], reward: RewardFunction) {
         precondition(!outcomes.isEmpty && categories.count == outcomes.count, "a batch report needs one category per outcome")
         self.configuration = configuration
         overall = MetricsSummary(outcomes, reward: reward)

@@ -6,17 +6,17 @@ import TunerPolicy
 /// fusion weight × template. The fusion weight only varies for the variants that use it
 /// (hybrid, RRF); BM25 and dense appear once per other setting.
 public enum ConfigurationGrid {
-    public static func configurations(_ actions: PolicyConfiguration.ActionBounds, rerankAvailable: Bool) -> [RAGConfiguration] {
-        var result: [RAGConfiguration] = []
+    public static func configurations(_ actions: PolicyConfiguration.ActionBounds, rerankAvailable: Bool) -> [RAGSettings] {
+        var result: [RAGSettings] = []
         for variantName in actions.variants {
-            guard let variant = RAGConfiguration.Variant(rawValue: variantName) else { continue }
+            guard let variant = RAGSettings.Variant(rawValue: variantName) else { continue }
             let weights = variant.usesFusionWeight ? actions.fusionWeightGrid : [0.5]
             for k in actions.topKGrid {
                 for rerank in actions.rerank where !rerank || rerankAvailable {
                     for w in weights {
                         for templateName in actions.templates {
                             guard let template = RAGSettings.Template(rawValue: templateName) else { continue }
-                            result.append(RAGConfiguration(variant: variant, k: k, rerank: rerank, fusionWeight: w, template: template))
+                            result.append(RAGSettings(variant: variant, k: k, rerank: rerank, fusionWeight: w, template: template))
                         }
                     }
                 }

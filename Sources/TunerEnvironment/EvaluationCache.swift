@@ -1,6 +1,7 @@
 import Foundation
 import Evaluation
 import Retrieval
+import TunerPolicy
 
 /// Everything about a batch of queries that does not depend on the configuration, computed once:
 /// each query's candidate pool with both retrievers' normalised scores and ranks, re-ranker
@@ -220,7 +221,7 @@ public final class EvaluationCache: @unchecked Sendable {
     public func categoryIndex(at i: Int) -> Int { categoryOfRecord[i] }
 
     /// Scores `configuration` on every cached query.
-    public func evaluate(_ configuration: RAGConfiguration, reward: RewardFunction, workspace: Workspace? = nil) throws -> BatchReport {
+    public func evaluate(_ configuration: RAGSettings, reward: RewardFunction, workspace: Workspace? = nil) throws -> BatchReport {
         let workspace = workspace ?? makeWorkspace()
         var outcomes: [QueryOutcome] = []
         outcomes.reserveCapacity(records.count)
@@ -230,7 +231,7 @@ public final class EvaluationCache: @unchecked Sendable {
     }
 
     /// The outcome of `c` on query number `i` of the batch.
-    public func outcome(at i: Int, configuration c: RAGConfiguration, workspace ws: Workspace) throws -> QueryOutcome {
+    public func outcome(at i: Int, configuration c: RAGSettings, workspace ws: Workspace) throws -> QueryOutcome {
         if c.rerank && system.reranker == nil { throw RAGPipeline.Failure.noReranker(dataset: system.dataset.manifest.id) }
         let r = records[i]
         precondition(ws.capacity >= r.entryCount, "workspace of another cache: make one with makeWorkspace()")
@@ -248,7 +249,7 @@ public final class EvaluationCache: @unchecked Sendable {
     /// encoded in one 64-bit key per candidate (non-negative Float bits sort like the floats), so
     /// the top `depth` is a selection by key. Re-ranking walks the candidates in re-ranker
     /// order and keeps the first-stage members, which needs no sort at all.
-    private func rank(_ r: QueryRecord, pool: UnsafeBufferPointer<Entry>, configuration c: RAGConfiguration, workspace ws: Workspace) -> (Int, Int) {
+    private func rank(_ r: QueryRecord, pool: UnsafeBufferPointer<Entry>, configuration c: RAGSettings, workspace ws: Workspace) -> (Int, Int) {
         // No ranking is longer than the pool.
         let depth = min(c.rerank ? max(c.k, rerankDepth) : c.k, r.entryCount)
         let fused = c.variant.usesFusionWeight
@@ -370,7 +371,7 @@ public final class EvaluationCache: @unchecked Sendable {
     }
 
     private func score(
-        _ r: QueryRecord, pool: UnsafeBufferPointer<Entry>, configuration c: RAGConfiguration, finalCount n: Int,
+        _ r: QueryRecord, pool: UnsafeBufferPointer<Entry>, configuration c: RAGSettings, finalCount n: Int,
         rerankCandidates: Int, workspace ws: Workspace
     ) -> QueryOutcome {
         // The context: which ranked positions, in which order, fully or truncated.

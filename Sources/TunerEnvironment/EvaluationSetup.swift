@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import Retrieval
+import TunerPolicy
 
 /// A dataset with the configuration files that decide how it is scored: the policy
 /// configuration (reward weights, gates, action bounds), the pipeline cost model, and the gate
@@ -16,7 +17,7 @@ public struct EvaluationSetup: Sendable {
     /// For a union: each category's (dataset's) own thresholds.
     public var categoryGates: [String: PolicyConfiguration.GateThresholds] = [:]
 
-    public static let variantNames = RAGConfiguration.Variant.allCases.map(\.rawValue)
+    public static let variantNames = RAGSettings.Variant.allCases.map(\.rawValue)
     public static let templateNames = PromptTemplate.allCases.map(\.rawValue)
 
     /// Loads everything. `policyFile` and `pipelineFile` may be nil for the built-in defaults.

@@ -10,13 +10,13 @@ import TunerPolicy
 /// per-category oracle — the last two chosen on the train split, so the test split stays held out.
 public struct OfflineTuning {
     public struct Verdict: Sendable {
-        public var policyConfigurations: [String: RAGConfiguration]
+        public var policyConfigurations: [String: RAGSettings]
         public var policy: MetricsSummary
         public var defaultStatic: MetricsSummary
         public var bestStatic: MetricsSummary
-        public var bestStaticConfiguration: RAGConfiguration
+        public var bestStaticConfiguration: RAGSettings
         public var oracle: MetricsSummary
-        public var oracleConfigurations: [String: RAGConfiguration]
+        public var oracleConfigurations: [String: RAGSettings]
         /// Paired differences of per-query reward, bootstrap over queries.
         public var gainVersusDefault: BootstrapInterval
         public var gainVersusBestStatic: BootstrapInterval
@@ -36,7 +36,7 @@ public struct OfflineTuning {
         public var overallGatesPassed: Bool { policy.reward.gatesPassed }
         /// The learned policy's outcome for each test query (cache order).
         public var policyOutcomes: [QueryOutcome]
-        public var policyOutcomeConfigurations: [RAGConfiguration]
+        public var policyOutcomeConfigurations: [RAGSettings]
     }
 
     /// The mean per-query reward (α·F + β·R − γ·L̂ − δ·Ĉ of each query) on the held-out split.
@@ -102,9 +102,9 @@ public struct OfflineTuning {
 
     /// The policy's configuration for each of `categories` it trained on, from the observation an
     /// episode starts with.
-    public func proposedConfigurations(_ policy: Policy, categories: [String]) -> [String: RAGConfiguration] {
+    public func proposedConfigurations(_ policy: Policy, categories: [String]) -> [String: RAGSettings] {
         let probe = environment(seed: 0)
-        var chosen: [String: RAGConfiguration] = [:]
+        var chosen: [String: RAGSettings] = [:]
         for name in categories {
             guard let c = trainCache.categories.firstIndex(of: name) else { continue }
             let action = policy.deterministicAction(probe.initialObservation(category: c))
@@ -129,7 +129,7 @@ public struct OfflineTuning {
     }
 
     /// Every cached query answered with the configuration `choose` gives its category.
-    static func outcomes(_ cache: EvaluationCache, _ choose: (String) -> RAGConfiguration) throws -> [QueryOutcome] {
+    static func outcomes(_ cache: EvaluationCache, _ choose: (String) -> RAGSettings) throws -> [QueryOutcome] {
         let workspace = cache.makeWorkspace()
         return try (0..<cache.queries.count).map { i in
             try cache.outcome(at: i, configuration: choose(cache.categories[cache.categoryIndex(at: i)]), workspace: workspace)
@@ -152,7 +152,7 @@ public struct OfflineTuning {
             let best = (passing.isEmpty ? perCategory : passing).max { $0.perCategory[name]!.reward.reward < $1.perCategory[name]!.reward.reward }
             return (best, !passing.isEmpty)
         }
-        var oracleConfigurations: [String: RAGConfiguration] = [:]
+        var oracleConfigurations: [String: RAGSettings] = [:]
         var unattainable: [String] = []
         for name in categories {
             let (best, attainable) = oracle(name)
@@ -162,7 +162,7 @@ public struct OfflineTuning {
         let oracleTrainReward = trainCache.categories.compactMap { oracle($0).report?.perCategory[$0] }
             .reduce(0) { $0 + Double($1.n) * $1.reward.reward } / Double(trainCache.queries.count)
 
-        func outcomes(_ choose: (String) -> RAGConfiguration) throws -> [QueryOutcome] { try Self.outcomes(testCache, choose) }
+        func outcomes(_ choose: (String) -> RAGSettings) throws -> [QueryOutcome] { try Self.outcomes(testCache, choose) }
         let policyOutcomes = try outcomes { chosen[$0] ?? RAGTuningEnvironment.defaultConfiguration }
         let defaultOutcomes = try outcomes { _ in RAGTuningEnvironment.defaultConfiguration }
         let bestOutcomes = try outcomes { _ in bestStatic }

@@ -1,4 +1,5 @@
 import Evaluation
+import TunerPolicy
 
 /// Scores a configuration by running the pipeline from scratch for every query and asking a
 /// judge — any `Judge`, such as an `HTTPJudge` in front of a team's LLM judge. With the
@@ -14,7 +15,7 @@ public struct PipelineEvaluator: Sendable {
         self.judge = judge
     }
 
-    public func outcomes(_ queries: [Int], configuration: RAGConfiguration) async throws -> [QueryOutcome] {
+    public func outcomes(_ queries: [Int], configuration: RAGSettings) async throws -> [QueryOutcome] {
         let runs = try queries.map { try pipeline.run(query: $0, configuration: configuration) }
         var outcomes: [QueryOutcome] = []
         for start in stride(from: 0, to: runs.count, by: judgeBatchSize) {
@@ -25,7 +26,7 @@ public struct PipelineEvaluator: Sendable {
         return outcomes
     }
 
-    public func evaluate(_ queries: [Int], configuration: RAGConfiguration, reward: RewardFunction) async throws -> BatchReport {
+    public func evaluate(_ queries: [Int], configuration: RAGSettings, reward: RewardFunction) async throws -> BatchReport {
         let outcomes = try await outcomes(queries, configuration: configuration)
         let categories = BatchReport.categoryIndices(queries.map { pipeline.system.dataset.queries[$0].category })
         return BatchReport(

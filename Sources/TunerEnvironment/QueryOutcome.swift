@@ -1,4 +1,5 @@
 import Evaluation
+import TunerPolicy
 
 /// What one configuration did for one query.
 public struct QueryOutcome: Sendable, Equatable {
@@ -22,7 +23,7 @@ public struct QueryOutcome: Sendable, Equatable {
 /// Latency and cost of a query from its measured stages and the modelled services.
 enum QueryCost {
     static func latency(
-        stages: StageTimes, configuration: RAGConfiguration, rerankCandidates: Int,
+        stages: StageTimes, configuration: RAGSettings, rerankCandidates: Int,
         inputTokens: Int, outputTokens: Int, model: PipelineModel
     ) -> Double {
         let usesDense = configuration.variant != .bm25 || configuration.rerank

@@ -1,5 +1,6 @@
 import Evaluation
 import Retrieval
+import TunerPolicy
 
 /// The pipeline run from scratch for one query and one configuration: first-stage retrieval,
 /// fusion, re-ranking, the prompt template, the answer step. This is the reference path; the
@@ -29,7 +30,7 @@ public struct RAGPipeline: Sendable {
 
     /// One question answered: what a RAG service returns and what its cost is made of.
     public struct Response: Sendable {
-        public var configuration: RAGConfiguration
+        public var configuration: RAGSettings
         /// The final ranking, best first (k documents at most).
         public var ranking: [Int32]
         public var context: [PromptTemplate.Slot]
@@ -49,11 +50,11 @@ public struct RAGPipeline: Sendable {
     }
 
     /// Answers a question that need not be in the dataset (a live request).
-    public func respond(to question: String, configuration c: RAGConfiguration) throws -> Response {
+    public func respond(to question: String, configuration c: RAGSettings) throws -> Response {
         try respond(first: system.firstStage(question: question), question: question, configuration: c)
     }
 
-    public func run(query q: Int, configuration c: RAGConfiguration) throws -> Run {
+    public func run(query q: Int, configuration c: RAGSettings) throws -> Run {
         let query = system.dataset.queries[q]
         let response = try respond(first: system.firstStage(query: q), question: query.text, configuration: c)
         let (ranking, context, answer) = (response.ranking, response.context, response.answer)
@@ -76,7 +77,7 @@ public struct RAGPipeline: Sendable {
         return Run(query: q, response: response, judgeRequest: request)
     }
 
-    private func respond(first: RetrievalSystem.FirstStage, question: String, configuration c: RAGConfiguration) throws -> Response {
+    private func respond(first: RetrievalSystem.FirstStage, question: String, configuration c: RAGSettings) throws -> Response {
         var first = first
         let depth = c.rerank ? max(c.k, system.options.rerankDepth) : c.k
         let candidates = firstStageRanking(first, configuration: c, depth: depth)
@@ -115,7 +116,7 @@ public struct RAGPipeline: Sendable {
     }
 
     /// The first stage's best `depth` documents for the configuration's variant.
-    func firstStageRanking(_ first: RetrievalSystem.FirstStage, configuration c: RAGConfiguration, depth: Int) -> [Int32] {
+    func firstStageRanking(_ first: RetrievalSystem.FirstStage, configuration c: RAGSettings, depth: Int) -> [Int32] {
         let w = Float(c.fusionWeight)
         let pool = first.pool
         let selected: [ScoredDocument]

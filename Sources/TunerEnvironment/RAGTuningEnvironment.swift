@@ -48,11 +48,11 @@ public struct RAGTuningEnvironment: Environment {
     private var mix: [Double] = []
     private var category = 0
     private var metrics: [Double]
-    private var configuration: RAGConfiguration
+    private var configuration: RAGSettings
     private var step = 0
 
     /// The configuration the environment starts from: the policy configuration's default.
-    public static let defaultConfiguration = RAGConfiguration()
+    public static let defaultConfiguration = RAGSettings()
 
     public init(source: any BatchSource, reward: RewardFunction, actions: PolicyConfiguration.ActionBounds, options: Options = Options(), seed: UInt64) {
         self.source = source
@@ -97,7 +97,7 @@ public struct RAGTuningEnvironment: Environment {
     }
 
     /// The configuration an action names; re-ranking is off when the dataset trained no re-ranker.
-    public func configuration(for action: [Double]) -> RAGConfiguration {
+    public func configuration(for action: [Double]) -> RAGSettings {
         var c = layout.settings(environmentValues: action)
         if !source.canRerank { c.rerank = false }
         return c
@@ -112,9 +112,9 @@ public struct RAGTuningEnvironment: Environment {
         return copy.observation()
     }
 
-    private mutating func randomConfiguration() -> RAGConfiguration {
+    private mutating func randomConfiguration() -> RAGSettings {
         let f = layout.fusionRange
-        return RAGConfiguration(
+        return RAGSettings(
             variant: layout.variants[rng.bounded(layout.variants.count)],
             k: layout.kRange.lowerBound + rng.bounded(layout.kRange.count),
             rerank: source.canRerank && rng.uniform() < 0.5,
@@ -130,7 +130,7 @@ public struct RAGTuningEnvironment: Environment {
 
     private mutating func drawCategory() { category = rng.categorical(mix) }
 
-    private mutating func evaluateBatch(_ c: RAGConfiguration, category: Int) -> BatchScore {
+    private mutating func evaluateBatch(_ c: RAGSettings, category: Int) -> BatchScore {
         do {
             return try source.score(c, category: category, size: options.batchSize, reward: categoryRewards[category], using: &rng)
         } catch {
@@ -172,12 +172,7 @@ public struct RAGTuningEnvironment: Environment {
     }
 }
 
-extension PPOTrainer where E == RAGTuningEnvironment {
-    /// The trained policy with the context features its environments built, so a service that
-    /// loads the checkpoint builds the same observation.
-    public var policyCheckpoint: PolicyCheckpoint {
-        var checkpoint = checkpoint
-        checkpoint.features = environments[0].features
-        return checkpoint
-    }
+extension RAGTuningEnvironment {
+    /// Kept in the policy checkpoint, so a service that loads it builds the same observation.
+    public var contextFeatures: ContextFeatures? { features }
 }

@@ -1,5 +1,6 @@
 import Evaluation
 import Foundation
+import TunerPolicy
 
 /// The JSON form of reports: snake_case metric names, overall and per category.
 public enum ReportJSON {
@@ -25,7 +26,7 @@ public enum ReportJSON {
         return object
     }
 
-    public static func configuration(_ c: RAGConfiguration) -> [String: Any] {
+    public static func configuration(_ c: RAGSettings) -> [String: Any] {
         ["variant": c.variant.rawValue, "k": c.k, "rerank": c.rerank, "fusion_weight": c.fusionWeight, "template": c.template.rawValue]
     }
 

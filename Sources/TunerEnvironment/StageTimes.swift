@@ -1,3 +1,5 @@
+import TunerPolicy
+
 /// Measured compute of the pipeline's own stages for one query, milliseconds.
 public struct StageTimes: Sendable, Equatable {
     /// Query analysis and BM25 scoring over the inverted index.
@@ -14,7 +16,7 @@ public struct StageTimes: Sendable, Equatable {
     public init() {}
 
     /// The stages a configuration runs.
-    public func total(for configuration: RAGConfiguration) -> Double {
+    public func total(for configuration: RAGSettings) -> Double {
         let needsLexical = configuration.variant != .dense || configuration.rerank
         let needsDense = configuration.variant != .bm25 || configuration.rerank
         let needsPool = configuration.variant.usesFusionWeight || configuration.rerank

@@ -29,14 +29,6 @@ public final class MixedDistribution {
     private let logStdIndex: [Int?]
     private let logScales: [LogScale?]
 
-    /// Per-row probabilities (softmax or sigmoid) and log-probabilities of every value from the
-    /// last `evaluate` (rows of `space.valueWidth`), kept for `backward`.
-    private var probabilities: [Float] = []
-    private var logProbabilities: [Float] = []
-    public private(set) var entropies: [[Float]] = []
-    public private(set) var logProbs: [Float] = []
-    private var rows = 0
-
     static let halfLogTwoPi = Float(0.5 * Foundation.log(2 * Double.pi))
 
     public init(space: ActionSpace, logStdRange: ClosedRange<Float> = -5...2) {
@@ -92,19 +84,30 @@ public final class MixedDistribution {
 
     // MARK: Batch evaluation and its gradient (PPO's update)
 
+    /// What `evaluate` computes for a batch, and what `backward` needs of it.
+    public struct Evaluation: Sendable {
+        /// Joint log π(a | s), per row.
+        public let logProbs: [Float]
+        /// H_h per head, then row.
+        public let entropies: [[Float]]
+        /// Probabilities (softmax or sigmoid) and log-probabilities of every value, rows of
+        /// `space.valueWidth`.
+        let probabilities: [Float]
+        let logProbabilities: [Float]
+        public var rows: Int { logProbs.count }
+    }
+
     /// Joint log-probabilities of `actions` (B × heads) and per-head entropies under `outputs`
     /// (B × outputWidth); `masks` (B × maskWidth, 1 = allowed) is optional.
-    public func evaluate(outputs: MatrixView, logStd: UnsafePointer<Float>?, actions: MatrixView, masks: MatrixView?) {
+    public func evaluate(outputs: MatrixView, logStd: UnsafePointer<Float>?, actions: MatrixView, masks: MatrixView?) -> Evaluation {
         precondition(outputs.cols == space.outputWidth && actions.cols == space.count && outputs.rows == actions.rows,
                      "distribution: outputs \(outputs.rows)x\(outputs.cols), actions \(actions.rows)x\(actions.cols)")
-        rows = outputs.rows
+        let rows = outputs.rows
         let width = space.valueWidth
-        if probabilities.count < rows * width {
-            probabilities = [Float](repeating: 0, count: rows * width)
-            logProbabilities = [Float](repeating: 0, count: rows * width)
-        }
-        logProbs = [Float](repeating: 0, count: rows)
-        entropies = [[Float]](repeating: [Float](repeating: 0, count: rows), count: space.count)
+        var probabilities = [Float](repeating: 0, count: rows * width)
+        var logProbabilities = [Float](repeating: 0, count: rows * width)
+        var logProbs = [Float](repeating: 0, count: rows)
+        var entropies = [[Float]](repeating: [Float](repeating: 0, count: rows), count: space.count)
         probabilities.withUnsafeMutableBufferPointer { pBuffer in
             logProbabilities.withUnsafeMutableBufferPointer { lpBuffer in
                 for r in 0..<rows {
@@ -141,21 +144,32 @@ public final class MixedDistribution {
                 }
             }
         }
+        return Evaluation(logProbs: logProbs, entropies: entropies, probabilities: probabilities, logProbabilities: logProbabilities)
+    }
+
+    /// `evaluate` for matrices the caller owns.
+    public func evaluate(outputs: MatrixView, logStd: UnsafePointer<Float>?, actions: Matrix, masks: Matrix?) -> Evaluation {
+        actions.withView { a in
+            masks.map { m in m.withView { evaluate(outputs: outputs, logStd: logStd, actions: a, masks: $0) } }
+                ?? evaluate(outputs: outputs, logStd: logStd, actions: a, masks: nil)
+        }
     }
 
     /// Writes ∂L/∂outputs into `outputGradient` (B × outputWidth) and adds ∂L/∂log-std into
     /// `logStdGradient`, given ∂L/∂(joint log p) per row and ∂L/∂(head entropy) per head and row,
-    /// for the rows of the last `evaluate`.
+    /// for the rows of `evaluation` (of these outputs and actions).
     public func backward(
-        outputs: MatrixView, logStd: UnsafePointer<Float>?, actions: MatrixView,
+        _ evaluation: Evaluation, outputs: MatrixView, logStd: UnsafePointer<Float>?, actions: MatrixView,
         logProbGradient: [Float], entropyGradient: [[Float]],
         into outputGradient: MutableMatrixView, logStdGradient: UnsafeMutablePointer<Float>?
     ) {
+        let rows = evaluation.rows
         precondition(outputs.rows == rows && outputGradient.rows == rows && outputGradient.cols == space.outputWidth,
-                     "distribution backward: shapes differ from the last evaluate")
+                     "distribution backward: shapes differ from the evaluation's")
         let width = space.valueWidth
-        probabilities.withUnsafeBufferPointer { pBuffer in
-            logProbabilities.withUnsafeBufferPointer { lpBuffer in
+        let entropies = evaluation.entropies
+        evaluation.probabilities.withUnsafeBufferPointer { pBuffer in
+            evaluation.logProbabilities.withUnsafeBufferPointer { lpBuffer in
                 for r in 0..<rows {
                     let out = outputs.base + r * outputs.rowStride
                     let dOut = outputGradient.base + r * outputGradient.rowStride

@@ -44,14 +44,7 @@ public final class Policy {
         let outputs = forward(observation)
         let actions = Matrix(rows: 1, cols: action.count, storage: action)
         let masks = mask.map { Matrix(rows: 1, cols: $0.count, storage: $0) }
-        actions.withView { a in
-            if let masks {
-                masks.withView { m in network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: a, masks: m) }
-            } else {
-                network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: a, masks: nil)
-            }
-        }
-        return network.distribution.logProbs[0]
+        return network.distribution.evaluate(outputs: outputs, logStd: network.logStd, actions: actions, masks: masks).logProbs[0]
     }
 
     /// The actor's outputs for one (normalised) observation; valid until the next call.

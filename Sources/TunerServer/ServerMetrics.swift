@@ -8,21 +8,27 @@ public final class ServerMetrics: Sendable {
     static let endpoints: Set<String> = ["/tuner/evaluate", "/query", "/metrics", "/health"]
     static let latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
+    /// The metric `tuner_<name>_<unit>` (no unit suffix when `unit` is empty).
+    static func metric(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "tuner", metricName: name, unitName: unit, helpText: help)
+    }
+
     func recordRequest(path: String, status: Int, arm: String?, seconds: Double) {
         let endpoint = Self.endpoints.contains(path) ? path : "other"
         let labels = [("endpoint", endpoint), ("status", String(status)), ("arm", arm ?? "none")]
-        registry.makeCounter(name: "tuner_http_requests_total", labels: labels, help: "HTTP requests by endpoint, status and arm").increment()
+        registry.makeCounter(descriptor: Self.metric("http_requests", unit: "total", help: "HTTP requests by endpoint, status and arm"), labels: labels).increment()
         registry.makeValueHistogram(
-            name: "tuner_http_request_duration_seconds", labels: [("endpoint", endpoint), ("arm", arm ?? "none")],
-            buckets: Self.latencyBuckets, help: "HTTP request latency in seconds").record(seconds)
+            descriptor: Self.metric("http_request_duration", unit: "seconds", help: "HTTP request latency in seconds"),
+            labels: [("endpoint", endpoint), ("arm", arm ?? "none")], buckets: Self.latencyBuckets
+        ).record(seconds)
     }
 
     func recordEvaluation(reward: Double, gatesPassed: Bool, breaches: [String]) {
-        registry.makeGauge(name: "tuner_last_batch_reward", help: "Reward of the last evaluated batch").set(reward)
-        registry.makeCounter(name: "tuner_evaluated_batches_total", labels: [("gates", gatesPassed ? "pass" : "breach")],
-                             help: "Evaluated batches by gate verdict").increment()
+        registry.makeGauge(descriptor: Self.metric("last_batch_reward", unit: "", help: "Reward of the last evaluated batch")).set(reward)
+        registry.makeCounter(descriptor: Self.metric("evaluated_batches", unit: "total", help: "Evaluated batches by gate verdict"),
+                             labels: [("gates", gatesPassed ? "pass" : "breach")]).increment()
         for gate in breaches {
-            registry.makeCounter(name: "tuner_gate_breaches_total", labels: [("gate", gate)], help: "Gate breaches by gate").increment()
+            registry.makeCounter(descriptor: Self.metric("gate_breaches", unit: "total", help: "Gate breaches by gate"), labels: [("gate", gate)]).increment()
         }
     }
 

@@ -57,10 +57,10 @@ import TunerPolicy
         _ = try truncating.collectRollout()
         let finalValue = truncating.value(ofRaw: [3])
         #expect(finalValue != 0)
-        #expect(abs(truncating.rewards[0] - 0.9 * finalValue) < 1e-6)
-        #expect(truncating.dones == [1, 1])
+        #expect(abs(truncating.rollout.rewards[0] - 0.9 * finalValue) < 1e-6)
+        #expect(truncating.rollout.dones == [1, 1])
         let terminating = try PPOTrainer(configuration: configuration) { _ in OneStepTask(terminates: true) }
         _ = try terminating.collectRollout()
-        #expect(terminating.rewards == [0, 0])
+        #expect(terminating.rollout.rewards == [0, 0])
     }
 }

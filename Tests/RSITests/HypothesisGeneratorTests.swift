@@ -55,8 +55,8 @@ import TunerPolicy
         var scores: [Double] = []
         var policies: [PolicyCheckpoint] = []
         try trainer.train { _ in
-            policies.append(trainer.policyCheckpoint)
-            scores.append((try? tuning.trainReward(Policy(checkpoint: trainer.policyCheckpoint))) ?? .nan)
+            policies.append(trainer.checkpoint)
+            scores.append((try? tuning.trainReward(Policy(checkpoint: trainer.checkpoint))) ?? .nan)
             return true
         }
         #expect(!scores.isEmpty && !scores.contains { !$0.isFinite })

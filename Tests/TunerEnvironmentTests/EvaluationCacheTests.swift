@@ -16,11 +16,11 @@ import TunerPolicy
         let cache = EvaluationCache(system: system, queries: queries)
         let pipeline = RAGPipeline(system: system)
         let workspace = cache.makeWorkspace()
-        var configurations: [RAGConfiguration] = []
-        for variant in RAGConfiguration.Variant.allCases {
+        var configurations: [RAGSettings] = []
+        for variant in RAGSettings.Variant.allCases {
             for template in RAGSettings.Template.allCases {
                 for (k, w, rerank) in [(3, 0.25, false), (10, 0.5, true), (32, 0.75, false), (24, 1.0, true)] {
-                    configurations.append(RAGConfiguration(variant: variant, k: k, rerank: rerank, fusionWeight: w, template: template))
+                    configurations.append(RAGSettings(variant: variant, k: k, rerank: rerank, fusionWeight: w, template: template))
                 }
             }
         }
@@ -42,7 +42,7 @@ import TunerPolicy
     @Test func batchReportsAgreeThroughTheJudgeInterface() async throws {
         let (setup, system) = try SharedSystems.system("scifact")
         let queries = Array(try setup.queries(split: "test").prefix(60))
-        let c = RAGConfiguration(variant: .hybrid, k: 8, rerank: true, fusionWeight: 0.5, template: .sandwich)
+        let c = RAGSettings(variant: .hybrid, k: 8, rerank: true, fusionWeight: 0.5, template: .sandwich)
         let cached = try EvaluationCache(system: system, queries: queries).evaluate(c, reward: setup.reward)
         let fresh = try await PipelineEvaluator(pipeline: RAGPipeline(system: system), judge: GoldJudge())
             .evaluate(queries, configuration: c, reward: setup.reward)
@@ -58,7 +58,7 @@ import TunerPolicy
     @Test func reportJSONCarriesTheDocumentedKeys() throws {
         let (setup, system) = try SharedSystems.system("scifact")
         let cache = EvaluationCache(system: system, queries: Array(try setup.queries(split: "test").prefix(30)))
-        let report = try cache.evaluate(RAGConfiguration(variant: .bm25, k: 5), reward: setup.reward)
+        let report = try cache.evaluate(RAGSettings(variant: .bm25, k: 5), reward: setup.reward)
         let object = ReportJSON.configurationObject(report)
         let required: Set<String> = [
             "ndcg_at_10", "recall_at_10", "faithfulness", "relevancy", "latency_p50_ms", "latency_p95_ms", "cost_usd", "reward",
@@ -77,12 +77,12 @@ import TunerPolicy
     @Test func kRerankAndTemplateMoveLatencyAndCost() throws {
         let (setup, system) = try SharedSystems.system("scifact")
         let cache = EvaluationCache(system: system, queries: Array(try setup.queries(split: "test").prefix(50)))
-        func report(_ c: RAGConfiguration) throws -> MetricsSummary { try cache.evaluate(c, reward: setup.reward).overall }
-        let small = try report(RAGConfiguration(variant: .bm25, k: 3, template: .ranked))
-        let large = try report(RAGConfiguration(variant: .bm25, k: 24, template: .ranked))
-        let truncated = try report(RAGConfiguration(variant: .bm25, k: 24, template: .truncated))
-        let budgeted = try report(RAGConfiguration(variant: .bm25, k: 24, template: .budgeted))
-        let reranked = try report(RAGConfiguration(variant: .bm25, k: 3, rerank: true, template: .ranked))
+        func report(_ c: RAGSettings) throws -> MetricsSummary { try cache.evaluate(c, reward: setup.reward).overall }
+        let small = try report(RAGSettings(variant: .bm25, k: 3, template: .ranked))
+        let large = try report(RAGSettings(variant: .bm25, k: 24, template: .ranked))
+        let truncated = try report(RAGSettings(variant: .bm25, k: 24, template: .truncated))
+        let budgeted = try report(RAGSettings(variant: .bm25, k: 24, template: .budgeted))
+        let reranked = try report(RAGSettings(variant: .bm25, k: 3, rerank: true, template: .ranked))
         #expect(large.costUSD > 4 * small.costUSD && large.latencyP95Milliseconds > small.latencyP95Milliseconds + 300)
         #expect(truncated.costUSD < large.costUSD / 2 && budgeted.costUSD < large.costUSD / 2)
         #expect(reranked.latencyP50Milliseconds > small.latencyP50Milliseconds + 30, "re-ranking 30 candidates costs ~36 ms")
@@ -107,8 +107,8 @@ import TunerPolicy
         #expect((0..<60).allSatisfy { repeated.stageTimes(at: $0, passages: 5) == original.stageTimes(at: $0, passages: 5) })
         #expect((0..<60).contains { remeasured.stageTimes(at: $0, passages: 5) != original.stageTimes(at: $0, passages: 5) },
                 "measuring again should not give the same times to the nanosecond")
-        for configuration in [RAGConfiguration(variant: .hybrid, k: 8, rerank: true, fusionWeight: 0.5, template: .ranked),
-                              RAGConfiguration(variant: .bm25, k: 24, template: .budgeted)] {
+        for configuration in [RAGSettings(variant: .hybrid, k: 8, rerank: true, fusionWeight: 0.5, template: .ranked),
+                              RAGSettings(variant: .bm25, k: 24, template: .budgeted)] {
             let a = try original.evaluate(configuration, reward: setup.reward).overall
             let b = try repeated.evaluate(configuration, reward: setup.reward).overall
             #expect(a == b)

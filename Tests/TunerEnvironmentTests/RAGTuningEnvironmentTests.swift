@@ -41,7 +41,7 @@ import TunerPolicy
         #expect(first == b.reset() && first.count == a.observationSize)
         #expect(first.allSatisfy { abs($0) <= 3 })
         let action: [Double] = [2, 5, 0, 0.5, 1]  // hybrid, k 5, no re-rank, w 0.5, truncated
-        #expect(a.configuration(for: action) == RAGConfiguration(variant: .hybrid, k: 5, rerank: false, fusionWeight: 0.5, template: .truncated))
+        #expect(a.configuration(for: action) == RAGSettings(variant: .hybrid, k: 5, rerank: false, fusionWeight: 0.5, template: .truncated))
         var results: [StepResult] = []
         for step in 0..<a.options.batchesPerEpisode {
             let r = a.step(action)
@@ -74,7 +74,7 @@ import TunerPolicy
         let source = CachedBatchSource(cache: cache, referenceRewards: rewards)
         let sizes = (0..<cache.categories.count).map { c in (0..<cache.queries.count).filter { cache.categoryIndex(at: $0) == c }.count }
         let category = sizes.indices.max { sizes[$0] < sizes[$1] }!
-        let chosen = RAGConfiguration(variant: .hybrid, k: 8, rerank: false, fusionWeight: 0.75, template: .budgeted)
+        let chosen = RAGSettings(variant: .hybrid, k: 8, rerank: false, fusionWeight: 0.75, template: .budgeted)
         // Without the gates' all-or-nothing penalty, which the questions drawn do not decide alone.
         var reward = tuning.setup.reward
         reward.penalties.gateBreach = 0

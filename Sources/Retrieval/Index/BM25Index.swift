@@ -102,8 +102,8 @@ public final class BM25Index: @unchecked Sendable {
         matchedTerms: UnsafeMutableBufferPointer<Float>? = nil
     ) {
         precondition(scores.count == documentCount, "scores has \(scores.count) slots for \(documentCount) documents")
-        _ = scores.initialize(repeating: 0)
-        _ = matchedTerms?.initialize(repeating: 0)
+        scores.initialize(repeating: 0)
+        matchedTerms?.initialize(repeating: 0)
         for (term, count) in terms {
             let weight = idf[Int(term)] * count
             for p in postingStart[Int(term)]..<postingStart[Int(term) + 1] {

@@ -15,8 +15,7 @@ extension Tuner.Bench {
         @Option(help: "Timed calls per mode.")
         var calls = 200_000
 
-        @Flag(help: "Print one JSON object instead of a table.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard calls >= 1000 else { throw ValidationError("--calls must be at least 1000") }
@@ -26,7 +25,7 @@ extension Tuner.Bench {
             let policy = try checkpoint.map { try RAGPolicy(contentsOf: URL(fileURLWithPath: $0)) } ?? DecisionBenchmark.defaultPolicy()
             let deterministic = DecisionBenchmark.run(policy, sampled: false, calls: calls)
             let sampled = DecisionBenchmark.run(policy, sampled: true, calls: calls)
-            if json {
+            if output.json {
                 let object: [String: Any] = [
                     "checkpoint": checkpoint ?? "default", "policy_version": policy.version, "features": policy.featureCount,
                     "calls": calls, "p50_us": deterministic.p50Microseconds, "p99_us": deterministic.p99Microseconds,

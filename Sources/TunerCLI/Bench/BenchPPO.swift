@@ -29,8 +29,7 @@ extension Tuner.Bench {
         @Option(name: .customLong("set"), help: "Override a hyperparameter: --set epochs=20 (repeatable).")
         var overrides: [String] = []
 
-        @Flag(help: "Print one JSON object instead of a table.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
@@ -46,12 +45,12 @@ extension Tuner.Bench {
                 configuration.seed = UInt64(seed)
                 let result = try PPOBenchmark.run(task: env, configuration: configuration, evaluationEpisodes: evalEpisodes)
                 results.append(result)
-                if !json {
+                if !output.json {
                     print(String(format: "seed %d  final return %9.2f  %9.0f steps/s  %6.2f s", seed, result.finalReturn, result.stepsPerSecond, result.wallSeconds))
                 }
             }
             let report = Report(env: env.rawValue, preset: preset.rawValue, steps: configuration.totalSteps, seeds: results)
-            if json {
+            if output.json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 encoder.keyEncodingStrategy = .convertToSnakeCase

@@ -6,7 +6,7 @@ import Retrieval
 import TunerPolicy
 import TunerEnvironment
 
-extension RAGConfiguration.Variant: ExpressibleByArgument {}
+extension RAGSettings.Variant: ExpressibleByArgument {}
 extension RAGSettings.Template: ExpressibleByArgument {}
 
 extension Tuner {
@@ -27,7 +27,7 @@ extension Tuner {
         var config: String?
 
         @Option(help: "Retriever: bm25, dense, hybrid or rrf.")
-        var variant: RAGConfiguration.Variant?
+        var variant: RAGSettings.Variant?
 
         @Option(help: "Passages retrieved (top-k).")
         var k: Int?
@@ -47,8 +47,7 @@ extension Tuner {
         @Option(help: "URL of an external judge (POST JSON); replaces the built-in gold judge.")
         var judgeURL: String?
 
-        @Flag(help: "Print one JSON object instead of tables.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if let k, k < 1 { throw ValidationError("--k must be at least 1, got \(k)") }
@@ -61,7 +60,7 @@ extension Tuner {
             BLAS.setThreads(1)
             let context = try data.load()
             let setup = context.setup
-            if !json { context.printHeader() }
+            if !output.json { context.printHeader() }
             let reward = setup.reward
 
             if grid {
@@ -73,7 +72,7 @@ extension Tuner {
                 let reports = try configurations.map { try cache.evaluate($0, reward: reward, workspace: workspace) }
                 let scored = ContinuousClock.now - clock - built
                 guard let best = ConfigurationGrid.best(reports) else { throw ValidationError("the grid is empty") }
-                if json {
+                if output.json {
                     var object = context.jsonHeader()
                     object["configs"] = reports.map(ReportJSON.configurationObject)
                     object["best"] = ReportJSON.configurationObject(best)
@@ -102,7 +101,7 @@ extension Tuner {
                 let cache = EvaluationCache(system: context.system, queries: context.queries)
                 report = try cache.evaluate(configuration, reward: reward)
             }
-            if json {
+            if output.json {
                 var object = context.jsonHeader()
                 if let judgeURL { object["judge"] = "http-judge \(judgeURL)" }
                 for (key, value) in ReportJSON.configurationObject(report) { object[key] = value }
@@ -112,8 +111,8 @@ extension Tuner {
             }
         }
 
-        private func resolvedConfiguration() throws -> RAGConfiguration {
-            var c = try config.map { try RAGConfigurationFile.load(URL(fileURLWithPath: $0)) } ?? RAGConfiguration()
+        private func resolvedConfiguration() throws -> RAGSettings {
+            var c = try config.map { try RAGSettingsFile.load(URL(fileURLWithPath: $0)) } ?? RAGSettings()
             if let variant { c.variant = variant }
             if let k { c.k = k }
             if let rerank { c.rerank = rerank }

@@ -11,10 +11,12 @@ extension ReportJSON {
 
 /// Human-readable tables.
 enum ReportTable {
-    static let header = "                      n  nDCG@10 rec@10  faith  relev  p50 ms  p95 ms  cost/q $   reward  gates"
+    /// Wide enough for the longest row label, "per-category oracle".
+    static let labelWidth = 20
+    static let header = String(repeating: " ", count: labelWidth + 4) + "n  nDCG@10 rec@10  faith  relev  p50 ms  p95 ms  cost/q $   reward  gates"
 
     static func row(_ label: String, _ m: MetricsSummary) -> String {
-        let name = label.count > 18 ? String(label.prefix(18)) : label.padding(toLength: 18, withPad: " ", startingAt: 0)
+        let name = label.count > labelWidth ? String(label.prefix(labelWidth)) : label.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
         return name + String(
             format: " %5d  %6.3f %6.3f %6.3f %6.3f %7.1f %7.1f %9.6f %8.4f  %@",
             m.n, m.ndcgAt10, m.recallAt10, m.faithfulness, m.relevancy, m.latencyP50Milliseconds,

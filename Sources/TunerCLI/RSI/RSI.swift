@@ -43,8 +43,7 @@ extension Tuner.RSICommand {
         @Option(help: "Policy configuration whose gates apply (default: \(DatasetOptions.defaultPolicy) when present).")
         var config: String?
 
-        @Flag(help: "Print one JSON object instead of a report.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard log != nil || requestLog != nil else { throw ValidationError("give --log, --request-log or both") }
@@ -59,7 +58,7 @@ extension Tuner.RSICommand {
             let report = try TelemetryAnalysis.analyse(
                 requests, end: try end.map { try Date.ISO8601FormatStyle().parse($0) } ?? Date(),
                 window: windowHours * 3600, sampleRate: sample, reward: RewardFunction(DatasetOptions.policyConfiguration(config)))
-            if json {
+            if output.json {
                 let encoder = JSONEncoder.sorted
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 encoder.dateEncodingStrategy = .iso8601

@@ -34,8 +34,7 @@ extension Tuner.RSICommand {
         @Option(help: "Cycles to run at most (--continuous).")
         var maxIterations = Int.max
 
-        @Flag(help: "Print one JSON object per cycle.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard once != continuous else { throw ValidationError("give exactly one of --once and --continuous") }
@@ -46,7 +45,7 @@ extension Tuner.RSICommand {
             BLAS.setThreads(1)
             let configuration = try loop.load()
             let iterations = once ? 1 : maxIterations
-            let (interval, json) = (interval, json)
+            let (interval, json) = (interval, output.json)
             let work = Task {
                 let cycle = try ImprovementCycle(configuration: configuration)
                 for iteration in 1...iterations {

@@ -36,8 +36,7 @@ extension Tuner {
         @Option(help: "Settings as a JSON object: sent as X-RAG-Configuration to /query, or evaluated by /tuner/evaluate (default: the default settings).")
         var configuration: String?
 
-        @Flag(help: "Print one JSON object instead of a summary.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard let url = URL(string: target), url.scheme == "http" || url.scheme == "https" else {
@@ -76,7 +75,7 @@ extension Tuner {
                 target: URL(string: target)!, workload: workload, requestsPerSecond: rps, duration: duration,
                 maxRequests: maxRequests ?? .max, concurrency: concurrency, configurationHeader: queries == nil ? nil : configuration)
             let report = await generator.run()
-            if json {
+            if output.json {
                 print(String(decoding: try JSONEncoder.sorted.encode(report), as: UTF8.self))
                 return
             }

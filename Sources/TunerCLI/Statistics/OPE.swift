@@ -35,8 +35,7 @@ extension Tuner {
         @Option(help: "Seed of the bootstrap and of the policy's sampled actions.")
         var seed: UInt64 = 1
 
-        @Flag(help: "Print one JSON object instead of a table.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100") }
@@ -56,7 +55,7 @@ extension Tuner {
             options.bootstrap = Bootstrap(resamples: resamples, level: level, seed: seed)
             options.seed = seed
             let estimates = try LoggedPolicyEvaluation.evaluate(records, policy: target, options: options)
-            if json {
+            if output.json {
                 let object: [String: Any] = [
                     "rows": records.count,
                     "decisions": decisionLog.decisionCount,

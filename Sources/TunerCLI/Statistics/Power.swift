@@ -31,8 +31,7 @@ extension Tuner {
         @Option(help: "Power.")
         var power = 0.8
 
-        @Flag(help: "Print one JSON object.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard (delta == nil) != (pairs == nil) else { throw ValidationError("give exactly one of --delta and --pairs") }
@@ -51,7 +50,7 @@ extension Tuner {
                 let needed = PowerAnalysis.pairsNeeded(difference: delta, standardDeviation: sigma, alpha: alpha, power: power)
                 object["delta"] = delta
                 object["pairs_needed"] = Int(needed.rounded(.up))
-                if !json {
+                if !output.json {
                     print(String(format: "%d paired queries detect Δ = %g (σ_d = %.4g) with power %.0f%% at α = %g (two-sided)",
                                  Int(needed.rounded(.up)), delta, sigma, power * 100, alpha))
                 }
@@ -59,12 +58,12 @@ extension Tuner {
                 let effect = PowerAnalysis.minimumDetectableEffect(pairs: Double(pairs), standardDeviation: sigma, alpha: alpha, power: power)
                 object["pairs"] = pairs
                 object["minimum_detectable_effect"] = effect
-                if !json {
+                if !output.json {
                     print(String(format: "with %d paired queries (σ_d = %.4g) the minimum detectable effect is %.4g at power %.0f%%, α = %g",
                                  pairs, sigma, effect, power * 100, alpha))
                 }
             }
-            if json { print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)) }
+            if output.json { print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)) }
         }
 
         /// Sample standard deviation of the numbers in `path`; a line that is not a number is an

@@ -74,8 +74,7 @@ extension Tuner {
         @Option(help: "Charge the stage times in this file (a run's stage-times.json) instead of measuring them: with the run's seed and settings it repeats the run exactly.")
         var stageTimes: String?
 
-        @Flag(help: "Print one JSON object instead of tables.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard steps >= 1_000 else { throw ValidationError("--steps must be at least 1,000, got \(steps)") }
@@ -137,12 +136,12 @@ extension Tuner {
                     policyConfigurationHash: "", projectVersion: TunerVersion.current, seed: Int64(seed), hyperparameters: "")
             }
             let context = try options.load(defaultDataset: "datasets/demo")
-            if !json { context.printHeader() }
+            if !output.json { context.printHeader() }
             let tuning: OfflineTuning
             if let requestLog {
                 let judged = Set(context.setup.dataset.splits.values.flatMap(\.queries))
                 let replay = try RequestLog.read(URL(fileURLWithPath: requestLog), dataset: context.setup.dataset, judged: judged, maxBadLineFraction: maxBadLines)
-                if !json { print("request log \(requestLog): \(replay.summary)") }
+                if !output.json { print("request log \(requestLog): \(replay.summary)") }
                 tuning = try OfflineTuning(setup: context.setup, system: context.system, train: replay.train, test: replay.test,
                                            environmentOptions: environmentOptions, timings: timings)
             } else {
@@ -151,7 +150,7 @@ extension Tuner {
             let trainer: PPOTrainer<RAGTuningEnvironment>
             if resume != nil {
                 trainer = try PPOTrainer.resume(from: Self.trainerFile(store, record.id), makeEnvironment: tuning.environments(seed: UInt64(record.seed)))
-                if !json { print("resuming run \(record.id) at update \(trainer.update) of \(trainer.configuration.updateCount)") }
+                if !output.json { print("resuming run \(record.id) at update \(trainer.update) of \(trainer.configuration.updateCount)") }
             } else {
                 var ppo = try PPOConfiguration.ragTuning.applying(overrides: overrides)
                 ppo.totalSteps = steps
@@ -169,7 +168,7 @@ extension Tuner {
             }
             try tuning.timings.write(to: Self.stageTimesFile(store, record.id))
             try store.addArtifact(run: record.id, name: "stage-times", file: "stage-times.json")
-            if !json { print("run \(record.id) → \(store.runFolder(record.id).path)") }
+            if !output.json { print("run \(record.id) → \(store.runFolder(record.id).path)") }
 
             do {
                 try train(trainer, tuning: tuning, store: store, record: &record, clock: clock, options: environmentOptions, selection: selection)
@@ -196,11 +195,12 @@ extension Tuner {
             var failure: (any Error)?
             let interrupt = InterruptFlag()
             interrupt.install()
+            if !output.json { print(Self.progressLegend) }
             try trainer.train { metrics in
                 var logged = Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode)
                 if selection == .best {
                     do {
-                        let scored = try best.consider(trainer.policyCheckpoint, update: metrics.update, tuning: tuning)
+                        let scored = try best.consider(trainer.checkpoint, update: metrics.update, tuning: tuning)
                         logged["train_reward"] = scored.trainReward
                         if scored.kept { try best.checkpoint!.write(to: policyFile) }
                     } catch {
@@ -210,7 +210,7 @@ extension Tuner {
                 }
                 try? store.log(run: runID, update: metrics.update, step: metrics.globalStep, metrics: logged)
                 if metrics.update % 25 == 0 { try? trainer.saveCheckpoint(to: trainerFile) }
-                if !json && (metrics.update % 10 == 0 || trainer.isFinished) {
+                if !output.json && (metrics.update % 10 == 0 || trainer.isFinished) {
                     let elapsed = Self.seconds(ContinuousClock.now - clock)
                     let eta = elapsed / Double(max(trainer.update, 1)) * Double(trainer.configuration.updateCount - trainer.update)
                     print(String(format: "update %4d/%d  steps %7d  reward %7.4f  KL %.4f  entropy %.3f  %.1f s, ETA %.0f s",
@@ -230,7 +230,7 @@ extension Tuner {
                 return
             }
 
-            let checkpoint = best.checkpoint ?? trainer.policyCheckpoint
+            let checkpoint = best.checkpoint ?? trainer.checkpoint
             try checkpoint.write(to: policyFile)
             try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
             let policy = Policy(checkpoint: checkpoint)
@@ -249,7 +249,7 @@ extension Tuner {
             record.wallSeconds = wall
             record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
             try store.update(record)
-            if json {
+            if output.json {
                 try ReportJSON.print(object)
             } else {
                 print(String(format: "\npolicy judged: update %d of 0–%d (%@; train-split reward %.4f, the per-category oracle's %.4f)",
@@ -262,6 +262,9 @@ extension Tuner {
         }
 
         /// Where a run's trainer checkpoint lives (saved periodically, on Ctrl-C and at the end).
+        /// What the progress line's columns mean, printed once above it.
+        static let progressLegend = "reward: mean batch reward of the episodes ended in the update; KL: mean approximate KL(old ‖ new) of its minibatches; entropy: the policy's, summed over heads (nats)"
+
         static func trainerFile(_ store: RunStore, _ run: String) -> URL {
             store.runFolder(run).appendingPathComponent("trainer.ckpt")
         }

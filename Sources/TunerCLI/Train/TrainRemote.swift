@@ -17,7 +17,7 @@ extension Tuner.Train {
         var environmentOptions = RAGTuningEnvironment.Options()
         environmentOptions.batchSize = batchSize
         let tuning = RemoteTuning(source: source, policy: policy, options: environmentOptions)
-        if !json { print("evaluator \(url.absoluteString): categories \(source.categories.joined(separator: ", "))") }
+        if !output.json { print("evaluator \(url.absoluteString): categories \(source.categories.joined(separator: ", "))") }
 
         var ppo = try PPOConfiguration.ragTuning.applying(overrides: overrides)
         ppo.totalSteps = steps
@@ -31,17 +31,19 @@ extension Tuner.Train {
             hyperparameters: String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions, selection: .last)), as: UTF8.self))
         try store.create(record)
         let runID = record.id
+        if !output.json { print(Self.progressLegend) }
         do {
             try trainer.train { metrics in
                 try? store.log(run: runID, update: metrics.update, step: metrics.globalStep, metrics: Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode))
-                if !json && (metrics.update % 10 == 0 || trainer.isFinished) {
-                    print(String(format: "update %4d/%d  reward %7.4f  KL %.4f  %.1f s", metrics.update, trainer.configuration.updateCount,
+                if !output.json && (metrics.update % 10 == 0 || trainer.isFinished) {
+                    print(String(format: "update %4d/%d  reward %7.4f  KL %.4f  entropy %.3f  %.1f s", metrics.update, trainer.configuration.updateCount,
                                  (metrics.meanEpisodeReturn ?? .nan) / Double(environmentOptions.batchesPerEpisode), metrics.approximateKL,
+                                 metrics.entropy,
                                  Self.seconds(ContinuousClock.now - clock)))
                 }
                 return true
             }
-            let checkpoint = trainer.policyCheckpoint
+            let checkpoint = trainer.checkpoint
             try checkpoint.write(to: store.runFolder(runID).appendingPathComponent("policy.ckpt"))
             try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
             let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: seed))
@@ -62,7 +64,7 @@ extension Tuner.Train {
             ]
             record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
             try store.update(record)
-            if json { try ReportJSON.print(object); return }
+            if output.json { try ReportJSON.print(object); return }
             print("\nlearned configuration per category (held-out split, \(verdict.batches / max(verdict.configurations.count, 1)) batches each):")
             for category in verdict.configurations.keys.sorted() {
                 print(String(format: "  %@: %@  reward %.4f (default %.4f)", category, verdict.configurations[category]!.description,
