@@ -16,8 +16,10 @@ var package = Package(
         .library(name: "TunerPolicy", targets: ["TunerPolicy"]),
         .library(name: "PPO", targets: ["PPO"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
-        .library(name: "Evaluation", targets: ["Evaluation"]),
-        .library(name: "TunerEnvironment", targets: ["TunerEnvironment"]),
+        .library(name: "Scoring", targets: ["Scoring"]),
+        .library(name: "Statistics", targets: ["Statistics"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "Tuning", targets: ["Tuning"]),
         .library(name: "Tracking", targets: ["Tracking"]),
         .library(name: "Evaluators", targets: ["Evaluators"]),
         .library(name: "RSI", targets: ["RSI"]),
@@ -40,21 +42,28 @@ var package = Package(
         .target(name: "TunerPolicy", dependencies: ["NumericCore"]),
         .target(name: "PPO", dependencies: ["TunerPolicy", "NumericCore"]),
         .target(name: "Retrieval", dependencies: ["NumericCore", "Yams"]),
-        .target(name: "Evaluation", dependencies: ["NumericCore", "Yams"]),
-        .target(name: "TunerEnvironment", dependencies: ["Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
-        .target(name: "Tracking", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Scoring", dependencies: ["NumericCore", "Yams"]),
+        .target(name: "Statistics", dependencies: ["NumericCore"]),
+        .target(name: "Pipeline", dependencies: ["Retrieval", "Scoring", "TunerPolicy", "NumericCore"]),
+        .target(name: "Tuning", dependencies: ["Pipeline", "PPO", "Retrieval", "Scoring", "Statistics", "TunerPolicy", "NumericCore"]),
         .target(
-            name: "RSI",
+            name: "Tracking",
             dependencies: [
-                "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", "Tracking",
+                "Statistics", "TunerPolicy", "NumericCore",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "Evaluators", dependencies: ["TunerEnvironment", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]),
+        .target(
+            name: "RSI",
+            dependencies: [
+                "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore", "Tracking",
+            ]
+        ),
+        .target(name: "Evaluators", dependencies: ["Tuning", "Pipeline", "Scoring", "Statistics", "TunerPolicy", "PPO", "NumericCore"]),
         .target(
             name: "TunerServer",
             dependencies: [
-                "RSI", "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore",
+                "RSI", "Evaluators", "Pipeline", "TunerPolicy", "Scoring", "Retrieval", "NumericCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -67,8 +76,10 @@ var package = Package(
                 "PPO",
                 "TunerPolicy",
                 "Retrieval",
-                "Evaluation",
-                "TunerEnvironment",
+                "Scoring",
+                "Statistics",
+                "Pipeline",
+                "Tuning",
                 "Tracking",
                 "Evaluators",
                 "TunerServer",
@@ -79,13 +90,13 @@ var package = Package(
         // The example service of Examples/PolicyService: a RAG service importing the policy module.
         .target(
             name: "PolicyServiceExample",
-            dependencies: ["TunerPolicy", "TunerEnvironment", "Retrieval", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["TunerPolicy", "Pipeline", "Retrieval", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Examples/PolicyService/Sources/PolicyServiceExample"
         ),
         .executableTarget(
             name: "policy-service",
             dependencies: [
-                "PolicyServiceExample", "TunerPolicy", "TunerEnvironment", "Retrieval", "NumericCore",
+                "PolicyServiceExample", "TunerPolicy", "Pipeline", "Retrieval", "NumericCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/PolicyService/Sources/policy-service"
@@ -93,7 +104,7 @@ var package = Package(
         .testTarget(
             name: "PolicyServiceExampleTests",
             dependencies: [
-                "PolicyServiceExample", "TunerPolicy", "TunerEnvironment", "Retrieval", "NumericCore",
+                "PolicyServiceExample", "TunerPolicy", "Pipeline", "Tuning", "Retrieval", "NumericCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/PolicyService/Tests/PolicyServiceExampleTests"
@@ -101,7 +112,7 @@ var package = Package(
         .testTarget(
             name: "TunerServerTests",
             dependencies: [
-                "TunerServer", "RSI", "Evaluators", "TunerEnvironment", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", "Yams",
+                "TunerServer", "RSI", "Evaluators", "Tuning", "Pipeline", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore", "Yams",
                 "Tracking", "TunerCLI",  // built for the process tests, which run the tuner binary
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,14 +121,15 @@ var package = Package(
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore"]),
         .testTarget(name: "TunerPolicyTests", dependencies: ["TunerPolicy", "NumericCore"]),
         .testTarget(name: "PPOTests", dependencies: ["PPO", "TunerPolicy", "NumericCore"]),
-        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Evaluation", "NumericCore"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Scoring", "NumericCore"]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "NumericCore"]),
         // The fixtures are read from the source tree (#filePath), not bundled.
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumericCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "RSITests", dependencies: ["RSI", "TunerEnvironment", "PPO", "TunerPolicy", "Evaluation", "Retrieval", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "NumericCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TunerPolicy", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RSITests", dependencies: ["RSI", "Tracking", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore"]),
         .testTarget(
-            name: "TunerEnvironmentTests",
-            dependencies: ["TunerEnvironment", "Retrieval", "Evaluation", "TunerPolicy", "PPO", "NumericCore"]
+            name: "TuningTests",
+            dependencies: ["Tuning", "Pipeline", "Retrieval", "Scoring", "Statistics", "TunerPolicy", "PPO", "NumericCore"]
         ),
     ]
 )
@@ -129,7 +141,7 @@ if withBenchmarks {
     package.targets += [
         .executableTarget(
             name: "PolicyDecisionBenchmarks",
-            dependencies: ["TunerEnvironment", "TunerPolicy", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            dependencies: ["Tuning", "Pipeline", "TunerPolicy", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
             path: "Benchmarks/PolicyDecisionBenchmarks"
         ),
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
@@ -140,12 +152,12 @@ if withBenchmarks {
         ),
         .executableTarget(
             name: "EvaluationCacheBenchmarks",
-            dependencies: ["TunerEnvironment", "Evaluation", "NumericCore", "BenchmarkSupport"],
+            dependencies: ["Pipeline", "Scoring", "NumericCore", "BenchmarkSupport"],
             path: "Benchmarks/EvaluationCacheBenchmarks"
         ),
         .executableTarget(
             name: "StatisticsBenchmarks",
-            dependencies: ["Evaluation", "NumericCore", "BenchmarkSupport"],
+            dependencies: ["Statistics", "NumericCore", "BenchmarkSupport"],
             path: "Benchmarks/StatisticsBenchmarks"
         ),
     ]

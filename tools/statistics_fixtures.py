@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference values for the statistics tests, computed with SciPy and statsmodels.
 
-Writes Tests/EvaluationTests/Fixtures/statistics.json. Run from the repository root:
+Writes Tests/StatisticsTests/Fixtures/statistics.json. Run from the repository root:
 
     python3 tools/statistics_fixtures.py
 
@@ -137,7 +137,7 @@ fixture["group_sequential"] = {
     "obrien_fleming_spending_uneven": spending_bounds(obf, 0.025, [0.2, 0.45, 0.7, 1.0]),
 }
 
-with open("Tests/EvaluationTests/Fixtures/statistics.json", "w") as out:
+with open("Tests/StatisticsTests/Fixtures/statistics.json", "w") as out:
     json.dump(fixture, out, indent=1)
-print("wrote Tests/EvaluationTests/Fixtures/statistics.json")
+print("wrote Tests/StatisticsTests/Fixtures/statistics.json")
 print("group sequential:", json.dumps(fixture["group_sequential"], indent=None))

@@ -1,7 +1,8 @@
 import Foundation
 import MallocInterposerSwift
-import TunerEnvironment
+import Pipeline
 import TunerPolicy
+import Tuning
 
 // Allocations per `RAGPolicy.decide` call after warm-up, counted by the malloc interposer, and
 // the per-call latency beside them. Run:

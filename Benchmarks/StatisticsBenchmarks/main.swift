@@ -3,9 +3,9 @@
 // Median time of a 10,000-resample bootstrap (BCa and percentile) of n = 500 paired values on
 // one core, and of computing group-sequential boundaries.
 import BenchmarkSupport
-import Evaluation
 import Foundation
 import NumericCore
+import Statistics
 
 var rng = RandomGenerator(seed: 3)
 let control = (0..<500).map { _ in rng.uniform() }

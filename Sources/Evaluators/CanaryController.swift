@@ -1,5 +1,7 @@
-import Evaluation
+import Scoring
 import Foundation
+import NumericCore
+import Statistics
 import Synchronization
 import TunerPolicy
 

@@ -1,7 +1,7 @@
-import Evaluation
+import Scoring
 import Foundation
 import NumericCore
-import TunerEnvironment
+import Pipeline
 import TunerPolicy
 
 /// The evaluator protocol over the built-in pipeline: a batch is drawn (seeded, without

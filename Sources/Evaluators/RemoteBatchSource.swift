@@ -1,9 +1,9 @@
 import Dispatch
-import Evaluation
+import Scoring
 import Foundation
 import NumericCore
+import Pipeline
 import Synchronization
-import TunerEnvironment
 import TunerPolicy
 
 /// The tuning environment's batches from a remote evaluator (`tuner train --evaluator URL`): each

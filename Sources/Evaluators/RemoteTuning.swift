@@ -1,9 +1,11 @@
-import Evaluation
+import Scoring
 import Foundation
 import NumericCore
+import Pipeline
 import PPO
-import TunerEnvironment
+import Statistics
 import TunerPolicy
+import Tuning
 
 /// Offline tuning against a remote evaluator: PPO learns on batches of the evaluator's train
 /// split, and the verdict compares the learned configuration of each category with the default

@@ -1,4 +1,6 @@
-import Evaluation
+import Scoring
+import NumericCore
+import Statistics
 import Synchronization
 
 /// Pairs production's answer to a query with the candidate's answer to the same query, in

@@ -1,7 +1,9 @@
-import Evaluation
 import Foundation
 import NumericCore
-import TunerEnvironment
+import Pipeline
+import Scoring
+import Statistics
+import Tracking
 import TunerPolicy
 
 /// The success criteria a hypothesis's A/B test must meet.

@@ -1,5 +1,6 @@
 import Foundation
 import NumericCore
+import Tracking
 
 /// Puts a version into production with the configured strategy, watches it, and rolls it back
 /// on regression. Every pointer move is one transaction of the version store, every step is a

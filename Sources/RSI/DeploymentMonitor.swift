@@ -1,5 +1,7 @@
-import Evaluation
+import Scoring
 import Foundation
+import NumericCore
+import Statistics
 
 /// Watches a deployment through the decision log: the requests the new version served since a
 /// step began, against a baseline — the other arm of a rollout, or, once it serves everything,

@@ -1,4 +1,4 @@
-import Evaluation
+import Scoring
 
 /// The hard gates as the loop checks them on observed requests: the analyser on a window, the A/B
 /// tests on an arm, the monitor on a deployment. A measure that is missing breaches nothing.

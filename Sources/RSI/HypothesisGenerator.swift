@@ -1,9 +1,11 @@
-import Evaluation
 import Foundation
 import NumericCore
+import Pipeline
 import PPO
-import TunerEnvironment
+import Statistics
+import Tracking
 import TunerPolicy
+import Tuning
 
 /// Turns the tuner's proposal into hypotheses. The window's questions are replayed (matched to
 /// the dataset's judged questions, once per request, so the traffic's mix is what is learned), PPO

@@ -1,4 +1,5 @@
-import Evaluation
+import Scoring
+import Tracking
 import TunerPolicy
 
 /// Validation: a hypothesis must be of an allowed kind, touch no protected setting and stay

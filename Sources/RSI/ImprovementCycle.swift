@@ -1,6 +1,7 @@
-import Evaluation
 import Foundation
-import TunerEnvironment
+import Pipeline
+import Scoring
+import Tracking
 import TunerPolicy
 
 /// What one cycle of the loop did: deployed something, or stopped at a gate and why.

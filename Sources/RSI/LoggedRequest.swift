@@ -1,8 +1,8 @@
-import Evaluation
-import Retrieval
+import Scoring
 import Foundation
 import NumericCore
-import TunerEnvironment
+import Pipeline
+import Retrieval
 import TunerPolicy
 
 /// A decision of the decision log joined with its (merged) outcome lines: one served request as

@@ -1,4 +1,5 @@
 import Foundation
+import Tracking
 
 /// What the experience database says about kinds of change: for each kind, and each kind under a
 /// condition (a category, a load bucket, a corpus-size bucket), how often it was tried to the end

@@ -1,5 +1,6 @@
-import Evaluation
 import Foundation
+import Scoring
+import Tracking
 
 /// The loop's meta-graph (configs/rsi/loop.yaml): which service, where its telemetry and records
 /// live, and how each stage decides. Every field is validated on load; an error names the file,

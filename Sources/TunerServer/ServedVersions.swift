@@ -2,6 +2,7 @@ import Foundation
 import NumericCore
 import RSI
 import Synchronization
+import Tracking
 import TunerPolicy
 
 /// What `tuner serve --versions` serves: the production version's configuration and, during a

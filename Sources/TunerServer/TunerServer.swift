@@ -1,10 +1,10 @@
-import Evaluation
+import Scoring
 import Evaluators
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NumericCore
-import TunerEnvironment
+import Pipeline
 import TunerPolicy
 
 /// `tuner serve`: the evaluator protocol over the built-in pipeline, a reference RAG endpoint

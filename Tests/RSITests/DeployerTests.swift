@@ -1,8 +1,9 @@
-import Evaluation
 import Foundation
 import RSI
+import Scoring
 import Synchronization
 import Testing
+import Tracking
 import TunerPolicy
 
 /// Deployment strategies against a real version store, experience database and decision log,

@@ -1,12 +1,13 @@
-import Evaluation
+import Scoring
 import Foundation
 import NumericCore
+import Pipeline
 import PPO
-import RSI
 import Retrieval
+import RSI
 import Testing
-import TunerEnvironment
 import TunerPolicy
+import Tuning
 
 /// The generator retrains the policy on the window's questions and, as `tuner train` does,
 /// proposes from the update whose configurations score best on them, not from the last one.

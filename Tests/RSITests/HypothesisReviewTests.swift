@@ -1,7 +1,9 @@
-import Evaluation
 import Foundation
 import RSI
+import Scoring
+import Statistics
 import Testing
+import Tracking
 import TunerPolicy
 
 @Suite struct HypothesisReviewTests {

@@ -1,4 +1,4 @@
-import Evaluation
+import Scoring
 import Evaluators
 import Foundation
 #if canImport(FoundationNetworking)
@@ -6,9 +6,9 @@ import FoundationNetworking
 #endif
 import Hummingbird
 import NumericCore
+import Pipeline
 import Synchronization
 import Testing
-import TunerEnvironment
 import TunerPolicy
 import TunerServer
 

@@ -5,9 +5,9 @@ import FoundationNetworking
 #endif
 import Hummingbird
 import NumericCore
+import Pipeline
 import Retrieval
 import ServiceLifecycle
-import TunerEnvironment
 import TunerPolicy
 import TunerServer
 

@@ -1,8 +1,9 @@
 import Foundation
+import Pipeline
 import Testing
-import TunerEnvironment
 import TunerPolicy
 import TunerServer
+import Tuning
 import Yams
 
 /// docs/openapi.yaml against the running server: every documented operation answers; example

@@ -1,12 +1,13 @@
-import Evaluation
 import Evaluators
 import Foundation
 import NumericCore
+import Pipeline
 import PPO
+import Statistics
 import Testing
-import TunerEnvironment
 import TunerPolicy
 import TunerServer
+import Tuning
 
 /// PPO trained against a real evaluator on 127.0.0.1 (`tuner train --evaluator URL`). A member
 /// of the serialized server suite: its burst of evaluator calls must not overlap the load test.

@@ -1,17 +1,18 @@
-import Evaluation
 import Evaluators
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import NumericCore
+import Pipeline
 import Retrieval
 import RSI
+import Statistics
 import Synchronization
 import Testing
-import TunerEnvironment
 import TunerPolicy
 import TunerServer
+import Tracking
 
 /// The loop end to end against a real `tuner serve` on 127.0.0.1 serving the production
 /// configuration's versions, with traffic shifted towards the category (warranty) that the

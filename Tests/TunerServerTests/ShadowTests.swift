@@ -1,10 +1,11 @@
-import Evaluation
+import Scoring
 import Evaluators
 import Foundation
+import Pipeline
 import Testing
-import TunerEnvironment
 import TunerPolicy
 import TunerServer
+import Tuning
 
 /// `tuner shadow` against a real `tuner serve` playing production, all on 127.0.0.1.
 @Suite struct ShadowTests {

@@ -1,12 +1,13 @@
-import Evaluation
+import Scoring
 import Evaluators
 import Foundation
 import Hummingbird
+import Pipeline
 import Synchronization
 import Testing
-import TunerEnvironment
 import TunerPolicy
 import TunerServer
+import Tuning
 
 /// Serialized: the load test and the remote training test each load the loopback server hard.
 @Suite(.serialized) struct TunerServerTests {

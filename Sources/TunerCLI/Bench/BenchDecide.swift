@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import TunerEnvironment
+import Pipeline
 import TunerPolicy
+import Tuning
 
 extension Tuner.Bench {
     struct BenchDecide: AsyncParsableCommand {

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Evaluation
+import Scoring
 import Foundation
 import NumericCore
+import Pipeline
 import Retrieval
-import TunerEnvironment
 
 /// The options every command that scores a dataset shares, and what they load.
 struct DatasetOptions: ParsableArguments {

@@ -1,10 +1,10 @@
 import ArgumentParser
-import Evaluation
+import Scoring
 import Foundation
 import NumericCore
+import Pipeline
 import Retrieval
 import TunerPolicy
-import TunerEnvironment
 
 extension RAGSettings.Variant: ExpressibleByArgument {}
 extension RAGSettings.Template: ExpressibleByArgument {}

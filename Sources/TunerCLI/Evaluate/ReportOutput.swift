@@ -1,6 +1,6 @@
-import Evaluation
+import Scoring
 import Foundation
-import TunerEnvironment
+import Pipeline
 
 extension ReportJSON {
     static func print(_ object: [String: Any]) throws {

@@ -1,7 +1,8 @@
 import ArgumentParser
-import Evaluation
 import Foundation
 import RSI
+import Scoring
+import Tracking
 
 extension Tuner {
     struct RSICommand: AsyncParsableCommand {

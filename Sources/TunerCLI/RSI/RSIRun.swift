@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import NumericCore
 import RSI
+import Tracking
 
 /// Where the loop's configuration lives.
 struct LoopOptions: ParsableArguments {

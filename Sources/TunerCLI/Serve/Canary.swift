@@ -1,8 +1,8 @@
 import ArgumentParser
-import Evaluation
+import Scoring
 import Evaluators
 import Foundation
-import TunerEnvironment
+import Pipeline
 import TunerPolicy
 import TunerServer
 

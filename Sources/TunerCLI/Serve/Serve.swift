@@ -1,8 +1,9 @@
 import ArgumentParser
+import Evaluators
 import Foundation
 import NumericCore
 import RSI
-import Evaluators
+import Tracking
 import TunerPolicy
 import TunerServer
 

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Evaluation
+import Scoring
 import Evaluators
 import Foundation
 import NumericCore
-import TunerEnvironment
+import Pipeline
 import TunerPolicy
 import TunerServer
 

@@ -1,9 +1,10 @@
 import ArgumentParser
-import Evaluation
 import Foundation
 import NumericCore
-import TunerEnvironment
+import Pipeline
+import Statistics
 import TunerPolicy
+import Tuning
 
 extension Tuner {
     struct OPE: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Evaluation
 import Foundation
+import Statistics
 
 extension Tuner {
     struct Power: ParsableCommand {

@@ -1,8 +1,9 @@
-import Evaluation
 import Foundation
 import NumericCore
+import Pipeline
+import Statistics
 import Tracking
-import TunerEnvironment
+import Tuning
 
 /// The files a finished run leaves in its folder: per-query predictions and contexts of the
 /// learned policy on the test split, and the verdict as CSV. Each is written atomically.

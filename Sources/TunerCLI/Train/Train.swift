@@ -1,12 +1,13 @@
 import ArgumentParser
-import Evaluation
 import Evaluators
 import Foundation
 import NumericCore
+import Pipeline
 import PPO
+import Statistics
 import Tracking
-import TunerEnvironment
 import TunerPolicy
+import Tuning
 
 extension Tuner {
     struct Train: AsyncParsableCommand {

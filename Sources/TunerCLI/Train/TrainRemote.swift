@@ -1,11 +1,12 @@
 import ArgumentParser
-import Evaluation
 import Evaluators
 import Foundation
+import Pipeline
 import PPO
+import Statistics
 import Tracking
-import TunerEnvironment
 import TunerPolicy
+import Tuning
 
 extension Tuner.Train {
     /// `--evaluator URL`: PPO on the evaluator's train split, the verdict on its test split.

@@ -1,6 +1,7 @@
-import Evaluation
 import Foundation
-import TunerEnvironment
+import Pipeline
+import Statistics
+import Tuning
 
 /// The verdict as a table and as JSON.
 enum VerdictTable {

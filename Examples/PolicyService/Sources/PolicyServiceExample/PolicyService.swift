@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
+import Pipeline
 import Retrieval
-import TunerEnvironment
 import TunerPolicy
 
 /// A small RAG service over a dataset folder that asks a tuned policy, per request, which

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import NumericCore
+import Pipeline
 import PolicyServiceExample
 import Retrieval
-import TunerEnvironment
 import TunerPolicy
 
 @main

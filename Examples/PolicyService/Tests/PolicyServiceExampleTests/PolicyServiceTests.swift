@@ -3,12 +3,13 @@ import Foundation
 import FoundationNetworking
 #endif
 import NumericCore
+import Pipeline
 import PolicyServiceExample
 import Retrieval
 import ServiceLifecycle
 import Testing
-import TunerEnvironment
 import TunerPolicy
+import Tuning
 
 /// The example service on 127.0.0.1, asked over real HTTP: it answers from the demo corpus with
 /// the settings its policy chose, keeps users on their canary arm, and logs decisions and

@@ -1,0 +1,97 @@
+import Scoring
+import NumericCore
+import TunerPolicy
+
+/// The metrics of a batch (or of one category within it), the reward and the gate verdicts.
+public struct MetricsSummary: Sendable, Equatable {
+    public var n: Int
+    public var ndcgAt10: Double
+    public var recallAt10: Double
+    public var faithfulness: Double
+    public var relevancy: Double
+    public var answerF1: Double?
+    public var latencyP50Milliseconds: Double
+    public var latencyP95Milliseconds: Double
+    /// Mean per query.
+    public var costUSD: Double
+    public var errorRate: Double
+    public var violationRate: Double
+    public var qualitySpread: Double
+    public var reward: RewardBreakdown
+
+    public var gatesPassed: Bool { reward.gatesPassed }
+
+    /// Summarises `outcomes[members]` (all of them when `members` is nil; at least one) in one
+    /// pass, plus a sort of the latencies for the percentiles.
+    public init(_ outcomes: [QueryOutcome], members: [Int]? = nil, reward function: RewardFunction) {
+        var n = 0
+        var ndcg = 0.0, recall = 0.0, faithfulness = 0.0, relevancy = 0.0, f1 = 0.0, cost = 0.0
+        var failures = 0, violations = 0
+        var quality = 0.0, qualitySquares = 0.0
+        var latencies: [Double] = []
+        latencies.reserveCapacity(members?.count ?? outcomes.count)
+        func add(_ o: QueryOutcome) {
+            n += 1
+            ndcg += o.ndcgAt10
+            recall += o.recallAt10
+            faithfulness += o.faithfulness
+            relevancy += o.relevancy
+            f1 += o.answerF1 ?? 0
+            cost += o.costUSD
+            failures += o.failed ? 1 : 0
+            violations += o.violation ? 1 : 0
+            let q = function.quality(faithfulness: o.faithfulness, relevancy: o.relevancy)
+            quality += q
+            qualitySquares += q * q
+            latencies.append(o.latencyMilliseconds)
+        }
+        if let members { for i in members { add(outcomes[i]) } } else { for o in outcomes { add(o) } }
+        precondition(n > 0, "a summary needs at least one query")
+        let count = Double(n)
+        self.n = n
+        ndcgAt10 = ndcg / count
+        recallAt10 = recall / count
+        self.faithfulness = faithfulness / count
+        self.relevancy = relevancy / count
+        answerF1 = outcomes[members?.first ?? 0].answerF1 == nil ? nil : f1 / count
+        latencies.sort()
+        latencyP50Milliseconds = Percentile.sorted(latencies, 50)
+        latencyP95Milliseconds = Percentile.sorted(latencies, 95)
+        costUSD = cost / count
+        errorRate = Double(failures) / count
+        violationRate = Double(violations) / count
+        let meanQuality = quality / count
+        qualitySpread = max(qualitySquares / count - meanQuality * meanQuality, 0).squareRoot()
+        self.reward = function.evaluate(BatchMeasurement(
+            faithfulness: self.faithfulness, relevancy: self.relevancy, latencyP95Milliseconds: latencyP95Milliseconds,
+            costUSD: costUSD, errorRate: errorRate, violationRate: violationRate, qualitySpread: qualitySpread))
+    }
+}
+
+/// A configuration's results on a batch: overall and per query category.
+public struct BatchReport: Sendable, Equatable {
+    public var configuration: RAGSettings
+    public var overall: MetricsSummary
+    public var perCategory: [String: MetricsSummary]
+
+    /// `categories[i]` is the index into `categoryNames` of `outcomes[i]`'s category.
+    public init(configuration: RAGSettings, outcomes: [QueryOutcome], categories: [Int], categoryNames: [String], reward: RewardFunction) {
+        precondition(!outcomes.isEmpty && categories.count == outcomes.count, "a batch report needs one category per outcome")
+        self.configuration = configuration
+        overall = MetricsSummary(outcomes, reward: reward)
+        var members = [[Int]](repeating: [], count: categoryNames.count)
+        for (i, c) in categories.enumerated() { members[c].append(i) }
+        var perCategory: [String: MetricsSummary] = [:]
+        for (c, name) in categoryNames.enumerated() where !members[c].isEmpty {
+            perCategory[name] = MetricsSummary(outcomes, members: members[c], reward: reward.forCategory(name))
+        }
+        self.perCategory = perCategory
+    }
+
+    /// Category indices and names for outcomes whose categories are given by name.
+    public static func categoryIndices(_ names: [String]) -> (indices: [Int], names: [String]) {
+        let distinct = Array(Set(names)).sorted()
+        let index = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, $0) })
+        return (names.map { index[$0]! }, distinct)
+    }
+}
