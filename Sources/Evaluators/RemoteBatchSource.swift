@@ -21,6 +21,9 @@ public struct RemoteBatchSource: BatchSource, Sendable {
     /// The evaluator says with a 400 when it cannot re-rank; the tuner does not know beforehand.
     public let canRerank = true
     let probeSize: Int
+    /// The probe batch's overall metrics: the default configuration on the split, which every
+    /// environment starts from (asked once, not once per environment).
+    let probe: EvaluatorProtocol.Metrics
     private let failure = FailureBox()
 
     final class FailureBox: Sendable {
@@ -35,11 +38,19 @@ public struct RemoteBatchSource: BatchSource, Sendable {
         self.split = split
         self.probeSize = probeSize
         self.corpusDocuments = corpusDocuments
-        let probe = try Self.blocking {
-            try await evaluator.evaluate(.init(configuration: RAGSettings(), batch: .init(size: probeSize, split: split, seed: 0)))
+        let response = try Self.probe(evaluator, split: split, size: probeSize)
+        probe = response.overall
+        categories = response.perCategory.keys.sorted()
+    }
+
+    /// The default configuration on a seeded batch of `size` questions of `split`, which says the
+    /// split's categories.
+    static func probe(_ evaluator: RemoteEvaluator, split: String, size: Int) throws -> EvaluatorProtocol.Response {
+        let response = try blocking {
+            try await evaluator.evaluate(.init(configuration: RAGSettings(), batch: .init(size: size, split: split, seed: 0)))
         }
-        categories = probe.perCategory.keys.sorted()
-        guard !categories.isEmpty else { throw RemoteEvaluator.Failure.malformed("the probe batch reported no categories") }
+        guard !response.perCategory.isEmpty else { throw RemoteEvaluator.Failure.malformed("the probe batch of split '\(split)' reported no categories") }
+        return response
     }
 
     public func score(_ c: RAGSettings, category: Int, size: Int, reward: RewardFunction, using rng: inout RandomGenerator) throws -> BatchScore {
@@ -54,6 +65,7 @@ public struct RemoteBatchSource: BatchSource, Sendable {
     }
 
     public func overall(_ c: RAGSettings, reward: RewardFunction) throws -> BatchScore {
+        if c == RAGSettings() { return Self.score(probe, reward: reward) }
         let request = EvaluatorProtocol.Request(configuration: c, batch: .init(size: probeSize, split: split, seed: 0))
         return Self.score(try Self.blocking { try await evaluator.evaluate(request) }.overall, reward: reward)
     }

@@ -42,19 +42,38 @@ public struct RemoteTuning: Sendable {
         public var batches: Int
         /// Learned batches that breached a gate.
         public var gateBreaches: Int
+        /// Train categories the held-out split has no question of: learned, not judged.
+        public var unjudgedCategories: [String]
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case noCommonCategory(train: [String], heldOut: [String], split: String)
+        public var description: String {
+            switch self {
+            case let .noCommonCategory(train, heldOut, split):
+                "the evaluator's '\(split)' split shares no category with its train split (train: \(train.joined(separator: ", ")); \(split): \(heldOut.joined(separator: ", ")))"
+            }
+        }
     }
 
     /// Scores the learned configurations on `batches` seeded batches per category of `split`.
     public func verdict(policy: Policy, split: String = "test", batches: Int = 20, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
         let probe = environments(seed: 0)(0)
         let heldOut = RemoteBatchSource.Split(source: source, split: split)
+        // A category with train questions but none held out is learned but cannot be judged; asking
+        // for it would be refused (400) after the whole training run.
+        let heldOutCategories = try RemoteBatchSource.probe(source.evaluator, split: split, size: source.probeSize).perCategory.keys.sorted()
+        let unjudged = source.categories.filter { !heldOutCategories.contains($0) }
+        guard unjudged.count < source.categories.count else {
+            throw Failure.noCommonCategory(train: source.categories, heldOut: heldOutCategories, split: split)
+        }
         var configurations: [String: RAGSettings] = [:]
         var learnedRewards: [Double] = []
         var defaultRewards: [Double] = []
         var learned: [String: Double] = [:]
         var defaults: [String: Double] = [:]
         var breaches = 0
-        for (c, category) in source.categories.enumerated() {
+        for (c, category) in source.categories.enumerated() where !unjudged.contains(category) {
             let action = policy.deterministicAction(probe.initialObservation(category: c))
             let chosen = probe.configuration(for: policy.actionSpace.environmentValues(action))
             configurations[category] = chosen
@@ -72,7 +91,7 @@ public struct RemoteTuning: Sendable {
         return Verdict(
             configurations: configurations, learned: learned, defaultStatic: defaults,
             gain: bootstrap.pairedDifference(learnedRewards, defaultRewards, method: .percentile), batches: learnedRewards.count,
-            gateBreaches: breaches)
+            gateBreaches: breaches, unjudgedCategories: unjudged)
     }
 }
 

@@ -52,6 +52,7 @@ extension Tuner.Train {
             record.wallSeconds = Self.seconds(ContinuousClock.now - clock)
             let object: [String: Any] = [
                 "run_id": runID, "evaluator": url.absoluteString, "batches": verdict.batches, "gate_breaches": verdict.gateBreaches,
+                "unjudged_categories": verdict.unjudgedCategories,
                 "configurations": verdict.configurations.mapValues(ReportJSON.configuration),
                 "learned_reward": verdict.learned, "default_reward": verdict.defaultStatic,
                 "gain_vs_default": ReportJSON.interval(verdict.gain), "wall_seconds": record.wallSeconds ?? 0,
@@ -72,6 +73,9 @@ extension Tuner.Train {
                              verdict.learned[category]!, verdict.defaultStatic[category]!))
             }
             print(String(format: "gain vs default static per batch: %+.4f  (95%% CI %+.4f … %+.4f)", verdict.gain.estimate, verdict.gain.lower, verdict.gain.upper))
+            if !verdict.unjudgedCategories.isEmpty {
+                print("not judged (no held-out question): \(verdict.unjudgedCategories.joined(separator: ", "))")
+            }
             print("gates: \(verdict.gateBreaches == 0 ? "no breach" : "\(verdict.gateBreaches) batches breached") by the learned configurations")
         } catch {
             record.status = "failed"
