@@ -26,12 +26,13 @@ public struct PPOLoss: Sendable {
     /// c_h, one per head.
     public var entropyCoefficients: [Float]
 
-    public init(clipRange: Float, valueCoefficient: Float, clipValueLoss: Bool, normalizeAdvantages: Bool, entropyCoefficients: [Float]) {
+    /// The loss `configuration` asks for over heads `heads`, at this update's clip range.
+    public init(_ configuration: PPOConfiguration, clipRange: Float, heads: [String]) {
         self.clipRange = clipRange
-        self.valueCoefficient = valueCoefficient
-        self.clipValueLoss = clipValueLoss
-        self.normalizeAdvantages = normalizeAdvantages
-        self.entropyCoefficients = entropyCoefficients
+        valueCoefficient = configuration.valueCoefficient
+        clipValueLoss = configuration.clipValueLoss
+        normalizeAdvantages = configuration.normalizeAdvantages
+        entropyCoefficients = heads.map { configuration.entropyCoefficient(forHead: $0) }
     }
 
     /// The loss of one minibatch, its parts, and its gradients.

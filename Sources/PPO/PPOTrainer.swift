@@ -224,10 +224,7 @@ public final class PPOTrainer<E: Environment> {
     /// and value network" loop).
     func optimize(advantages: [Float], returns: [Float], clipRange: Float) throws -> UpdateMetrics {
         let b = configuration.transitionsPerRollout, m = configuration.minibatchSize
-        let loss = PPOLoss(
-            clipRange: clipRange, valueCoefficient: configuration.valueCoefficient, clipValueLoss: configuration.clipValueLoss,
-            normalizeAdvantages: configuration.normalizeAdvantages,
-            entropyCoefficients: space.heads.map { configuration.entropyCoefficient(forHead: $0.name) })
+        let loss = PPOLoss(configuration, clipRange: clipRange, heads: space.heads.map(\.name))
         let klControl = KLControl(target: configuration.targetKL)
         var totals = LossTotals(heads: space.count)
         var epochsCompleted = 0, stoppedEarly = false

@@ -46,9 +46,7 @@ public final class CanaryProxy: Sendable {
         self.incidents = incidents
         self.corpusDocuments = corpusDocuments
         self.onEvaluation = onEvaluation
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        session = URLSession(configuration: configuration)
+        session = .ephemeral(timeout: timeout)
     }
 
     /// Serves one `/query` body; returns production's (or the candidate service's) status and body, and the arm.

@@ -65,9 +65,7 @@ public final class ShadowProxy: Sendable {
         self.comparison = comparison
         self.queueCapacity = queueCapacity
         self.corpusDocuments = corpusDocuments
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        session = URLSession(configuration: configuration)
+        session = .ephemeral(timeout: timeout)
         queue = Mutex([])
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -164,5 +162,15 @@ public final class ShadowProxy: Sendable {
 
     public func application(host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         serverApplication(router(), name: "tuner-shadow", host: host, port: port, onRunning: onRunning)
+    }
+}
+
+extension URLSession {
+    /// A session with no shared cache or cookies whose requests give up after `timeout` seconds:
+    /// what the proxies use to reach production and the candidate service.
+    static func ephemeral(timeout: TimeInterval) -> URLSession {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        return URLSession(configuration: configuration)
     }
 }

@@ -5,8 +5,16 @@ import TunerPolicy
 @testable import PPO
 
 @Suite struct PPOLossTests {
-    let loss = PPOLoss(clipRange: 0.2, valueCoefficient: 0.5, clipValueLoss: false, normalizeAdvantages: false,
-                       entropyCoefficients: [0.01])
+    /// c_v 0.5, no value clipping, no advantage normalisation, c_h 0.01 for one head "h".
+    static func loss(clipValueLoss: Bool = false, normalizeAdvantages: Bool = false, entropy: [String: Float] = ["h": 0.01]) -> PPOLoss {
+        var configuration = PPOConfiguration()
+        configuration.valueCoefficient = 0.5
+        configuration.clipValueLoss = clipValueLoss
+        configuration.normalizeAdvantages = normalizeAdvantages
+        configuration.entropyCoefficientByHead = entropy
+        return PPOLoss(configuration, clipRange: 0.2, heads: entropy.keys.sorted())
+    }
+    let loss = Self.loss()
 
     /// Two rows worked by hand: r = 1.5 with A = 1 is clipped (−1.2, no gradient), r = 0.5 is
     /// not (−0.5, gradient −A·r/M = −0.25); L_V = ½·mean(1², 2²) = 1.25; mean H = 2.
@@ -28,8 +36,7 @@ import TunerPolicy
     /// both clips (none within 2h of a kink), advantages normalised and not.
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
     func gradientsMatchFiniteDifferences(clipValueLoss: Bool, normalizeAdvantages: Bool) {
-        let loss = PPOLoss(clipRange: 0.2, valueCoefficient: 0.5, clipValueLoss: clipValueLoss,
-                           normalizeAdvantages: normalizeAdvantages, entropyCoefficients: [0.01, 0.03])
+        let loss = Self.loss(clipValueLoss: clipValueLoss, normalizeAdvantages: normalizeAdvantages, entropy: ["a": 0.01, "b": 0.03])
         var rng = RandomGenerator(seed: 5)
         let rows = 24
         func draw(_ range: Range<Double>) -> [Float] { (0..<rows).map { _ in Float(rng.uniform(in: range)) } }
@@ -91,8 +98,8 @@ import TunerPolicy
             rewards: trainer.rollout.rewards, values: trainer.rollout.values, dones: trainer.rollout.dones, lastValues: lastValues,
             environmentCount: 2, gamma: configuration.gamma, lambda: configuration.gaeLambda)
         let minibatch = trainer.rollout.minibatch(Array(0..<32), advantages: advantages, returns: returns)
-        let loss = PPOLoss(clipRange: 0.2, valueCoefficient: configuration.valueCoefficient, clipValueLoss: true,
-                           normalizeAdvantages: true, entropyCoefficients: [0.02, 0.02, 0.02, 0.02])
+        let loss = PPOLoss(configuration, clipRange: 0.2, heads: trainer.space.heads.map(\.name))
+        #expect(loss.entropyCoefficients == [0.02, 0.02, 0.02, 0.02] && loss.clipValueLoss && loss.normalizeAdvantages)
         func terms() -> PPOLoss.Terms {
             let pass = trainer.forward(minibatch)
             return loss.evaluate(newLogProbs: pass.evaluation.logProbs, oldLogProbs: minibatch.oldLogProbs,

@@ -23,8 +23,8 @@ extension Tuner {
 
         @OptionGroup var data: DatasetOptions
 
-        @Option(help: "A RAG configuration as YAML (variant, k, rerank, fusion_weight, template); flags override it.")
-        var config: String?
+        @Option(help: "RAG settings as YAML (variant, k, rerank, fusion_weight, template); flags override them.")
+        var settings: String?
 
         @Option(help: "Retriever: bm25, dense, hybrid or rrf.")
         var variant: RAGSettings.Variant?
@@ -112,7 +112,7 @@ extension Tuner {
         }
 
         private func resolvedConfiguration() throws -> RAGSettings {
-            var c = try config.map { try RAGSettingsFile.load(URL(fileURLWithPath: $0)) } ?? RAGSettings()
+            var c = try settings.map { try RAGSettingsFile.load(URL(fileURLWithPath: $0)) } ?? RAGSettings()
             if let variant { c.variant = variant }
             if let k { c.k = k }
             if let rerank { c.rerank = rerank }

@@ -42,7 +42,7 @@ extension Tuner.RSICommand {
         var sample = 1.0
 
         @Option(help: "Policy configuration whose gates apply (default: \(DatasetOptions.defaultPolicy) when present).")
-        var config: String?
+        var policy: String?
 
         @OptionGroup var output: OutputOptions
 
@@ -58,7 +58,7 @@ extension Tuner.RSICommand {
                 + (requestLog.map { try LoggedRequest.read(requestLog: URL(fileURLWithPath: $0)) } ?? [])
             let report = try TelemetryAnalysis.analyse(
                 requests, end: try end.map { try Date.ISO8601FormatStyle().parse($0) } ?? Date(),
-                window: windowHours * 3600, sampleRate: sample, reward: RewardFunction(DatasetOptions.policyConfiguration(config)))
+                window: windowHours * 3600, sampleRate: sample, reward: RewardFunction(DatasetOptions.policyConfiguration(policy)))
             if output.json {
                 let encoder = JSONEncoder.sorted
                 encoder.keyEncodingStrategy = .convertToSnakeCase

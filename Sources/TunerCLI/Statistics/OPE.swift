@@ -16,13 +16,13 @@ extension Tuner {
         var log: String
 
         @Option(help: "Policy configuration whose reward weights score outcomes that carry no reward (default: \(DatasetOptions.defaultPolicy) when present).")
-        var config: String?
+        var policy: String?
 
         @Option(help: "Share of malformed log lines tolerated (counted and reported) before the log is refused.")
         var maxBadLines = 0.01
 
         @Option(help: "Policy checkpoint to evaluate.")
-        var policy: String
+        var checkpoint: String
 
         @Option(help: "Importance weight above which switch-DR uses the reward model.")
         var switchThreshold = 10.0
@@ -47,10 +47,10 @@ extension Tuner {
 
         func run() throws {
             BLAS.setThreads(1)
-            let weights = try DatasetOptions.policyConfiguration(config).reward
+            let weights = try DatasetOptions.policyConfiguration(policy).reward
             let decisionLog = try DecisionLog.read(URL(fileURLWithPath: log), weights: weights, maxBadLineFraction: maxBadLines)
             let records = decisionLog.records
-            let target = Policy(checkpoint: try PolicyCheckpoint.read(from: URL(fileURLWithPath: policy)))
+            let target = Policy(checkpoint: try PolicyCheckpoint.read(from: URL(fileURLWithPath: checkpoint)))
             var options = LoggedPolicyEvaluation.Options()
             options.switchThreshold = switchThreshold
             options.bootstrap = Bootstrap(resamples: resamples, level: level, seed: seed)
