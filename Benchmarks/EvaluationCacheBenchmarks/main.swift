@@ -5,10 +5,10 @@
 // query-evaluations per second over repeats — per-query outcomes alone, and with the batch
 // report (percentiles, per-category summaries, reward) — next to the from-scratch pipeline.
 import BenchmarkSupport
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
+import Scoring
 
 let arguments = CommandLine.arguments
 let folder = arguments.dropFirst().first { !$0.hasPrefix("--") && Int($0) == nil } ?? "../shared/datasets/squad-dev"

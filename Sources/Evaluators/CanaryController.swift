@@ -1,6 +1,6 @@
-import Scoring
 import Foundation
 import NumericCore
+import Scoring
 import Statistics
 import Synchronization
 import TunerPolicy

@@ -1,7 +1,7 @@
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
+import Scoring
 import TunerPolicy
 
 /// The evaluator protocol over the built-in pipeline: a batch is drawn (seeded, without

@@ -1,8 +1,8 @@
 import Dispatch
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
+import Scoring
 import Synchronization
 import TunerPolicy
 

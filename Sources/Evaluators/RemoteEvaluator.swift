@@ -1,6 +1,6 @@
-import Scoring
 import Foundation
 import NumericCore
+import Scoring
 import TunerPolicy
 
 /// A client of the evaluator protocol on another service (`POST {url}/tuner/evaluate`): every

@@ -1,8 +1,8 @@
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
 import PPO
+import Scoring
 import Statistics
 import TunerPolicy
 import Tuning

@@ -1,5 +1,5 @@
-import Scoring
 import NumericCore
+import Scoring
 import Statistics
 import Synchronization
 

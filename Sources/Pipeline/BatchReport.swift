@@ -1,5 +1,5 @@
-import Scoring
 import NumericCore
+import Scoring
 import TunerPolicy
 
 /// The metrics of a batch (or of one category within it), the reward and the gate verdicts.

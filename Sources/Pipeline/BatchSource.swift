@@ -1,5 +1,5 @@
-import Scoring
 import NumericCore
+import Scoring
 import TunerPolicy
 
 /// What the tuning environment learns from: the categories of questions, and the metrics of a

@@ -1,5 +1,5 @@
-import Scoring
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// Every static configuration the action bounds allow on a grid: variants × k × re-rank ×

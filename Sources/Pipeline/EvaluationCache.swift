@@ -1,6 +1,6 @@
-import Scoring
 import Foundation
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// Everything about a batch of queries that does not depend on the configuration, computed once:

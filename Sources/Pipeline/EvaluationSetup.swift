@@ -1,6 +1,6 @@
-import Scoring
 import Foundation
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// A dataset with the configuration files that decide how it is scored: the policy

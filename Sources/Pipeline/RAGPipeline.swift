@@ -1,5 +1,5 @@
-import Scoring
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// The pipeline run from scratch for one query and one configuration: first-stage retrieval,

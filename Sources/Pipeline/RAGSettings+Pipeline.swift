@@ -1,5 +1,5 @@
-import Scoring
 import Retrieval
+import Scoring
 import TunerPolicy
 
 extension PromptTemplate {

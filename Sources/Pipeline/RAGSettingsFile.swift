@@ -1,6 +1,6 @@
-import Scoring
 import Foundation
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// RAG settings written as YAML:

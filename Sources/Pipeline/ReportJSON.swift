@@ -1,5 +1,5 @@
-import Scoring
 import Foundation
+import Scoring
 import TunerPolicy
 
 /// The JSON form of reports: snake_case metric names, overall and per category.

@@ -1,7 +1,7 @@
-import Scoring
 import Foundation
 import NumericCore
 import Retrieval
+import Scoring
 
 /// Everything built once per dataset that the pipeline reads per query: the BM25 index, the
 /// dense index (shipped embeddings, or the LSA fallback when the dataset has none), the

@@ -1,6 +1,6 @@
-import Scoring
 import Foundation
 import NumericCore
+import Scoring
 import Statistics
 
 /// Watches a deployment through the decision log: the requests the new version served since a

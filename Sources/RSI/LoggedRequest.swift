@@ -1,8 +1,8 @@
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// A decision of the decision log joined with its (merged) outcome lines: one served request as

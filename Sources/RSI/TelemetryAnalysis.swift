@@ -1,7 +1,7 @@
-import Scoring
 import Foundation
 import NumericCore
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// The performance analyser: a decision log (decisions joined with their outcomes) over an

@@ -1,10 +1,10 @@
-import Scoring
 import Evaluators
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NumericCore
 import Pipeline
+import Scoring
 import TunerPolicy
 
 /// `tuner serve`: the evaluator protocol over the built-in pipeline, a reference RAG endpoint

@@ -1,7 +1,7 @@
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
+import Scoring
 import TunerPolicy
 
 /// Per-call latency of ``RAGPolicy/decide(_:mode:)``, as `tuner bench decide` and the

@@ -1,7 +1,7 @@
-import Scoring
 import Foundation
 import Pipeline
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// A decision log (docs/decision-log.md) read back: each decision joined with its outcome by

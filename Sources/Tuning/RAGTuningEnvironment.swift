@@ -1,9 +1,9 @@
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
 import PPO
 import Retrieval
+import Scoring
 import TunerPolicy
 
 /// The tuning task PPO learns on: each step the tuner sees the category of the next batch of

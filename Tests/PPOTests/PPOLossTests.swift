@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NumericCore
+import Testing
 import TunerPolicy
 @testable import PPO
 

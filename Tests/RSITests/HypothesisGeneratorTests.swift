@@ -1,10 +1,10 @@
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
 import PPO
 import Retrieval
 import RSI
+import Scoring
 import Testing
 import TunerPolicy
 import Tuning

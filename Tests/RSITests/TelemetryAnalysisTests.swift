@@ -1,7 +1,7 @@
-import Scoring
 import Foundation
 import NumericCore
 import RSI
+import Scoring
 import Testing
 import TunerPolicy
 

@@ -1,7 +1,7 @@
-import Scoring
 import Foundation
 import NumericCore
 import Retrieval
+import Scoring
 import Testing
 
 /// The retrieval targets on SciFact's BEIR test split, against the published references.

@@ -1,5 +1,5 @@
-import Scoring
 import Foundation
+import Scoring
 import Testing
 
 @Suite struct JudgeTests {

@@ -1,6 +1,6 @@
-import Scoring
 import Foundation
 import NumericCore
+import Scoring
 import Testing
 
 @Suite struct RewardAndConfigurationTests {

@@ -1,6 +1,6 @@
-import Scoring
 import Evaluators
 import Foundation
+import Scoring
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

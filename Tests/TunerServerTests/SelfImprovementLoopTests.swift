@@ -10,9 +10,9 @@ import RSI
 import Statistics
 import Synchronization
 import Testing
+import Tracking
 import TunerPolicy
 import TunerServer
-import Tracking
 
 /// The loop end to end against a real `tuner serve` on 127.0.0.1 serving the production
 /// configuration's versions, with traffic shifted towards the category (warranty) that the

@@ -1,7 +1,7 @@
-import Scoring
 import Evaluators
 import Foundation
 import Pipeline
+import Scoring
 import Testing
 import TunerPolicy
 import TunerServer

@@ -1,8 +1,8 @@
-import Scoring
 import Evaluators
 import Foundation
 import Hummingbird
 import Pipeline
+import Scoring
 import Synchronization
 import Testing
 import TunerPolicy

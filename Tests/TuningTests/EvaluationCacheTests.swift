@@ -1,7 +1,7 @@
-import Scoring
 import Foundation
 import Pipeline
 import Retrieval
+import Scoring
 import Testing
 import TunerPolicy
 

@@ -1,7 +1,7 @@
-import Scoring
 import NumericCore
 import Pipeline
 import Retrieval
+import Scoring
 import Testing
 import TunerPolicy
 

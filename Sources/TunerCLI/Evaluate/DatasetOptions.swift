@@ -1,9 +1,9 @@
 import ArgumentParser
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
 import Retrieval
+import Scoring
 
 /// The options every command that scores a dataset shares, and what they load.
 struct DatasetOptions: ParsableArguments {

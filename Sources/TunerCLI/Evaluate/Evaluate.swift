@@ -1,9 +1,9 @@
 import ArgumentParser
-import Scoring
 import Foundation
 import NumericCore
 import Pipeline
 import Retrieval
+import Scoring
 import TunerPolicy
 
 extension RAGSettings.Variant: ExpressibleByArgument {}

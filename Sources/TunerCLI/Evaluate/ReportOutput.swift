@@ -1,6 +1,6 @@
-import Scoring
 import Foundation
 import Pipeline
+import Scoring
 
 extension ReportJSON {
     static func print(_ object: [String: Any]) throws {

@@ -1,8 +1,8 @@
 import ArgumentParser
-import Scoring
 import Evaluators
 import Foundation
 import Pipeline
+import Scoring
 import TunerPolicy
 import TunerServer
 

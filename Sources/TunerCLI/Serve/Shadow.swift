@@ -1,9 +1,9 @@
 import ArgumentParser
-import Scoring
 import Evaluators
 import Foundation
 import NumericCore
 import Pipeline
+import Scoring
 import TunerPolicy
 import TunerServer
 
