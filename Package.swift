@@ -49,7 +49,7 @@ var package = Package(
         .target(
             name: "Tracking",
             dependencies: [
-                "Statistics", "TunerPolicy", "NumericCore",
+                "Evaluators", "Statistics", "TunerPolicy", "NumericCore",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

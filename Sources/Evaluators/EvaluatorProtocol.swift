@@ -1,9 +1,14 @@
+import Scoring
 import TunerPolicy
 
-/// The evaluator protocol (`POST /tuner/evaluate`, docs/openapi.yaml): a configuration and a
-/// batch description in; faithfulness, relevancy, latency p50/p95, cost, error rate and the number
-/// of queries out, overall and per category. The tuner's own server implements it for the
+/// The evaluator protocol (docs/openapi.yaml). `GET /tuner/evaluator` describes the evaluator:
+/// its question ids per split and category and the gates it judges by. `POST /tuner/evaluate`
+/// takes a configuration and either named questions or a seeded batch, and answers
+/// faithfulness, relevancy, latency p50/p95, cost, error rate and the number of queries, overall
+/// and per category, and one record per question. The tuner's own server implements it for the
 /// built-in pipeline; a team implements it on its staging service and points the trainer at it.
+/// An evaluator without the description answers aggregates only: the tuner then draws seeded
+/// batches and can neither keep nor pair results per question.
 public enum EvaluatorProtocol {
     public struct Batch: Sendable, Hashable, Codable {
         /// Queries to draw (1...`maxBatchSize`).
@@ -25,12 +30,114 @@ public enum EvaluatorProtocol {
 
     public static let maxBatchSize = 5000
 
+    /// Named questions of one split.
+    public struct Questions: Sendable, Hashable, Codable {
+        public var split: String
+        public var ids: [String]
+        public init(split: String, ids: [String]) {
+            self.split = split
+            self.ids = ids
+        }
+    }
+
+    /// A configuration and what to answer with it: `questions` or `batch`, exactly one.
     public struct Request: Sendable, Hashable, Codable {
         public var configuration: RAGSettings
-        public var batch: Batch
+        public var batch: Batch?
+        public var questions: Questions?
         public init(configuration: RAGSettings, batch: Batch) {
             self.configuration = configuration
             self.batch = batch
+        }
+        public init(configuration: RAGSettings, questions: Questions) {
+            self.configuration = configuration
+            self.questions = questions
+        }
+    }
+
+    /// What one question got under the request's configuration.
+    public struct QueryResult: Sendable, Equatable, Codable {
+        public var id: String
+        public var category: String
+        public var faithfulness: Double
+        public var relevancy: Double
+        public var latencyMilliseconds: Double
+        public var costUSD: Double
+        /// No answer (nothing retrieved, a failed call).
+        public var error: Bool
+        /// The answer had a policy violation (leaked secret, PII); absent when not measured.
+        public var violation: Bool?
+
+        public init(id: String, category: String, faithfulness: Double, relevancy: Double, latencyMilliseconds: Double,
+                    costUSD: Double, error: Bool, violation: Bool? = nil) {
+            self.id = id
+            self.category = category
+            self.faithfulness = faithfulness
+            self.relevancy = relevancy
+            self.latencyMilliseconds = latencyMilliseconds
+            self.costUSD = costUSD
+            self.error = error
+            self.violation = violation
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, category, faithfulness, relevancy, error, violation
+            case latencyMilliseconds = "latency_ms"
+            case costUSD = "cost_usd"
+        }
+
+        public func validationFailure(in place: String) -> String? {
+            for (field, value, upper) in [
+                ("faithfulness", faithfulness, 1.0), ("relevancy", relevancy, 1), ("latency_ms", latencyMilliseconds, .greatestFiniteMagnitude),
+                ("cost_usd", costUSD, .greatestFiniteMagnitude),
+            ] where !(value.isFinite && (0...upper).contains(value)) {
+                return "\(place).\(field) is \(value), expected a finite number in \(upper == .greatestFiniteMagnitude ? "[0, ∞)" : "[0, 1]")"
+            }
+            return nil
+        }
+    }
+
+    /// `GET /tuner/evaluator`: which questions there are and how they are judged.
+    public struct Description: Sendable, Equatable, Codable {
+        /// Names what is evaluated; with `version`, the key under which the tuner keeps results.
+        public var dataset: String
+        /// Changes whenever the same question and configuration could be answered differently
+        /// (new data, judge or model): results kept under another version are not reused.
+        public var version: String
+        /// Split → category → question ids.
+        public var splits: [String: [String: [String]]]
+        public var gates: PolicyConfiguration.GateThresholds
+        /// Thresholds that replace `gates` for a category's questions.
+        public var categoryGates: [String: PolicyConfiguration.GateThresholds]
+        public var maxBatchSize: Int
+
+        public init(dataset: String, version: String, splits: [String: [String: [String]]], gates: PolicyConfiguration.GateThresholds,
+                    categoryGates: [String: PolicyConfiguration.GateThresholds] = [:], maxBatchSize: Int = EvaluatorProtocol.maxBatchSize) {
+            self.dataset = dataset
+            self.version = version
+            self.splits = splits
+            self.gates = gates
+            self.categoryGates = categoryGates
+            self.maxBatchSize = maxBatchSize
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case dataset, version, splits, gates
+            case categoryGates = "category_gates"
+            case maxBatchSize = "max_batch_size"
+        }
+
+        /// The reward the evaluator's gates give, with `policy`'s weights and penalties.
+        public func reward(_ policy: PolicyConfiguration) -> RewardFunction {
+            RewardFunction(policy, gates: gates, categoryGates: categoryGates)
+        }
+
+        /// The category → ids of `split`, or a reason naming what is missing.
+        public func categories(of split: String) throws -> [String: [String]] {
+            guard let categories = splits[split], !categories.isEmpty, categories.values.allSatisfy({ !$0.isEmpty }) else {
+                throw RemoteEvaluator.Failure.malformed("the description has no questions in split '\(split)' (splits: \(splits.keys.sorted().joined(separator: ", ")))")
+            }
+            return categories
         }
     }
 
@@ -91,15 +198,19 @@ public enum EvaluatorProtocol {
         public var configuration: RAGSettings
         public var overall: Metrics
         public var perCategory: [String: Metrics]
+        /// One per question, in the request's order; absent from an evaluator that answers
+        /// aggregates only.
+        public var queries: [QueryResult]?
 
-        public init(configuration: RAGSettings, overall: Metrics, perCategory: [String: Metrics]) {
+        public init(configuration: RAGSettings, overall: Metrics, perCategory: [String: Metrics], queries: [QueryResult]? = nil) {
             self.configuration = configuration
             self.overall = overall
             self.perCategory = perCategory
+            self.queries = queries
         }
 
         enum CodingKeys: String, CodingKey {
-            case configuration, overall
+            case configuration, overall, queries
             case perCategory = "per_category"
         }
     }

@@ -18,6 +18,9 @@ public final class LocalEvaluator: Sendable {
         case unknownCategory(String, split: String, available: [String])
         case batchSize(Int)
         case configuration(String)
+        case unknownQuestion(String, split: String)
+        case duplicateQuestion(String)
+        case target(String)
 
         public var description: String {
             switch self {
@@ -26,6 +29,9 @@ public final class LocalEvaluator: Sendable {
                 "batch.category '\(category)' has no queries in split '\(split)'; available: \(available.joined(separator: ", "))"
             case let .batchSize(size): "batch.size is \(size), expected 1...\(EvaluatorProtocol.maxBatchSize)"
             case let .configuration(reason): "configuration: \(reason)"
+            case let .unknownQuestion(id, split): "questions.ids: '\(id)' is not a question of split '\(split)'"
+            case let .duplicateQuestion(id): "questions.ids: '\(id)' is named twice"
+            case let .target(reason): reason
             }
         }
     }
@@ -36,7 +42,27 @@ public final class LocalEvaluator: Sendable {
         var caches: [String: EvaluationCache] = [:]
         for split in setup.dataset.splits.keys { caches[split] = EvaluationCache(system: system, queries: try setup.queries(split: split)) }
         self.caches = caches
+        var positions: [String: [String: Int]] = [:]
+        for (split, cache) in caches {
+            positions[split] = Dictionary(uniqueKeysWithValues: cache.queries.enumerated().map { (setup.dataset.queries[$1].id, $0) })
+        }
+        self.positions = positions
+        let splits = caches.mapValues { cache in
+            Dictionary(grouping: cache.queries.indices, by: { cache.categories[cache.categoryIndex(at: $0)] })
+                .mapValues { $0.map { setup.dataset.queries[cache.queries[$0]].id } }
+        }
+        // The answers depend on the questions, the data's commit and the modelled services.
+        let fingerprint = (try? JSONEncoder.sorted.encode(splits)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        description = EvaluatorProtocol.Description(
+            dataset: setup.dataset.manifest.id,
+            version: StableHash.hexDigest("\(fingerprint)|\(setup.dataset.manifest.commit ?? "")|\(setup.costModel)".utf8),
+            splits: splits, gates: setup.gates, categoryGates: setup.categoryGates)
     }
+
+    /// Question id → cache position, per split.
+    let positions: [String: [String: Int]]
+    /// What `GET /tuner/evaluator` answers.
+    public let description: EvaluatorProtocol.Description
 
     /// Refuses settings outside the policy configuration's action bounds, naming the field.
     public func validate(_ c: RAGSettings) throws {
@@ -56,8 +82,29 @@ public final class LocalEvaluator: Sendable {
         }
     }
 
-    /// The queries (cache positions) a batch description draws.
-    public func draw(_ batch: EvaluatorProtocol.Batch) throws -> (cache: EvaluationCache, positions: [Int]) {
+    /// The queries (cache positions) a request names or draws.
+    public func draw(_ request: EvaluatorProtocol.Request) throws -> (cache: EvaluationCache, positions: [Int]) {
+        switch (request.questions, request.batch) {
+        case let (questions?, nil): return try draw(questions)
+        case let (nil, batch?): return try draw(batch)
+        default: throw Failure.target("the request names both questions and a batch, or neither: send exactly one")
+        }
+    }
+
+    func draw(_ questions: EvaluatorProtocol.Questions) throws -> (cache: EvaluationCache, positions: [Int]) {
+        guard (1...EvaluatorProtocol.maxBatchSize).contains(questions.ids.count) else { throw Failure.batchSize(questions.ids.count) }
+        guard let cache = caches[questions.split], let index = positions[questions.split] else {
+            throw Failure.unknownSplit(questions.split, available: caches.keys.sorted())
+        }
+        var seen = Set<String>()
+        return (cache, try questions.ids.map { id in
+            guard let position = index[id] else { throw Failure.unknownQuestion(id, split: questions.split) }
+            guard seen.insert(id).inserted else { throw Failure.duplicateQuestion(id) }
+            return position
+        })
+    }
+
+    func draw(_ batch: EvaluatorProtocol.Batch) throws -> (cache: EvaluationCache, positions: [Int]) {
         guard (1...EvaluatorProtocol.maxBatchSize).contains(batch.size) else { throw Failure.batchSize(batch.size) }
         guard let cache = caches[batch.split] else { throw Failure.unknownSplit(batch.split, available: caches.keys.sorted()) }
         var positions = Array(0..<cache.queries.count)
@@ -72,21 +119,25 @@ public final class LocalEvaluator: Sendable {
         return (cache, Array(positions.prefix(batch.size)))
     }
 
-    /// The batch's report (reward and gates included), for callers that want more than the protocol.
-    public func report(_ request: EvaluatorProtocol.Request) throws -> BatchReport {
+    /// The batch's report (reward and gates included) and the protocol's answer with one record
+    /// per question.
+    public func evaluate(_ request: EvaluatorProtocol.Request) throws -> (report: BatchReport, response: EvaluatorProtocol.Response) {
         try validate(request.configuration)
-        let (cache, positions) = try draw(request.batch)
+        let (cache, positions) = try draw(request)
         let workspace = cache.makeWorkspace()
         let outcomes = try positions.map { try cache.outcome(at: $0, configuration: request.configuration, workspace: workspace) }
-        return BatchReport(
-            configuration: request.configuration, outcomes: outcomes, categories: positions.map { cache.categoryIndex(at: $0) },
-            categoryNames: cache.categories, reward: setup.reward)
-    }
-
-    public func evaluate(_ request: EvaluatorProtocol.Request) throws -> EvaluatorProtocol.Response {
-        let report = try report(request)
-        return EvaluatorProtocol.Response(
-            configuration: request.configuration, overall: .init(report.overall), perCategory: report.perCategory.mapValues { .init($0) })
+        let categories = positions.map { cache.categoryIndex(at: $0) }
+        let report = BatchReport(
+            configuration: request.configuration, outcomes: outcomes, categories: categories, categoryNames: cache.categories, reward: setup.reward)
+        let queries = zip(positions, outcomes).map { position, o in
+            EvaluatorProtocol.QueryResult(
+                id: setup.dataset.queries[cache.queries[position]].id, category: cache.categories[cache.categoryIndex(at: position)],
+                faithfulness: o.faithfulness, relevancy: o.relevancy, latencyMilliseconds: o.latencyMilliseconds, costUSD: o.costUSD,
+                error: o.failed, violation: o.violation)
+        }
+        return (report, EvaluatorProtocol.Response(
+            configuration: request.configuration, overall: .init(report.overall), perCategory: report.perCategory.mapValues { .init($0) },
+            queries: queries))
     }
 }
 

@@ -9,23 +9,49 @@ import Tuning
 
 /// Offline tuning against a remote evaluator: PPO learns on batches of the evaluator's train
 /// split, and the verdict compares the learned configuration of each category with the default
-/// one on the evaluator's held-out split, batch by batch with the same seeds (the protocol
-/// reports batches, not queries, so the pairs are batches).
+/// one on the evaluator's held-out split. From an evaluator that answers per question the verdict
+/// is on every held-out question, paired per question with the bootstrap over questions, as the
+/// offline verdict is; from one that answers aggregates only, it is on seeded batches paired by
+/// seed.
 public struct RemoteTuning: Sendable {
-    public let source: RemoteBatchSource
+    public enum Source: Sendable {
+        case perQuery(RemoteQuerySource)
+        case batches(RemoteBatchSource)
+
+        public var batchSource: any BatchSource {
+            switch self {
+            case let .perQuery(s): s
+            case let .batches(s): s
+            }
+        }
+
+        public var ledger: EvaluationLedger {
+            switch self {
+            case let .perQuery(s): s.ledger
+            case let .batches(s): s.ledger
+            }
+        }
+    }
+
+    public let source: Source
     public let reward: RewardFunction
     public let actions: PolicyConfiguration.ActionBounds
     public let options: RAGTuningEnvironment.Options
 
-    public init(source: RemoteBatchSource, policy: PolicyConfiguration, options: RAGTuningEnvironment.Options = .init()) {
+    /// The gates are the evaluator's own where it describes them, else `policy`'s.
+    public init(source: Source, policy: PolicyConfiguration, options: RAGTuningEnvironment.Options = .init()) {
         self.source = source
-        reward = RewardFunction(policy)
+        if case let .perQuery(s) = source { reward = s.description.reward(policy) } else { reward = RewardFunction(policy) }
         actions = policy.actions
         self.options = options
     }
 
+    public var categories: [String] { source.batchSource.categories }
+
     public func environments(seed: UInt64) -> (Int) -> RAGTuningEnvironment {
-        { [self] i in RAGTuningEnvironment(source: source, reward: reward, actions: actions, options: options, seed: seed &* 1_000_003 &+ UInt64(i)) }
+        { [self] i in
+            RAGTuningEnvironment(source: source.batchSource, reward: reward, actions: actions, options: options, seed: seed &* 1_000_003 &+ UInt64(i))
+        }
     }
 
     public func trainer(_ configuration: PPOConfiguration) throws -> PPOTrainer<RAGTuningEnvironment> {
@@ -33,15 +59,22 @@ public struct RemoteTuning: Sendable {
     }
 
     public struct Verdict: Sendable {
+        public enum Pairing: String, Sendable { case queries, batches }
+        /// The learned configuration of each judged category.
         public var configurations: [String: RAGSettings]
-        /// Mean batch reward of the learned and of the default configuration, per category.
+        /// Reward of the learned configurations and of the default one: on the whole held-out
+        /// split (per question), or the mean batch reward over categories (batches).
+        public var policyReward: Double
+        public var defaultReward: Double
         public var learned: [String: Double]
         public var defaultStatic: [String: Double]
-        /// Learned − default over all (category, seed) batch pairs, with its bootstrap interval.
+        /// Learned − default per question (or per batch pair), with its bootstrap interval.
         public var gain: BootstrapInterval
-        public var batches: Int
-        /// Learned batches that breached a gate.
-        public var gateBreaches: Int
+        public var pairs: Int
+        public var pairing: Pairing
+        /// Categories whose learned configuration breached a gate on the held-out split (in any
+        /// of its batches, for batch pairs).
+        public var gateViolations: [String]
         /// Train categories the held-out split has no question of: learned, not judged.
         public var unjudgedCategories: [String]
     }
@@ -56,56 +89,92 @@ public struct RemoteTuning: Sendable {
         }
     }
 
-    /// Scores the learned configurations on `batches` seeded batches per category of `split`.
+    /// Judges `policy` on `split`; `batches` seeded batches per category where the evaluator
+    /// answers aggregates only. The evaluations are the ledger's verdict spending, outside the budget.
     public func verdict(policy: Policy, split: String = "test", batches: Int = 20, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
-        let probe = environments(seed: 0)(0)
-        let heldOut = RemoteBatchSource.Split(source: source, split: split)
-        // A category with train questions but none held out is learned but cannot be judged; asking
-        // for it would be refused (400) after the whole training run.
-        let heldOutCategories = try RemoteBatchSource.probe(source.evaluator, split: split, size: source.probeSize).perCategory.keys.sorted()
-        let unjudged = source.categories.filter { !heldOutCategories.contains($0) }
-        guard unjudged.count < source.categories.count else {
-            throw Failure.noCommonCategory(train: source.categories, heldOut: heldOutCategories, split: split)
+        source.ledger.enter(.verdict)
+        switch source {
+        case let .perQuery(s): return try queryVerdict(s, policy: policy, split: split, bootstrap: bootstrap)
+        case let .batches(s): return try batchVerdict(s, policy: policy, split: split, batches: batches, bootstrap: bootstrap)
         }
-        var configurations: [String: RAGSettings] = [:]
-        var learnedRewards: [Double] = []
-        var defaultRewards: [Double] = []
-        var learned: [String: Double] = [:]
-        var defaults: [String: Double] = [:]
-        var breaches = 0
-        for (c, category) in source.categories.enumerated() where !unjudged.contains(category) {
+    }
+
+    /// The learned configuration for each of `judged` (all train categories).
+    func configurations(_ policy: Policy, judged: [String]) -> [String: RAGSettings] {
+        let probe = environments(seed: 0)(0)
+        var chosen: [String: RAGSettings] = [:]
+        for (c, category) in categories.enumerated() where judged.contains(category) {
             let action = policy.deterministicAction(probe.initialObservation(category: c))
-            let chosen = probe.configuration(for: policy.actionSpace.environmentValues(action))
-            configurations[category] = chosen
+            chosen[category] = probe.configuration(for: policy.actionSpace.environmentValues(action))
+        }
+        return chosen
+    }
+
+    /// The categories of `heldOut` that training saw, and those it saw that `heldOut` lacks (a
+    /// request for one would be refused after the whole training run).
+    func judged(heldOut: [String], split: String) throws -> (judged: [String], unjudged: [String]) {
+        let unjudged = categories.filter { !heldOut.contains($0) }
+        guard unjudged.count < categories.count else { throw Failure.noCommonCategory(train: categories, heldOut: heldOut, split: split) }
+        return (categories.filter { heldOut.contains($0) }, unjudged)
+    }
+
+    func queryVerdict(_ s: RemoteQuerySource, policy: Policy, split: String, bootstrap: Bootstrap) throws -> Verdict {
+        let heldOut = try s.description.categories(of: split)
+        let (judged, unjudged) = try judged(heldOut: Array(heldOut.keys), split: split)
+        let chosen = configurations(policy, judged: judged)
+        // Every held-out question: a category training never saw gets the default configuration.
+        let names = heldOut.keys.sorted()
+        var learnedOutcomes: [QueryOutcome] = [], defaultOutcomes: [QueryOutcome] = [], categoryIndices: [Int] = []
+        for (c, name) in names.enumerated() {
+            let ids = heldOut[name]!
+            learnedOutcomes += RemoteQuerySource.outcomes(try s.results(chosen[name] ?? RAGTuningEnvironment.defaultConfiguration, split: split, ids: ids))
+            defaultOutcomes += RemoteQuerySource.outcomes(try s.results(RAGTuningEnvironment.defaultConfiguration, split: split, ids: ids))
+            categoryIndices += Array(repeating: c, count: ids.count)
+        }
+        func report(_ outcomes: [QueryOutcome]) -> BatchReport {
+            BatchReport(configuration: RAGTuningEnvironment.defaultConfiguration, outcomes: outcomes, categories: categoryIndices, categoryNames: names, reward: reward)
+        }
+        let learnedReport = report(learnedOutcomes), defaultReport = report(defaultOutcomes)
+        let queryReward = { (o: QueryOutcome) in
+            reward.weights.queryReward(faithfulness: o.faithfulness, relevancy: o.relevancy, latencyMilliseconds: o.latencyMilliseconds, costUSD: o.costUSD)
+        }
+        return Verdict(
+            configurations: chosen, policyReward: learnedReport.overall.reward.reward, defaultReward: defaultReport.overall.reward.reward,
+            learned: learnedReport.perCategory.mapValues(\.reward.reward), defaultStatic: defaultReport.perCategory.mapValues(\.reward.reward),
+            gain: bootstrap.pairedDifference(learnedOutcomes.map(queryReward), defaultOutcomes.map(queryReward)),
+            pairs: learnedOutcomes.count, pairing: .queries,
+            gateViolations: learnedReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted(), unjudgedCategories: unjudged)
+    }
+
+    func batchVerdict(_ s: RemoteBatchSource, policy: Policy, split: String, batches: Int, bootstrap: Bootstrap) throws -> Verdict {
+        let heldOut = try RemoteBatchSource.probe(s.evaluator, split: split, size: s.probeSize, ledger: s.ledger).perCategory.keys
+        let (judged, unjudged) = try judged(heldOut: Array(heldOut), split: split)
+        let chosen = configurations(policy, judged: judged)
+        var learnedRewards: [Double] = [], defaultRewards: [Double] = []
+        var learned: [String: Double] = [:], defaults: [String: Double] = [:]
+        var violations: [String] = []
+        for category in judged {
             let categoryReward = reward.forCategory(category)
+            var breached = false
             for seed in 0..<UInt64(batches) {
-                let (l, lGates) = try heldOut.score(chosen, category: category, size: options.batchSize, seed: seed, reward: categoryReward)
-                let (d, _) = try heldOut.score(RAGTuningEnvironment.defaultConfiguration, category: category, size: options.batchSize, seed: seed, reward: categoryReward)
-                learnedRewards.append(l)
-                defaultRewards.append(d)
-                if !lGates { breaches += 1 }
+                func score(_ c: RAGSettings) throws -> RewardBreakdown {
+                    let request = EvaluatorProtocol.Request(configuration: c, batch: .init(size: options.batchSize, split: split, seed: seed, category: category))
+                    return try RemoteBatchSource.paid(s.evaluator, request, ledger: s.ledger).overall.reward(categoryReward)
+                }
+                let l = try score(chosen[category]!)
+                learnedRewards.append(l.reward)
+                defaultRewards.append(try score(RAGTuningEnvironment.defaultConfiguration).reward)
+                breached = breached || !l.gatesPassed
             }
+            if breached { violations.append(category) }
             learned[category] = learnedRewards.suffix(batches).reduce(0, +) / Double(batches)
             defaults[category] = defaultRewards.suffix(batches).reduce(0, +) / Double(batches)
         }
+        // Every category has as many batches, so the mean over categories is the mean batch reward.
         return Verdict(
-            configurations: configurations, learned: learned, defaultStatic: defaults,
-            gain: bootstrap.pairedDifference(learnedRewards, defaultRewards, method: .percentile), batches: learnedRewards.count,
-            gateBreaches: breaches, unjudgedCategories: unjudged)
-    }
-}
-
-extension RemoteBatchSource {
-    /// Seeded single batches of one split, for the verdict.
-    struct Split {
-        let source: RemoteBatchSource
-        let split: String
-
-        func score(_ c: RAGSettings, category: String, size: Int, seed: UInt64, reward: RewardFunction) throws -> (reward: Double, gatesPassed: Bool) {
-            let request = EvaluatorProtocol.Request(configuration: c, batch: .init(size: size, split: split, seed: seed, category: category))
-            let metrics = try RemoteBatchSource.blocking { try await source.evaluator.evaluate(request) }.overall
-            let breakdown = metrics.reward(reward)
-            return (breakdown.reward, breakdown.gatesPassed)
-        }
+            configurations: chosen, policyReward: learnedRewards.reduce(0, +) / Double(learnedRewards.count),
+            defaultReward: defaultRewards.reduce(0, +) / Double(defaultRewards.count), learned: learned, defaultStatic: defaults,
+            gain: bootstrap.pairedDifference(learnedRewards, defaultRewards, method: .percentile), pairs: learnedRewards.count, pairing: .batches,
+            gateViolations: violations, unjudgedCategories: unjudged)
     }
 }

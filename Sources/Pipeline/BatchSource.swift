@@ -19,6 +19,13 @@ public protocol BatchSource {
     /// The last error `score` threw, kept because the environment can only turn it into a NaN
     /// reward (which stops the trainer).
     var lastFailure: (any Error)? { get }
+    /// The configuration as the source evaluates it: a paid source rounds what does not matter
+    /// enough to pay for twice, so that its kept results are found again.
+    func canonical(_ configuration: RAGSettings) -> RAGSettings
+}
+
+extension BatchSource {
+    public func canonical(_ configuration: RAGSettings) -> RAGSettings { configuration }
 }
 
 /// The part of a batch's metrics the environment uses.

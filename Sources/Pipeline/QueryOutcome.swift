@@ -33,3 +33,12 @@ enum QueryCost {
             + model.generatorMilliseconds(inputTokens: inputTokens, outputTokens: outputTokens)
     }
 }
+
+extension QueryOutcome {
+    /// An outcome another service reported: what the evaluator protocol carries per question
+    /// (no ranking metrics or token counts).
+    public init(query: Int, faithfulness: Double, relevancy: Double, latencyMilliseconds: Double, costUSD: Double, failed: Bool, violation: Bool) {
+        self.init(query: query, ndcgAt10: 0, recallAt10: 0, faithfulness: faithfulness, relevancy: relevancy, answerF1: nil,
+                  latencyMilliseconds: latencyMilliseconds, costUSD: costUSD, inputTokens: 0, outputTokens: 0, failed: failed, violation: violation)
+    }
+}

@@ -5,7 +5,7 @@ import Prometheus
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     /// Label values are limited to these so that a scan of random paths cannot grow the registry.
-    static let endpoints: Set<String> = ["/tuner/evaluate", "/query", "/metrics", "/health"]
+    static let endpoints: Set<String> = ["/tuner/evaluate", "/tuner/evaluator", "/query", "/metrics", "/health"]
     static let latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
     /// The metric `tuner_<name>_<unit>` (no unit suffix when `unit` is empty).
@@ -23,7 +23,9 @@ public final class ServerMetrics: Sendable {
         ).record(seconds)
     }
 
-    func recordEvaluation(reward: Double, gatesPassed: Bool, breaches: [String]) {
+    func recordEvaluation(reward: Double, gatesPassed: Bool, breaches: [String], queries: Int) {
+        registry.makeCounter(descriptor: Self.metric("evaluated_queries", unit: "total", help: "Questions answered through /tuner/evaluate"))
+            .increment(by: Int64(queries))
         registry.makeGauge(descriptor: Self.metric("last_batch_reward", unit: "", help: "Reward of the last evaluated batch")).set(reward)
         registry.makeCounter(descriptor: Self.metric("evaluated_batches", unit: "total", help: "Evaluated batches by gate verdict"),
                              labels: [("gates", gatesPassed ? "pass" : "breach")]).increment()

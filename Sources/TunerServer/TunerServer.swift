@@ -19,6 +19,10 @@ public final class TunerServer: Sendable {
     public let versions: ServedVersions?
     public let log: DecisionLogWriter?
     public let metrics = ServerMetrics()
+    /// Waited per evaluated question before `/tuner/evaluate` answers, as an LLM-backed service
+    /// would take: makes the slow case testable on loopback. Not added to the reported latency,
+    /// so the tuning problem stays the same.
+    public let addedMillisecondsPerQuery: Double
     let signals = RollingSignals()
     /// Judged dataset questions by their text: `/query` scores answers to these with the gold judge.
     let judgedQuestions: [String: Int]
@@ -27,9 +31,11 @@ public final class TunerServer: Sendable {
     /// Settings for one `/query` request, instead of the policy's choice.
     public static let configurationHeader = HTTPField.Name("X-RAG-Configuration")!
 
-    public init(evaluator: LocalEvaluator, policy: PolicyHandle?, versions: ServedVersions? = nil, log: DecisionLogWriter? = nil) {
+    public init(evaluator: LocalEvaluator, policy: PolicyHandle?, versions: ServedVersions? = nil, log: DecisionLogWriter? = nil,
+                addedMillisecondsPerQuery: Double = 0) {
         precondition(policy == nil || versions == nil, "/query's settings come from a policy or from versions, not both")
         self.evaluator = evaluator
+        self.addedMillisecondsPerQuery = addedMillisecondsPerQuery
         pipeline = RAGPipeline(system: evaluator.system)
         self.policy = policy
         self.versions = versions
@@ -89,17 +95,20 @@ public final class TunerServer: Sendable {
         }
     }
 
-    public func evaluate(_ request: EvaluatorProtocol.Request) throws -> EvaluatorProtocol.Response {
-        let report: BatchReport
+    public func evaluate(_ request: EvaluatorProtocol.Request) async throws -> EvaluatorProtocol.Response {
+        let answer: (report: BatchReport, response: EvaluatorProtocol.Response)
         do {
-            report = try evaluator.report(request)
+            answer = try evaluator.evaluate(request)
         } catch let failure as LocalEvaluator.Failure {
             throw HTTPError(.badRequest, message: failure.description)
         }
-        let reward = report.overall.reward
-        metrics.recordEvaluation(reward: reward.reward, gatesPassed: reward.gatesPassed, breaches: reward.gates.filter { !$0.passed }.map(\.name))
-        return EvaluatorProtocol.Response(
-            configuration: request.configuration, overall: .init(report.overall), perCategory: report.perCategory.mapValues { .init($0) })
+        let reward = answer.report.overall.reward
+        metrics.recordEvaluation(reward: reward.reward, gatesPassed: reward.gatesPassed, breaches: reward.gates.filter { !$0.passed }.map(\.name),
+                                 queries: answer.report.overall.n)
+        if addedMillisecondsPerQuery > 0 {
+            try await Task.sleep(for: .milliseconds(addedMillisecondsPerQuery * Double(answer.report.overall.n)))
+        }
+        return answer.response
     }
 
     /// Answers `query`, with `override` settings when given (already validated).
@@ -181,9 +190,10 @@ public final class TunerServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition())))
         }
+        router.get("/tuner/evaluator") { _, _ in self.evaluator.description }
         router.post("/tuner/evaluate") { request, context -> EvaluatorProtocol.Response in
             let body = try await Self.decode(EvaluatorProtocol.Request.self, request, context)
-            return try self.evaluate(body)
+            return try await self.evaluate(body)
         }
         router.post("/query") { request, context -> Answer in
             let query = try await Self.decode(Query.self, request, context)
@@ -264,6 +274,7 @@ struct MetricsMiddleware: RouterMiddleware {
 }
 
 extension EvaluatorProtocol.Response: ResponseEncodable {}
+extension EvaluatorProtocol.Description: ResponseEncodable {}
 
 extension TunerServer.Answer {
     /// The answer as shadow and canary compare it; nil without a judgement. Its latency is the

@@ -101,7 +101,7 @@ public struct RAGTuningEnvironment: Environment {
     public func configuration(for action: [Double]) -> RAGSettings {
         var c = layout.settings(environmentValues: action)
         if !source.canRerank { c.rerank = false }
-        return c
+        return source.canonical(c)
     }
 
     /// The observation at the start of an episode whose first batch is of `category`.

@@ -20,7 +20,7 @@ import Yams
     @Test func theRunningServerMatchesTheDocument() async throws {
         let server = TunerServer(evaluator: Loopback.evaluator, policy: PolicyHandle(try DecisionBenchmark.defaultPolicy()))
         let paths = try #require(document["paths"] as? [String: [String: Any]])
-        #expect(Set(paths.keys) == ["/tuner/evaluate", "/query", "/metrics", "/health"])
+        #expect(Set(paths.keys) == ["/tuner/evaluator", "/tuner/evaluate", "/query", "/metrics", "/health"])
         try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
             var checked = 0
             for (path, operations) in paths {
@@ -60,7 +60,7 @@ import Yams
                     checked += 1
                 }
             }
-            #expect(checked == 4)
+            #expect(checked == 5)
             #expect(try await Loopback.request(base.appendingPathComponent("nowhere")).status == 404)
         }
     }

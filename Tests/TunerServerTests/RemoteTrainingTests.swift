@@ -24,12 +24,12 @@ extension TunerServerTests {
                 var rng = RandomGenerator(seed: 4)
                 var copy = rng
                 let remoteScore = try source.score(RAGSettings(), category: 2, size: 50, reward: reward, using: &rng)
-                let local = try Loopback.evaluator.report(.init(configuration: RAGSettings(), batch: .init(size: 50, split: "train", seed: copy.next(), category: "warranty")))
+                let local = try Loopback.evaluator.evaluate(.init(configuration: RAGSettings(), batch: .init(size: 50, split: "train", seed: copy.next(), category: "warranty"))).report
                 #expect(abs(remoteScore.reward - local.overall.reward.reward) < 1e-9 && remoteScore.faithfulness == local.overall.faithfulness)
 
                 var options = RAGTuningEnvironment.Options()
                 options.batchSize = 50
-                let tuning = RemoteTuning(source: source, policy: Loopback.evaluator.setup.policy, options: options)
+                let tuning = RemoteTuning(source: .batches(source), policy: Loopback.evaluator.setup.policy, options: options)
                 var ppo = PPOConfiguration.ragTuning
                 ppo.totalSteps = 4_096
                 let trainer = try tuning.trainer(ppo)
@@ -40,7 +40,7 @@ extension TunerServerTests {
                 return (verdict, [remoteScore])
             }
             #expect(scores.count == 1)
-            #expect(verdict.batches == 15 && Set(verdict.configurations.keys) == ["error_code", "overview", "warranty"])
+            #expect(verdict.pairs == 15 && verdict.pairing == .batches && Set(verdict.configurations.keys) == ["error_code", "overview", "warranty"])
             #expect(verdict.configurations.values.allSatisfy { (3...32).contains($0.k) })
             // The default configuration fails the warranty questions' gates; what PPO learns does not.
             #expect(verdict.gain.lower > 0, "\(verdict.gain)")
@@ -77,11 +77,11 @@ extension TunerServerTests {
             let options = batches20
             let tuning = try await runOnOwnThread { () -> RemoteTuning in
                 let source = try RemoteBatchSource(evaluator: remote, corpusDocuments: 480)
-                let tuning = RemoteTuning(source: source, policy: setup.policy, options: options)
+                let tuning = RemoteTuning(source: .batches(source), policy: setup.policy, options: options)
                 for i in 0..<10 { _ = tuning.environments(seed: 1)(i) }
                 return tuning
             }
-            #expect(tuning.source.categories == ["error_code", "overview", "warranty"])
+            #expect(tuning.categories == ["error_code", "overview", "warranty"])
             #expect(try await evaluateRequests() == #"tuner_http_requests_total{endpoint="/tuner/evaluate",status="200",arm="none"} 1"#)
             let verdict = try await runOnOwnThread { () -> RemoteTuning.Verdict in
                 var ppo = PPOConfiguration.ragTuning
@@ -91,7 +91,7 @@ extension TunerServerTests {
                 return try tuning.verdict(policy: Policy(checkpoint: trainer.checkpoint), batches: 3, bootstrap: Bootstrap(resamples: 200))
             }
             #expect(verdict.unjudgedCategories == ["overview"])
-            #expect(Set(verdict.configurations.keys) == ["error_code", "warranty"] && verdict.batches == 6)
+            #expect(Set(verdict.configurations.keys) == ["error_code", "warranty"] && verdict.pairs == 6)
             #expect(!(try await evaluateRequests()).contains("status=\"400\""))
         }
     }

@@ -18,7 +18,7 @@ import Tuning
     @Test func evaluateOverHTTPEqualsTheLocalEvaluation() async throws {
         let server = TunerServer(evaluator: Loopback.evaluator, policy: nil)
         let request = EvaluatorProtocol.Request(configuration: configuration, batch: .init(size: 60, split: "test", seed: 9))
-        let local = try Loopback.evaluator.evaluate(request)
+        let local = try Loopback.evaluator.evaluate(request).response
         #expect(local.overall.n == 60 && local.perCategory.values.reduce(0) { $0 + $1.n } == 60)
         try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
             let reply = try await Loopback.request(base.appendingPathComponent("tuner/evaluate"), method: "POST", body: try JSONEncoder().encode(request))
@@ -27,7 +27,7 @@ import Tuning
             #expect(try await RemoteEvaluator(baseURL: base).evaluate(request) == local)
 
             var category = request
-            category.batch.category = "warranty"
+            category.batch?.category = "warranty"
             let warranty = try await RemoteEvaluator(baseURL: base).evaluate(category)
             #expect(warranty.perCategory.keys.sorted() == ["warranty"] && warranty.overall.n <= 60)
 
@@ -72,7 +72,7 @@ import Tuning
     @Test func theCircuitBreakerStopsCallingAFailingEvaluator() async throws {
         let hits = Atomic(0)
         let healthy = Atomic(false)
-        let local = try Loopback.evaluator.evaluate(.init(configuration: configuration, batch: .init(size: 20, seed: 2)))
+        let local = try Loopback.evaluator.evaluate(.init(configuration: configuration, batch: .init(size: 20, seed: 2))).response
         let router = Router()
         router.post("/tuner/evaluate") { _, _ -> Response in
             hits.add(1, ordering: .relaxed)

@@ -55,6 +55,17 @@ public struct JSONPost: Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
+        return try await perform(request)
+    }
+
+    /// GETs `url` (a description beside the endpoint) with the same timeout, retries and limit.
+    public func get(_ url: URL) async throws -> Data {
+        var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = "GET"
+        return try await perform(request)
+    }
+
+    private func perform(_ request: URLRequest) async throws -> Data {
         var lastFailure = Failure.transport(peer: peer, reason: "no attempt made")
         for attempt in 0..<maxAttempts {
             if attempt > 0 {

@@ -12,7 +12,7 @@ extension Tuner {
         static let configuration = CommandConfiguration(
             abstract: "Serve the evaluator protocol, a reference RAG endpoint, Prometheus metrics and a health check over HTTP.",
             discussion: """
-                POST /tuner/evaluate, POST /query (settings from --checkpoint's policy or --versions' production configuration, or the X-RAG-Configuration \
+                GET /tuner/evaluator, POST /tuner/evaluate, POST /query (settings from --checkpoint's policy or --versions' production configuration, or the X-RAG-Configuration \
                 header), GET /metrics, GET /health; documented in docs/openapi.yaml. SIGTERM or Ctrl-C stops \
                 accepting connections and lets requests in flight finish.
                 """)
@@ -28,6 +28,9 @@ extension Tuner {
         @Option(help: "Append /query's decisions (policy or version) and outcomes to this decision log.")
         var decisionLog: String?
 
+        @Option(help: "Milliseconds /tuner/evaluate waits per question before answering, as an LLM-backed service would (not added to the reported latency).")
+        var addedLatencyMs = 0.0
+
         @Option(help: "Address to listen on.")
         var host = "127.0.0.1"
 
@@ -36,6 +39,9 @@ extension Tuner {
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must lie in 0...65535, got \(port)") }
+            guard addedLatencyMs.isFinite, (0...60_000).contains(addedLatencyMs) else {
+                throw ValidationError("--added-latency-ms must lie in 0...60000, got \(addedLatencyMs)")
+            }
             guard checkpoint == nil || versions == nil else { throw ValidationError("--checkpoint and --versions both choose /query's settings; give one") }
         }
 
@@ -46,7 +52,7 @@ extension Tuner {
                 evaluator: try LocalEvaluator(setup: loaded.setup, system: loaded.system),
                 policy: try checkpoint.map { try PolicyHandle(contentsOf: URL(fileURLWithPath: $0)) },
                 versions: try versions.map { try ServedVersions(store: VersionStore(path: URL(fileURLWithPath: $0))) },
-                log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) })
+                log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) }, addedMillisecondsPerQuery: addedLatencyMs)
             let host = host
             try await server.application(host: host, port: port) { port in
                 // Unbuffered, so a supervisor (or a test) reading the pipe sees the port at once.

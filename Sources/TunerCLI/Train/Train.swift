@@ -39,17 +39,7 @@ extension Tuner {
         @Option(help: "Share of malformed request-log lines tolerated (counted and reported) before the log is refused.")
         var maxBadLines = 0.01
 
-        @Option(help: "Train against a remote evaluator (its POST /tuner/evaluate) instead of the built-in pipeline.")
-        var evaluator: String?
-
-        @Option(help: "Requests per second to the evaluator at most.")
-        var evaluatorRate = 50.0
-
-        @Option(help: "Seconds an evaluator call may take before it is retried.")
-        var evaluatorTimeout = 30.0
-
-        @Option(help: "Documents in the evaluator's corpus (a feature of the policy's context).")
-        var corpusDocuments = 1000
+        @OptionGroup var remote: EvaluatorOptions
 
         @Option(help: "Environment steps (batches of queries) to train for.")
         var steps = 40_000
@@ -87,26 +77,20 @@ extension Tuner {
             guard resume == nil || select == nil else { throw ValidationError("--resume keeps the run's own --select") }
             // A bad --set is reported before any data is loaded.
             do { _ = try PPOConfiguration.ragTuning.applying(overrides: overrides) } catch { throw ValidationError("--set: \(error)") }
-            if let evaluator {
-                guard let url = URL(string: evaluator), url.scheme == "http" || url.scheme == "https" else {
-                    throw ValidationError("--evaluator must be an http(s) URL, got '\(evaluator)'")
-                }
+            if remote.isRemote {
                 guard data.dataset.isEmpty, log == nil, resume == nil, stageTimes == nil else {
                     throw ValidationError("--evaluator brings its own data: it cannot be combined with --dataset, --log, --resume or --stage-times")
                 }
                 guard select != .best else {
                     throw ValidationError("--evaluator keeps the last update: choosing the best would score every update on the remote service")
                 }
-                guard evaluatorRate > 0, evaluatorTimeout > 0, corpusDocuments >= 1 else {
-                    throw ValidationError("--evaluator-rate, --evaluator-timeout and --corpus-documents must be positive")
-                }
             }
         }
 
         func run() async throws {
             BLAS.setThreads(1)
-            if let evaluator {
-                try await runOnOwnThread { try trainAgainst(URL(string: evaluator)!) }
+            if remote.isRemote {
+                try await runOnOwnThread { try trainAgainstEvaluator() }
                 return
             }
             let clock = ContinuousClock.now
