@@ -172,3 +172,46 @@ extension TunerServerTests {
         }
     }
 }
+
+extension TunerServerTests {
+    /// `tuner train --evaluator URL --budget-queries N --json` as a real process: it stops at the
+    /// budget, reports what tuning and the verdict spent apart, judges every held-out question
+    /// and keeps what it paid for, so a second run on the same `--out` finds it.
+    @Test func aBudgetedRunReportsWhatItSpentAndKeepsIt() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: ServeProcessTests.tuner.path), "no tuner binary at \(ServeProcessTests.tuner.path)")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("budgeted-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let server = TunerServer(evaluator: Loopback.evaluator, policy: nil)
+        try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
+            func train() throws -> [String: Any] {
+                let process = Process()
+                process.executableURL = ServeProcessTests.tuner
+                process.arguments = ["train", "--mode", "offline", "--evaluator", base.absoluteString, "--budget-queries", "300", "--pool-size", "10",
+                                     "--batch-size", "10", "--steps", "1024", "--corpus-documents", "480", "--seed", "2", "--out", out.path, "--json"]
+                process.currentDirectoryURL = Loopback.repository
+                let output = Pipe()
+                process.standardOutput = output
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                try #require(process.terminationStatus == 0, "tuner train --evaluator exited with \(process.terminationStatus)")
+                return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            }
+            let first = try train()
+            let spent = try #require(first["query_evaluations"] as? Int)
+            #expect(first["stopped_by"] as? String == "budget" && (291...300).contains(spent), "\(first)")
+            let testQuestions = try Loopback.evaluator.setup.queries(split: "test").count
+            let verdictSpent = try #require(first["verdict_query_evaluations"] as? Int)
+            #expect(verdictSpent > 0 && verdictSpent <= 2 * testQuestions)
+            #expect(try await Self.evaluatedQueries(base) == spent + verdictSpent)
+            let test = try #require(first["test"] as? [String: Any])
+            #expect(test["paired_over"] as? String == "queries" && test["pairs"] as? Int == testQuestions)
+            #expect((first["policy_configs"] as? [String: Any])?.keys.sorted() == ["error_code", "overview", "warranty"])
+            #expect(try QueryResultStore(folder: out).count() == spent + verdictSpent)
+
+            let second = try train()
+            #expect((second["reused_results"] as? Int ?? 0) >= spent, "the second run found the first one's results")
+        }
+    }
+}
