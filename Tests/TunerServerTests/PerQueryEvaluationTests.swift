@@ -184,19 +184,10 @@ extension TunerServerTests {
         let server = TunerServer(evaluator: Loopback.evaluator, policy: nil)
         try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
             func train() throws -> [String: Any] {
-                let process = Process()
-                process.executableURL = ServeProcessTests.tuner
-                process.arguments = ["train", "--mode", "offline", "--evaluator", base.absoluteString, "--budget-queries", "300", "--pool-size", "10",
-                                     "--batch-size", "10", "--steps", "1024", "--corpus-documents", "480", "--seed", "2", "--out", out.path, "--json"]
-                process.currentDirectoryURL = Loopback.repository
-                let output = Pipe()
-                process.standardOutput = output
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                try #require(process.terminationStatus == 0, "tuner train --evaluator exited with \(process.terminationStatus)")
-                return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+                try TrainProcessTests.tuner([
+                    "train", "--mode", "offline", "--evaluator", base.absoluteString, "--budget-queries", "300", "--pool-size", "10",
+                    "--batch-size", "10", "--steps", "1024", "--corpus-documents", "480", "--seed", "2", "--out", out.path, "--json",
+                ])
             }
             let first = try train()
             let spent = try #require(first["query_evaluations"] as? Int)

@@ -8,9 +8,14 @@ import TunerPolicy
 /// best on the train split unless the last is asked for; a bad override writes nothing.
 @Suite struct TrainProcessTests {
     static func train(_ arguments: [String], steps: Int = 1024) throws -> [String: Any] {
+        try tuner(["train", "--mode", "offline", "--steps", "\(steps)", "--seed", "3", "--json"] + arguments)
+    }
+
+    /// Runs the tuner with `arguments` in the repository and returns the JSON it printed.
+    static func tuner(_ arguments: [String]) throws -> [String: Any] {
         let process = Process()
         process.executableURL = ServeProcessTests.tuner
-        process.arguments = ["train", "--mode", "offline", "--steps", "\(steps)", "--seed", "3", "--json"] + arguments
+        process.arguments = arguments
         process.currentDirectoryURL = Loopback.repository
         let output = Pipe()
         process.standardOutput = output
@@ -18,7 +23,7 @@ import TunerPolicy
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "tuner train \(arguments) exited with \(process.terminationStatus)")
+        try #require(process.terminationStatus == 0, "tuner \(arguments) exited with \(process.terminationStatus)")
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
