@@ -52,9 +52,7 @@ public final class EvaluationLedger: Sendable {
     public init(budget: Budget = Budget()) { self.budget = budget }
 
     public var spending: Spending { state.withLock { $0.spending } }
-    public var phase: Phase {
-        get { state.withLock { $0.phase } }
-    }
+    public var phase: Phase { state.withLock { $0.phase } }
     public func enter(_ phase: Phase) { state.withLock { $0.phase = phase } }
 
     /// Reserves `queries` question evaluations before they are asked for, or throws

@@ -20,7 +20,7 @@ public final class LocalEvaluator: Sendable {
         case configuration(String)
         case unknownQuestion(String, split: String)
         case duplicateQuestion(String)
-        case target(String)
+        case ambiguousRequest
 
         public var description: String {
             switch self {
@@ -31,7 +31,7 @@ public final class LocalEvaluator: Sendable {
             case let .configuration(reason): "configuration: \(reason)"
             case let .unknownQuestion(id, split): "questions.ids: '\(id)' is not a question of split '\(split)'"
             case let .duplicateQuestion(id): "questions.ids: '\(id)' is named twice"
-            case let .target(reason): reason
+            case .ambiguousRequest: "the request names both questions and a batch, or neither: send exactly one"
             }
         }
     }
@@ -87,7 +87,7 @@ public final class LocalEvaluator: Sendable {
         switch (request.questions, request.batch) {
         case let (questions?, nil): return try draw(questions)
         case let (nil, batch?): return try draw(batch)
-        default: throw Failure.target("the request names both questions and a batch, or neither: send exactly one")
+        default: throw Failure.ambiguousRequest
         }
     }
 

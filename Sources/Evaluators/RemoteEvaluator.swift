@@ -68,6 +68,16 @@ public struct RemoteEvaluator: Sendable {
                 throw Failure.malformed("\(name): \(error.reason) (\(error.field))")
             }
         }
+        // A question listed twice would be asked for twice in one request (refused) and break
+        // the pairing of results by id.
+        for (split, categories) in description.splits {
+            var seen = Set<String>()
+            for (category, ids) in categories.sorted(by: { $0.key < $1.key }) {
+                for id in ids where !seen.insert(id).inserted {
+                    throw Failure.malformed("splits.\(split).\(category): question '\(id)' is listed twice in the split")
+                }
+            }
+        }
         guard (1...EvaluatorProtocol.maxBatchSize).contains(description.maxBatchSize) else {
             throw Failure.malformed("max_batch_size is \(description.maxBatchSize), expected 1...\(EvaluatorProtocol.maxBatchSize)")
         }

@@ -1,5 +1,6 @@
 import Evaluators
 import Foundation
+import Hummingbird
 import NumericCore
 import Pipeline
 import PPO
@@ -203,6 +204,37 @@ extension TunerServerTests {
 
             let second = try train()
             #expect((second["reused_results"] as? Int ?? 0) >= spent, "the second run found the first one's results")
+        }
+    }
+}
+
+extension TunerServerTests {
+    /// A description that lists a question twice, or whose gates are out of range, is refused
+    /// naming the place, before anything is asked for.
+    @Test func aMalformedDescriptionIsRefused() async throws {
+        let good = Loopback.evaluator.description
+        var twice = good
+        twice.splits["train"]!["warranty"]!.append(good.splits["train"]!["overview"]![0])
+        var gates = good
+        gates.gates.relevancyMin = 1.5
+        for (description, message) in [(twice, "is listed twice in the split"), (gates, "relevancy_min")] {
+            let router = Router()
+            router.get("/tuner/evaluator") { _, _ -> Response in
+                Response(status: .ok, body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder().encode(description))))
+            }
+            try await Loopback.withServer({ run in Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { await run($0.localAddress!.port!) }) }) { base in
+                do {
+                    _ = try await RemoteEvaluator(baseURL: base).describe()
+                    Issue.record("accepted a description that should be refused (\(message))")
+                } catch let RemoteEvaluator.Failure.malformed(reason) {
+                    #expect(reason.contains(message), "\(reason)")
+                }
+            }
+        }
+        let plain = Router()
+        try await Loopback.withServer({ run in Application(router: plain, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { await run($0.localAddress!.port!) }) }) { base in
+            let described = try await RemoteEvaluator(baseURL: base).describe()
+            #expect(described == nil, "no description: the aggregates-only path")
         }
     }
 }
