@@ -15,6 +15,7 @@ var package = Package(
         .library(name: "NumericCore", targets: ["NumericCore"]),
         .library(name: "TunerPolicy", targets: ["TunerPolicy"]),
         .library(name: "PPO", targets: ["PPO"]),
+        .library(name: "ConfigurationFiles", targets: ["ConfigurationFiles"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
         .library(name: "Scoring", targets: ["Scoring"]),
         .library(name: "Statistics", targets: ["Statistics"]),
@@ -22,6 +23,7 @@ var package = Package(
         .library(name: "Tuning", targets: ["Tuning"]),
         .library(name: "Tracking", targets: ["Tracking"]),
         .library(name: "Evaluators", targets: ["Evaluators"]),
+        .library(name: "TrainingRuns", targets: ["TrainingRuns"]),
         .library(name: "RSI", targets: ["RSI"]),
         .library(name: "TunerServer", targets: ["TunerServer"]),
     ],
@@ -41,10 +43,11 @@ var package = Package(
         .target(name: "NumericCore", dependencies: ["CBLASLAPACK", "CNumericKernels"]),
         .target(name: "TunerPolicy", dependencies: ["NumericCore"]),
         .target(name: "PPO", dependencies: ["TunerPolicy", "NumericCore"]),
-        .target(name: "Retrieval", dependencies: ["NumericCore", "Yams"]),
-        .target(name: "Scoring", dependencies: ["NumericCore", "Yams"]),
+        .target(name: "ConfigurationFiles", dependencies: ["Yams"]),
+        .target(name: "Retrieval", dependencies: ["ConfigurationFiles", "NumericCore"]),
+        .target(name: "Scoring", dependencies: ["ConfigurationFiles", "NumericCore"]),
         .target(name: "Statistics", dependencies: ["NumericCore"]),
-        .target(name: "Pipeline", dependencies: ["Retrieval", "Scoring", "TunerPolicy", "NumericCore"]),
+        .target(name: "Pipeline", dependencies: ["Retrieval", "Scoring", "ConfigurationFiles", "TunerPolicy", "NumericCore"]),
         .target(name: "Tuning", dependencies: ["Pipeline", "PPO", "Retrieval", "Scoring", "Statistics", "TunerPolicy", "NumericCore"]),
         .target(
             name: "Tracking",
@@ -54,12 +57,19 @@ var package = Package(
             ]
         ),
         .target(
+            name: "TrainingRuns",
+            dependencies: ["Tracking", "Evaluators", "Tuning", "Pipeline", "Retrieval", "Statistics", "PPO", "TunerPolicy", "NumericCore"]
+        ),
+        .target(
             name: "RSI",
             dependencies: [
-                "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore", "Tracking",
+                "TrainingRuns", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "ConfigurationFiles", "Statistics", "Retrieval", "NumericCore",
+                "Tracking",
             ]
         ),
-        .target(name: "Evaluators", dependencies: ["Tuning", "Pipeline", "Scoring", "Statistics", "TunerPolicy", "PPO", "NumericCore"]),
+        .target(
+            name: "Evaluators", dependencies: ["Tuning", "Pipeline", "Scoring", "ConfigurationFiles", "Statistics", "TunerPolicy", "PPO", "NumericCore"]
+        ),
         .target(
             name: "TunerServer",
             dependencies: [
@@ -81,6 +91,7 @@ var package = Package(
                 "Pipeline",
                 "Tuning",
                 "Tracking",
+                "TrainingRuns",
                 "Evaluators",
                 "TunerServer",
                 "RSI",
@@ -122,10 +133,14 @@ var package = Package(
         .testTarget(name: "TunerPolicyTests", dependencies: ["TunerPolicy", "NumericCore"]),
         .testTarget(name: "PPOTests", dependencies: ["PPO", "TunerPolicy", "NumericCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Scoring", "NumericCore"]),
-        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "NumericCore"]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "ConfigurationFiles", "NumericCore"]),
         // The fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "NumericCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TunerPolicy", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "TrainingRunsTests",
+            dependencies: ["TrainingRuns", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
+        ),
         .testTarget(name: "RSITests", dependencies: ["RSI", "Tracking", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore"]),
         .testTarget(
             name: "TuningTests",

@@ -4,6 +4,7 @@ import Pipeline
 import PPO
 import Statistics
 import Tracking
+import TrainingRuns
 import TunerPolicy
 import Tuning
 
@@ -70,23 +71,11 @@ public struct HypothesisGenerator {
         // Hypotheses are weighed on the replayed questions themselves (the A/B tests hold them
         // out); no held-out split is scored here, so none is cached.
         let tuning = try OfflineTuning(setup: setup, system: system, train: replay, test: [])
-        var ppo = PPOConfiguration.ragTuning
-        ppo.totalSteps = configuration.trainingSteps
-        ppo.seed = configuration.seed
-        let trainer = try tuning.trainer(ppo)
         // As `tuner train` does: propose from the update whose configurations score best on the
         // replayed window, not from whichever batches came last.
-        var best = BestPolicy()
-        var failure: (any Error)?
-        try trainer.train { metrics in
-            do { _ = try best.consider(trainer.checkpoint, update: metrics.update, tuning: tuning) } catch {
-                failure = error
-                return false
-            }
-            return !shouldStop()
-        }
-        if let failure { throw failure }
-        let checkpoint = best.checkpoint ?? trainer.checkpoint
+        let run = try TrainingRun(.offline(tuning), settings: TrainingSettings(steps: configuration.trainingSteps, seed: configuration.seed))
+        try run.train(shouldStop: shouldStop)
+        let checkpoint = run.policy
         // A production configuration carries the fusion weight to two decimals: finer differences are noise.
         let proposed = tuning.proposedConfigurations(Policy(checkpoint: checkpoint), categories: tuning.trainCache.categories).mapValues { c in
             var rounded = c

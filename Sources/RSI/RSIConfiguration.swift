@@ -1,3 +1,4 @@
+import ConfigurationFiles
 import Foundation
 import Scoring
 import Tracking
@@ -127,7 +128,7 @@ public struct RSIConfiguration: Sendable, Equatable {
             c.autoDeploy = try d.bool("auto_deploy", default: c.autoDeploy)
             c.canaryPercent = try d.double("canary_percent", in: 0.01...99.99, default: c.canaryPercent)
             c.gradualSteps = try d.list("gradual_steps", default: c.gradualSteps, allowed: "percentages in (0, 100], rising, ending at 100") { node in
-                (node.float ?? node.int.map(Double.init)).flatMap { (0.01...100).contains($0) ? $0 : nil }
+                node.double.flatMap { (0.01...100).contains($0) ? $0 : nil }
             }
             guard c.gradualSteps == c.gradualSteps.sorted(), Set(c.gradualSteps).count == c.gradualSteps.count, c.gradualSteps.last == 100 else {
                 throw ConfigurationError(file: url.path, field: "deployment.gradual_steps", reason: "must rise strictly and end at 100")

@@ -1,6 +1,11 @@
 import Foundation
 import GRDB
 
+/// Where a training run stands.
+public enum RunStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case running, interrupted, finished, failed
+}
+
 /// One training run: what was run, on what, with which settings, and how it ended.
 public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "run"
@@ -8,8 +13,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var id: String
     public var experiment: String
     public var created: Date
-    /// running, finished, interrupted or failed.
-    public var status: String
+    public var status: RunStatus
     public var command: String
     public var datasetPath: String
     public var datasetID: String
@@ -24,7 +28,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var wallSeconds: Double?
 
     public init(
-        id: String, experiment: String, created: Date, status: String, command: String, datasetPath: String, datasetID: String,
+        id: String, experiment: String, created: Date, status: RunStatus, command: String, datasetPath: String, datasetID: String,
         datasetCommit: String?, policyConfigurationHash: String, projectVersion: String, seed: Int64, hyperparameters: String
     ) {
         self.id = id

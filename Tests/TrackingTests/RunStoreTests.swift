@@ -11,7 +11,7 @@ import Tracking
 
     static func record(_ id: String, seed: Int64 = 1) -> RunRecord {
         RunRecord(
-            id: id, experiment: "demo", created: Date(timeIntervalSince1970: 1_800_000_000 + Double(seed)), status: "running",
+            id: id, experiment: "demo", created: Date(timeIntervalSince1970: 1_800_000_000 + Double(seed)), status: .running,
             command: "tuner train --mode offline", datasetPath: "datasets/demo", datasetID: "demo", datasetCommit: nil,
             policyConfigurationHash: "0xdeadbeef", projectVersion: "0.1.0", seed: seed, hyperparameters: #"{"epochs":8}"#)
     }
@@ -72,7 +72,7 @@ import Tracking
         try store.log(run: "20261123-000001-aa", update: 2, step: 1024, metrics: ["reward": 0.6, "kl": 0.02])
         try store.addArtifact(run: "20261123-000001-aa", name: "policy", file: "policy.ckpt")
         var run = try store.run("20261123-000001")
-        run.status = "finished"
+        run.status = .finished
         run.verdict = #"{"test":{}}"#
         run.wallSeconds = 2.5
         try store.update(run)
@@ -80,7 +80,7 @@ import Tracking
         let reopened = try RunStore(folder: store.folder)
         #expect(try reopened.runs().map(\.id) == ["20261123-000002-bb", "20261123-000001-aa"])
         let loaded = try reopened.run("20261123-000001-aa")
-        #expect(loaded.status == "finished" && loaded.wallSeconds == 2.5 && loaded.verdict == #"{"test":{}}"#)
+        #expect(loaded.status == .finished && loaded.wallSeconds == 2.5 && loaded.verdict == #"{"test":{}}"#)
         let metrics = try reopened.metrics(run: loaded.id)
         #expect(metrics.map(\.name) == ["kl", "reward", "kl", "reward"], "NaN is not stored")
         #expect(metrics.last!.value == 0.6 && metrics.last!.step == 1024)

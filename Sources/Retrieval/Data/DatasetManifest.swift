@@ -1,5 +1,5 @@
+import ConfigurationFiles
 import Foundation
-import Yams
 
 /// A dataset's identity card (YAML): where it comes from, what it holds, and, where the team that
 /// runs the service has set them, gate thresholds of its own with the reason.
@@ -75,7 +75,7 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
             throw DatasetError.missingFile(url.path)
         }
         do {
-            let manifest = try YAMLDecoder().decode(DatasetManifest.self, from: text)
+            let manifest = try YAMLDocument.decode(DatasetManifest.self, from: text)
             try manifest.validate(file: url.path)
             return manifest
         } catch let error as DatasetError {

@@ -1,3 +1,4 @@
+import ConfigurationFiles
 import Foundation
 
 /// A model of the parts of a RAG service that this machine does not run — the generator (an

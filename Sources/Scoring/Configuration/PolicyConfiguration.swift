@@ -1,3 +1,4 @@
+import ConfigurationFiles
 import Foundation
 
 /// The policy configuration (`configs/rl/policy.defaults.yaml`): reward weights, penalties, hard
@@ -161,7 +162,7 @@ public struct PolicyConfiguration: Sendable, Equatable {
                 c.actions.topKDistribution = TopKDistribution(rawValue: name)!
             }
             c.actions.fusionWeightGrid = try a.list("fusion_weight_grid", default: c.actions.fusionWeightGrid, allowed: "numbers in [0, 1]") { node in
-                (node.float ?? node.int.map(Double.init)).flatMap { (0...1).contains($0) ? $0 : nil }
+                node.double.flatMap { (0...1).contains($0) ? $0 : nil }
             }
             c.actions.rerank = try a.list("rerank", default: c.actions.rerank, allowed: "true, false") { $0.bool }
         }

@@ -92,9 +92,7 @@ extension Tuner {
             let configuration = try resolvedConfiguration()
             let report: BatchReport
             if let judgeURL {
-                guard let url = URL(string: judgeURL), url.scheme == "http" || url.scheme == "https" else {
-                    throw ValidationError("--judge-url must be an http(s) URL, got '\(judgeURL)'")
-                }
+                let url = try ServiceURL.parse(judgeURL, option: "--judge-url")
                 let evaluator = PipelineEvaluator(pipeline: RAGPipeline(system: context.system), judge: HTTPJudge(url: url))
                 report = try await evaluator.evaluate(context.queries, configuration: configuration, reward: reward)
             } else {

@@ -17,17 +17,12 @@ extension Tuner {
                 is frozen, all traffic returns to the baseline and an incident record is written to --incidents.
                 """)
 
-        @Option(help: "Base URL of production (its POST /query is proxied).")
-        var production: String
 
-        @Option(help: "Base URL that answers the candidate arm (default: production).")
-        var candidateService: String?
+        @OptionGroup var service: ServiceOptions
 
         @Option(help: "The baseline policy checkpoint (what production runs now).")
         var baseline: String
 
-        @Option(help: "The candidate policy checkpoint.")
-        var candidate: String
 
         @Option(help: "Traffic steps in percent, ending at 100.")
         var steps = "5,25,100"
@@ -44,11 +39,6 @@ extension Tuner {
         @Option(help: "Folder for incident records.")
         var incidents = "incidents"
 
-        @Option(help: "Policy configuration for reward weights and gates (default: \(DatasetOptions.defaultPolicy) when present).")
-        var policy: String?
-
-        @Option(help: "Documents in production's corpus (a feature of the policies' context).")
-        var corpusDocuments = 1000
 
         @Option(help: "Port of the proxy on 127.0.0.1 (0 picks a free one).")
         var port = 8082
@@ -63,23 +53,23 @@ extension Tuner {
         }
 
         func run() async throws {
-            let configuration = try DatasetOptions.policyConfiguration(policy)
+            let configuration = try DatasetOptions.policyConfiguration(service.policy)
             var options = CanaryController.Options()
             options.steps = steps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces))! }
             options.windowRequests = window
             options.cleanWindowsToPromote = cleanWindows
             options.minimumPerArm = minimumPerArm
             let router = try CanaryRouter(
-                baseline: PolicyHandle(contentsOf: URL(fileURLWithPath: baseline)), candidate: PolicyHandle(contentsOf: URL(fileURLWithPath: candidate)),
+                baseline: PolicyHandle(contentsOf: URL(fileURLWithPath: baseline)), candidate: PolicyHandle(contentsOf: URL(fileURLWithPath: service.candidate)),
                 percentage: 0)
             let controller = try CanaryController(router: router, reward: RewardFunction(configuration), options: options)
             let proxy = CanaryProxy(
-                production: URL(string: production)!, candidateService: candidateService.flatMap(URL.init(string:)), controller: controller,
-                incidents: URL(fileURLWithPath: incidents), corpusDocuments: corpusDocuments
+                production: try service.productionURL, candidateService: try service.candidateServiceURL, controller: controller,
+                incidents: URL(fileURLWithPath: incidents), corpusDocuments: service.corpusDocuments
             ) { evaluation in Shadow.emit(["evaluation": Shadow.object(evaluation)]) }
             let firstStep = options.steps[0]
             try await proxy.application(port: port) { port in
-                Shadow.emit(["listening": "http://127.0.0.1:\(port)", "production": production, "step": firstStep])
+                Shadow.emit(["listening": "http://127.0.0.1:\(port)", "production": service.production, "step": firstStep])
             }.runService()
         }
     }

@@ -39,9 +39,7 @@ extension Tuner {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard let url = URL(string: target), url.scheme == "http" || url.scheme == "https" else {
-                throw ValidationError("--target must be an http(s) URL, got '\(target)'")
-            }
+            _ = try ServiceURL.parse(target, option: "--target")
             guard rps > 0 && rps <= 10_000 else { throw ValidationError("--rps must lie in (0, 10000], got \(rps)") }
             guard duration > 0 && duration <= 86_400 else { throw ValidationError("--duration must lie in (0, 86400] seconds") }
             if let maxRequests, maxRequests < 1 { throw ValidationError("--max-requests must be at least 1") }
@@ -72,7 +70,7 @@ extension Tuner {
                 workload = .evaluations(configuration: settings, batchSize: evaluateBatch!, split: split)
             }
             let generator = LoadGenerator(
-                target: URL(string: target)!, workload: workload, requestsPerSecond: rps, duration: duration,
+                target: try ServiceURL.parse(target, option: "--target"), workload: workload, requestsPerSecond: rps, duration: duration,
                 maxRequests: maxRequests ?? .max, concurrency: concurrency, configurationHeader: queries == nil ? nil : configuration)
             let report = await generator.run()
             if output.json {

@@ -19,14 +19,8 @@ extension Tuner {
                 with its 95% interval and the candidate's gates; after --windows windows, the go/no-go for canary.
                 """)
 
-        @Option(help: "Base URL of production (its POST /query is proxied).")
-        var production: String
 
-        @Option(help: "The candidate policy checkpoint.")
-        var candidate: String
-
-        @Option(help: "Base URL that answers the candidate's queries (default: production).")
-        var candidateService: String?
+        @OptionGroup var service: ServiceOptions
 
         @Option(help: "Pairs per window.")
         var window = 100
@@ -40,33 +34,23 @@ extension Tuner {
         @Option(help: "Mirrored queries waiting for the candidate at most; beyond it they are dropped and counted.")
         var queue = 256
 
-        @Option(help: "Policy configuration for reward weights and gates (default: \(DatasetOptions.defaultPolicy) when present).")
-        var policy: String?
-
-        @Option(help: "Documents in production's corpus (a feature of the candidate's context).")
-        var corpusDocuments = 1000
 
         @Option(help: "Port of the proxy on 127.0.0.1 (0 picks a free one).")
         var port = 8081
 
         func validate() throws {
-            for (name, value) in [("--production", production), ("--candidate-service", candidateService ?? production)] {
-                guard let url = URL(string: value), url.scheme == "http" || url.scheme == "https" else {
-                    throw ValidationError("\(name) must be an http(s) URL, got '\(value)'")
-                }
-            }
             guard window >= 2 else { throw ValidationError("--window must be at least 2") }
             guard (1...20).contains(windows) else { throw ValidationError("--windows must lie in 1...20") }
             guard queue >= 1 else { throw ValidationError("--queue must be at least 1") }
         }
 
         func run() async throws {
-            let configuration = try DatasetOptions.policyConfiguration(policy)
+            let configuration = try DatasetOptions.policyConfiguration(service.policy)
             let comparison = ShadowComparison(reward: RewardFunction(configuration), windowSize: window, windowsForVerdict: windows, tolerance: tolerance)
             let shadow = ShadowProxy(
-                production: URL(string: production)!, candidateService: candidateService.flatMap(URL.init(string:)),
-                candidate: try PolicyHandle(contentsOf: URL(fileURLWithPath: candidate)), comparison: comparison,
-                queueCapacity: queue, corpusDocuments: corpusDocuments)
+                production: try service.productionURL, candidateService: try service.candidateServiceURL,
+                candidate: try PolicyHandle(contentsOf: URL(fileURLWithPath: service.candidate)), comparison: comparison,
+                queueCapacity: queue, corpusDocuments: service.corpusDocuments)
             let reporter = Task {
                 var printed = 0
                 while !Task.isCancelled {
@@ -85,7 +69,7 @@ extension Tuner {
                 worker.cancel()
             }
             try await shadow.application(port: port) { port in
-                Self.emit(["listening": "http://127.0.0.1:\(port)", "production": production])
+                Self.emit(["listening": "http://127.0.0.1:\(port)", "production": service.production])
             }.runService()
         }
 

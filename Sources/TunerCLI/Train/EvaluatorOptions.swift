@@ -32,11 +32,7 @@ struct EvaluatorOptions: ParsableArguments {
     var isRemote: Bool { !urls.isEmpty }
 
     func validate() throws {
-        for url in urls {
-            guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else {
-                throw ValidationError("--evaluator must be an http(s) URL, got '\(url)'")
-            }
-        }
+        _ = try endpoints
         guard rate > 0, timeout > 0, corpusDocuments >= 1 else {
             throw ValidationError("--evaluator-rate, --evaluator-timeout and --corpus-documents must be positive")
         }
@@ -49,10 +45,16 @@ struct EvaluatorOptions: ParsableArguments {
         }
     }
 
+    var endpoints: [URL] {
+        get throws { try urls.map { try ServiceURL.parse($0, option: "--evaluator") } }
+    }
+
     /// One client per endpoint, each with its own circuit breaker, all under one rate limit.
     var evaluators: [RemoteEvaluator] {
-        let limiter = RateLimiter(ratePerSecond: rate, burst: max(1, rate / 10))
-        return urls.map { RemoteEvaluator(baseURL: URL(string: $0)!, timeout: timeout, limiter: limiter) }
+        get throws {
+            let limiter = RateLimiter(ratePerSecond: rate, burst: max(1, rate / 10))
+            return try endpoints.map { RemoteEvaluator(baseURL: $0, timeout: timeout, limiter: limiter) }
+        }
     }
 
     var budget: EvaluationLedger.Budget { .init(queries: budgetQueries, usd: budgetUSD) }

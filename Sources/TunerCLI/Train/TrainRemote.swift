@@ -5,6 +5,7 @@ import Pipeline
 import PPO
 import Statistics
 import Tracking
+import TrainingRuns
 import TunerPolicy
 import Tuning
 
@@ -12,65 +13,19 @@ extension Tuner.Train {
     /// `--evaluator URL`: PPO on the evaluator's train split within the budget, the verdict on its
     /// test split.
     func trainAgainstEvaluator() throws {
-        let clock = ContinuousClock.now
-        let policy = try DatasetOptions.policyConfiguration(data.policy)
         let ledger = EvaluationLedger(budget: remote.budget)
-        let evaluators = remote.evaluators
-        var environmentOptions = RAGTuningEnvironment.Options()
-        environmentOptions.batchSize = batchSize
-        let source = try Self.source(evaluators, remote: remote, ledger: ledger, out: out, seed: seed)
-        let tuning = RemoteTuning(source: source, policy: policy, options: environmentOptions)
+        let settings = try TrainingSettings(steps: steps, seed: seed, batchSize: batchSize, overrides: overrides, selection: .last)
+        let source = try Self.source(try remote.evaluators, remote: remote, ledger: ledger, out: out, seed: seed)
+        let tuning = RemoteTuning(source: source, policy: try DatasetOptions.policyConfiguration(data.policy), options: settings.environment)
         if !output.json { print("evaluator \(remote.urls.joined(separator: ", ")): categories \(tuning.categories.joined(separator: ", "))") }
-
-        var ppo = try PPOConfiguration.ragTuning.applying(overrides: overrides)
-        ppo.totalSteps = steps
-        ppo.seed = seed
-        let trainer = try tuning.trainer(ppo)
-        let store = try RunStore(folder: URL(fileURLWithPath: out))
-        var record = RunRecord(
-            id: RunStore.newRunID(), experiment: "evaluator", created: Date(), status: "running",
+        let record = RunRecord(
+            id: RunStore.newRunID(), experiment: "evaluator", created: Date(), status: .running,
             command: CommandLine.arguments.joined(separator: " "), datasetPath: remote.urls.joined(separator: "\n"),
-            datasetID: "evaluator:\(URL(string: remote.urls[0])?.host ?? "")",
-            datasetCommit: nil, policyConfigurationHash: data.policy ?? "built-in", projectVersion: TunerVersion.current, seed: Int64(seed),
-            hyperparameters: String(decoding: try JSONEncoder.sorted.encode(Hyperparameters(ppo: ppo, environment: environmentOptions, selection: .last)), as: UTF8.self))
-        try store.create(record)
-        let runID = record.id
-        if !output.json { print(Self.progressLegend) }
-        var stoppedBy = "steps"
-        do {
-            do {
-                try trainer.train { metrics in
-                    try? store.log(run: runID, update: metrics.update, step: metrics.globalStep, metrics: Self.numbers(metrics, batches: environmentOptions.batchesPerEpisode))
-                    if !output.json && (metrics.update % 10 == 0 || trainer.isFinished) {
-                        print(String(format: "update %4d/%d  reward %7.4f  KL %.4f  entropy %.3f  %@  %.1f s", metrics.update, trainer.configuration.updateCount,
-                                     (metrics.meanEpisodeReturn ?? .nan) / Double(environmentOptions.batchesPerEpisode), metrics.approximateKL,
-                                     metrics.entropy, Self.spent(ledger), Self.seconds(ContinuousClock.now - clock)))
-                    }
-                    return true
-                }
-            } catch let error where (source.batchSource.lastFailure ?? error) is EvaluationLedger.Exhausted {
-                // The budget ends tuning, not the run: the policy of the last whole update is judged.
-                stoppedBy = "budget"
-                if !output.json { print("\((source.batchSource.lastFailure ?? error))") }
-            }
-            let checkpoint = trainer.checkpoint
-            try checkpoint.write(to: store.runFolder(runID).appendingPathComponent("policy.ckpt"))
-            try store.addArtifact(run: runID, name: "policy-checkpoint", file: "policy.ckpt")
-            let verdict = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: Bootstrap(seed: seed))
-            record.status = "finished"
-            record.wallSeconds = Self.seconds(ContinuousClock.now - clock)
-            let object = Self.verdictObject(verdict, runID: runID, urls: remote.urls, spending: ledger.spending, stoppedBy: stoppedBy,
-                                            wallSeconds: record.wallSeconds ?? 0)
-            record.verdict = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-            try store.update(record)
-            if output.json { try ReportJSON.print(object); return }
-            Self.printVerdict(verdict, spending: ledger.spending, wallSeconds: record.wallSeconds ?? 0)
-        } catch {
-            record.status = "failed"
-            try? store.update(record)
-            // A NaN reward from the environment means the evaluator failed: report why.
-            throw source.batchSource.lastFailure ?? error
-        }
+            datasetID: "evaluator:\(try remote.endpoints[0].host ?? "")", datasetCommit: nil, policyConfigurationHash: data.policy ?? "built-in",
+            projectVersion: TunerVersion.current, seed: Int64(seed), hyperparameters: "")
+        let run = try TrainingRun(.remote(tuning), settings: settings, store: try RunStore(folder: URL(fileURLWithPath: out)), record: record)
+        // An evaluator run keeps no trainer checkpoint: run it again, and the result store answers what was paid for.
+        try finish(run, printing: "the same command (the result store in \(out) keeps what was paid for)")
     }
 
     /// Per question, with the result store in `out`, when the evaluator describes itself; else
@@ -96,23 +51,6 @@ extension Tuner.Train {
         text += String(format: " queries $%.4f", s.tuningUSD)
         if let usd = ledger.budget.usd { text += String(format: "/$%.2f", usd) }
         return text + " (\(s.reused) reused)"
-    }
-
-    static func verdictObject(_ v: RemoteTuning.Verdict, runID: String, urls: [String], spending s: EvaluationLedger.Spending, stoppedBy: String,
-                              wallSeconds: Double) -> [String: Any] {
-        let configurations = v.configurations.mapValues(ReportJSON.configuration)
-        return [
-            "run_id": runID, "evaluators": urls, "stopped_by": stoppedBy, "wall_seconds": wallSeconds,
-            "query_evaluations": s.tuningQueries, "verdict_query_evaluations": s.verdictQueries,
-            "cost_usd": s.tuningUSD, "verdict_cost_usd": s.verdictUSD, "requests": s.requests, "reused_results": s.reused,
-            "unjudged_categories": v.unjudgedCategories, "policy_configs": configurations,
-            "learned_reward": v.learned, "default_reward": v.defaultStatic,
-            // In the offline verdict's place, so `tuner runs list` and `compare` read them too.
-            "test": [
-                "policy_reward": v.policyReward, "default_static_reward": v.defaultReward, "gain_vs_default": ReportJSON.interval(v.gain),
-                "pairs": v.pairs, "paired_over": v.pairing.rawValue, "gate_violations": v.gateViolations, "policy_configs": configurations,
-            ] as [String: Any],
-        ]
     }
 
     static func printVerdict(_ v: RemoteTuning.Verdict, spending s: EvaluationLedger.Spending, wallSeconds: Double) {

@@ -88,11 +88,11 @@ public struct YAMLFields {
 
     /// A list whose items each satisfy `item` (which returns nil for an invalid one), not empty
     /// unless `allowsEmpty`.
-    public func list<T>(_ key: String, default fallback: [T], allowed: String, allowsEmpty: Bool = false, item: (Node) -> T?) throws -> [T] {
+    public func list<T>(_ key: String, default fallback: [T], allowed: String, allowsEmpty: Bool = false, item: (YAMLScalar) -> T?) throws -> [T] {
         guard let value = mapping[key] else { return fallback }
         guard let sequence = value.sequence, allowsEmpty || !sequence.isEmpty else { throw error(key, "must be a non-empty list of \(allowed)") }
         return try sequence.map { element in
-            guard let parsed = item(element) else {
+            guard let parsed = item(YAMLScalar(node: element)) else {
                 throw ConfigurationError(
                     file: file, line: Self.line(element) ?? Self.line(value), field: qualified(key),
                     reason: "has '\(element.string ?? "?")', allowed: \(allowed)")
@@ -125,11 +125,28 @@ public struct YAMLFields {
         }
     }
 
-    static func describe(_ range: ClosedRange<Double>) -> String {
+    /// "[0, 1]", "[0.5, 2.5]": a range as an error message writes it.
+    public static func describe(_ range: ClosedRange<Double>) -> String {
         "[\(format(range.lowerBound)), \(format(range.upperBound))]"
     }
 
     static func format(_ x: Double) -> String {
         x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+    }
+}
+
+/// One item of a YAML list, read as the type a field expects (nil when it is not one).
+public struct YAMLScalar {
+    let node: Node
+    public var string: String? { node.string }
+    public var int: Int? { node.int }
+    public var double: Double? { node.float ?? node.int.map(Double.init) }
+    public var bool: Bool? { node.bool }
+}
+
+/// A whole YAML document decoded into a `Decodable` value (a dataset manifest).
+public enum YAMLDocument {
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        try YAMLDecoder().decode(type, from: text)
     }
 }

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+
+/// Every command that takes a service address reads it here: an absolute http(s) URL with a host.
+enum ServiceURL {
+    static func parse(_ value: String, option: String) throws -> URL {
+        guard let url = URL(string: value), url.scheme == "http" || url.scheme == "https", url.host?.isEmpty == false else {
+            throw ValidationError("\(option) must be an http(s) URL with a host, e.g. http://127.0.0.1:8080; got '\(value)'")
+        }
+        return url
+    }
+}
+
+/// What `tuner shadow` and `tuner canary` stand beside: production, the service that answers
+/// the candidate's queries, the candidate checkpoint, and the policy configuration they judge by.
+struct ServiceOptions: ParsableArguments {
+    @Option(help: "Base URL of production (its POST /query is proxied).")
+    var production: String
+
+    @Option(help: "Base URL that answers the candidate's queries (default: production).")
+    var candidateService: String?
+
+    @Option(help: "The candidate policy checkpoint.")
+    var candidate: String
+
+    @Option(help: "Policy configuration for reward weights and gates (default: \(DatasetOptions.defaultPolicy) when present).")
+    var policy: String?
+
+    @Option(help: "Documents in production's corpus (a feature of the policies' context).")
+    var corpusDocuments = 1000
+
+    func validate() throws {
+        _ = try productionURL
+        _ = try candidateServiceURL
+        guard corpusDocuments >= 1 else { throw ValidationError("--corpus-documents must be at least 1, got \(corpusDocuments)") }
+    }
+
+    var productionURL: URL {
+        get throws { try ServiceURL.parse(production, option: "--production") }
+    }
+
+    var candidateServiceURL: URL? {
+        get throws { try candidateService.map { try ServiceURL.parse($0, option: "--candidate-service") } }
+    }
+}
