@@ -51,6 +51,9 @@ public struct YAMLFields {
 
     public var keys: Set<String> { Set(mapping.keys) }
 
+    /// An error about field `key` of this mapping, at its line: for checks across fields.
+    public func refusal(_ key: String, _ reason: String) -> ConfigurationError { error(key, reason) }
+
     /// Refuses any field not in `allowed`.
     public func onlyAllow(_ allowed: Set<String>) throws {
         if let unknown = mapping.keys.sorted().first(where: { !allowed.contains($0) }) {

@@ -129,7 +129,8 @@ public struct TensorArchive: Sendable, Equatable {
             guard entry.type == "f32" || entry.type == "u64" else {
                 throw ReadError.malformedHeader(path: path, reason: "tensor '\(entry.name)' has unknown type '\(entry.type)'")
             }
-            guard entry.count >= 0, reader.position + entry.count * width <= bytes.count - 4 else {
+            // Compared by division: a header may claim a count whose byte size overflows.
+            guard entry.count >= 0, entry.count <= (bytes.count - 4 - reader.position) / width else {
                 throw ReadError.truncated(path: path)
             }
             if entry.type == "f32" {

@@ -93,12 +93,19 @@ public struct PPOConfiguration: Sendable, Hashable, Codable {
         try require(epochs >= 1, "epochs", "≥ 1")
         try require((0...1).contains(gamma), "gamma", "[0, 1]")
         try require((0...1).contains(gaeLambda), "gaeLambda", "[0, 1]")
-        try require(learningRate > 0 && learningRate.isFinite, "learningRate", "> 0")
-        try require(clipRange > 0, "clipRange", "> 0")
-        try require(maxGradientNorm > 0, "maxGradientNorm", "> 0")
+        // Bounds that keep Adam and the loss finite: a rate above 1 or an epsilon of 0 sends the
+        // weights to NaN within an update.
+        try require(learningRate > 0 && learningRate <= 1, "learningRate", "(0, 1]")
+        try require(adamEpsilon >= 1e-12 && adamEpsilon <= 1, "adamEpsilon", "[1e-12, 1]")
+        try require(clipRange > 0 && clipRange <= 10, "clipRange", "(0, 10]")
+        try require(maxGradientNorm > 0 && maxGradientNorm <= 1e6, "maxGradientNorm", "(0, 1e6]")
+        try require(valueCoefficient >= 0 && valueCoefficient <= 100, "valueCoefficient", "[0, 100]")
+        for (head, value) in [("", entropyCoefficient)] + entropyCoefficientByHead.sorted(by: { $0.key < $1.key }) {
+            try require(value >= 0 && value <= 100, head.isEmpty ? "entropyCoefficient" : "entropyCoefficientByHead[\(head)]", "[0, 100]")
+        }
         try require(!klAdaptiveLearningRate || targetKL != nil, "klAdaptiveLearningRate", "requires targetKL")
-        try require(targetKL.map { $0 > 0 } ?? true, "targetKL", "> 0")
-        try require(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 }, "hiddenSizes", "non-empty, positive")
+        try require(targetKL.map { $0 > 0 && $0.isFinite } ?? true, "targetKL", "> 0")
+        try require(!hiddenSizes.isEmpty && hiddenSizes.count <= 8 && hiddenSizes.allSatisfy { (1...4096).contains($0) }, "hiddenSizes", "1 to 8 widths in 1...4096")
         for (field, byHead) in [("initialLogStdByHead", initialLogStdByHead), ("finalLogStdByHead", finalLogStdByHead)] {
             for (head, value) in byHead.sorted(by: { $0.key < $1.key }) {
                 try require(value.isFinite && value >= -5 && value <= 2, "\(field)[\(head)]", "in [-5, 2] (the log-std clamp)")

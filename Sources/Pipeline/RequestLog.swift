@@ -57,11 +57,17 @@ public struct RequestLog: Sendable {
     public static func read(_ url: URL, dataset: Dataset, judged: Set<Int>, trainFraction: Double = 0.8,
                             maxBadLineFraction: Double = 0.01) throws -> RequestLog {
         var (rows, bad) = try JSONLines.readTolerating(Entry.self, from: url)
+        var times: [Int: Date] = [:]
         rows.removeAll { row in
             guard row.value.question ?? row.value.text != nil else {
                 bad.append(.malformedLine(file: url.path, line: row.line, reason: "missing field 'question'"))
                 return true
             }
+            guard let time = Self.time(row.value.timestamp) else {
+                bad.append(.malformedLine(file: url.path, line: row.line, reason: "field 'timestamp' is '\(row.value.timestamp)', expected ISO 8601 such as 2026-11-23T14:05:00Z or 2026-11-23T15:05:00.250+01:00"))
+                return true
+            }
+            times[row.line] = time
             return false
         }
         let total = rows.count + bad.count
@@ -71,7 +77,7 @@ public struct RequestLog: Sendable {
         }
         var byText: [String: Int] = [:]
         for q in judged.sorted() { byText[normalized(dataset.queries[q].text)] = byText[normalized(dataset.queries[q].text)] ?? q }
-        var matched: [(time: String, line: Int, query: Int)] = []
+        var matched: [(time: Date, line: Int, query: Int)] = []
         var unmatched = 0
         var mismatches = 0
         for (line, entry) in rows {
@@ -80,17 +86,25 @@ public struct RequestLog: Sendable {
                 continue
             }
             if let category = entry.category, category != dataset.queries[q].category { mismatches += 1 }
-            matched.append((entry.timestamp, line, q))
+            matched.append((times[line]!, line, q))
         }
         guard matched.count >= 2 else {
             throw Failure.nothingToReplay(file: url.path, reason: "\(matched.count) of \(rows.count) questions match a judged question of dataset '\(dataset.manifest.id)'")
         }
-        // ISO 8601 timestamps in one zone sort as text; ties keep log order.
+        // By instant (offsets differ from line to line); ties keep log order.
         matched.sort { ($0.time, $0.line) < ($1.time, $1.line) }
         let cut = min(max(Int((Double(matched.count) * trainFraction).rounded()), 1), matched.count - 1)
         return RequestLog(
             train: matched.prefix(cut).map(\.query), test: matched.dropFirst(cut).map(\.query), lines: total, badLines: bad,
             unmatched: unmatched, categoryMismatches: mismatches)
+    }
+
+    /// An ISO 8601 date and time with its offset (or Z), with or without fractional seconds.
+    public static func time(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions.insert(.withFractionalSeconds)
+        return formatter.date(from: text)
     }
 
     private static func line(_ error: DatasetError) -> Int {

@@ -25,18 +25,32 @@ public struct ActionHead: Sendable, Hashable, Codable {
     public let kind: Kind
 
     public init(name: String, kind: Kind) {
-        switch kind {
-        case let .categorical(choices): precondition(choices.count >= 2, "head \(name): a categorical needs ≥ 2 choices")
-        case let .discrete(lower, upper):
-            precondition(upper > lower, "head \(name): empty integer range \(lower)...\(upper)")
-        case let .discretisedLogNormal(lower, upper):
-            precondition(upper > lower && lower >= 1, "head \(name): a log-normal needs 1 ≤ lower < upper, got \(lower)...\(upper)")
-        case let .continuous(lower, upper): precondition(upper > lower, "head \(name): empty range \(lower)...\(upper)")
-        case .bernoulli: break
-        }
+        if let problem = Self.problem(name: name, kind: kind) { preconditionFailure(problem) }
         self.name = name
         self.kind = kind
     }
+
+    /// Most values one head may have: its outputs and mask are allocated per value.
+    static let maximumValues = 10_000
+
+    /// Why a head of this kind cannot be learnt or decided with, or nil.
+    static func problem(name: String, kind: Kind) -> String? {
+        switch kind {
+        case let .categorical(choices):
+            choices.count >= 2 && choices.count <= maximumValues ? nil : "head \(name): a categorical needs 2...\(maximumValues) choices, has \(choices.count)"
+        case let .discrete(lower, upper):
+            upper > lower && upper - lower < maximumValues ? nil : "head \(name): integer range \(lower)...\(upper) must hold 2...\(maximumValues) values"
+        case let .discretisedLogNormal(lower, upper):
+            upper > lower && lower >= 1 && upper - lower < maximumValues
+                ? nil : "head \(name): a log-normal needs 1 ≤ lower < upper with at most \(maximumValues) values, got \(lower)...\(upper)"
+        case let .continuous(lower, upper):
+            lower.isFinite && upper.isFinite && upper > lower ? nil : "head \(name): range \(lower)...\(upper) must be finite and not empty"
+        case .bernoulli: nil
+        }
+    }
+
+    /// Why this head cannot be learnt or decided with (a decoded one skips the initialiser's check), or nil.
+    public var problem: String? { Self.problem(name: name, kind: kind) }
 
     public static func categorical(_ name: String, choices: [String]) -> ActionHead { .init(name: name, kind: .categorical(choices: choices)) }
     public static func discrete(_ name: String, _ range: ClosedRange<Int>) -> ActionHead { .init(name: name, kind: .discrete(lower: range.lowerBound, upper: range.upperBound)) }
@@ -96,6 +110,13 @@ public struct ActionSpace: Sendable, Hashable, Codable {
     }
 
     public var count: Int { heads.count }
+
+    /// Why this space cannot be learnt or decided with (a decoded one skips the initialiser's checks), or nil.
+    public var problem: String? {
+        if heads.isEmpty { return "an action space needs at least one head" }
+        if Set(heads.map(\.name)).count != heads.count { return "action head names must be unique" }
+        return heads.lazy.compactMap(\.problem).first
+    }
 
     /// An action (stored form) as features, `valueWidth` wide: one-hot for categorical and
     /// integer heads, 0/1 for Bernoulli, the value for continuous heads.

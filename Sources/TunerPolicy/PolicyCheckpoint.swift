@@ -70,6 +70,7 @@ public struct PolicyCheckpoint: Sendable {
         guard let mean = archive.words["normalizer.mean"], let variance = archive.words["normalizer.variance"] else {
             throw TensorArchive.ReadError.missingTensor(path: path, name: "normalizer.mean/variance")
         }
+        try Self.validate(metadata.architecture, path: path)
         architecture = metadata.architecture
         normalizer = RunningNormalizer(mean: mean.map(Double.init(bitPattern:)), variance: variance.map(Double.init(bitPattern:)),
                                        count: metadata.normalizerCount, clip: metadata.normalizerClip)
@@ -81,6 +82,35 @@ public struct PolicyCheckpoint: Sendable {
             throw TensorArchive.ReadError.malformedHeader(
                 path: path, reason: "\(parameters.count) parameters and \(normalizer.size) normalised features for an architecture that needs \(expected) and \(architecture.observationSize)")
         }
+        // A checksum proves the bytes are the ones written, not that they can serve: weights of
+        // NaN once passed it and crashed the first decision.
+        if let i = parameters.firstIndex(where: { !$0.isFinite || abs($0) > Self.largestWeight }) {
+            throw TensorArchive.ReadError.malformedHeader(
+                path: path, reason: "tensor 'parameters' has \(parameters[i]) at index \(i) (weights must be finite, within ±\(Int(Self.largestWeight)))")
+        }
+        if let i = normalizer.mean.indices.first(where: { !normalizer.mean[$0].isFinite || !(normalizer.variance[$0] >= 0 && normalizer.variance[$0].isFinite) }) {
+            throw TensorArchive.ReadError.malformedHeader(
+                path: path, reason: "normaliser feature \(i) has mean \(normalizer.mean[i]) and variance \(normalizer.variance[i]) (finite, variance ≥ 0)")
+        }
+        guard normalizer.clip.isFinite && normalizer.clip > 0 else {
+            throw TensorArchive.ReadError.malformedHeader(path: path, reason: "normaliser clip \(normalizer.clip) (finite, > 0)")
+        }
+    }
+
+    /// No trained policy comes near it; a weight past it is a corrupted or hostile file.
+    static let largestWeight: Float = 1e6
+
+    /// An architecture this build can hold and decide with, before anything is allocated for it.
+    static func validate(_ a: PolicyArchitecture, path: String) throws {
+        func refuse(_ reason: String) -> TensorArchive.ReadError { .malformedHeader(path: path, reason: "architecture: \(reason)") }
+        guard (1...100_000).contains(a.observationSize) else { throw refuse("observation size \(a.observationSize), allowed 1...100000") }
+        guard (1...8).contains(a.hiddenSizes.count), a.hiddenSizes.allSatisfy({ (1...4096).contains($0) }) else {
+            throw refuse("hidden sizes \(a.hiddenSizes), allowed 1 to 8 widths in 1...4096")
+        }
+        guard a.logStdLower.isFinite, a.logStdUpper.isFinite, a.logStdLower < a.logStdUpper else {
+            throw refuse("log-std range \(a.logStdLower)...\(a.logStdUpper)")
+        }
+        if let problem = a.actionSpace.problem { throw refuse(problem) }
     }
 
     public func write(to url: URL) throws { try archive().write(to: url) }

@@ -114,7 +114,9 @@ public final class RAGPolicy: @unchecked Sendable {
             let b = a + width
             for i in 0..<n {
                 let z = (Double(x[i]) - mean[i]) * inverseStd[i]
-                input[i] = Float(min(max(z, -clip), clip))
+                // A signal the service could not measure (NaN, ±∞) reads as the training mean, so
+                // one bad input costs a typical decision, not the process.
+                input[i] = z.isFinite ? Float(min(max(z, -clip), clip)) : 0
             }
             var source = UnsafePointer(input)
             var target = a

@@ -78,4 +78,19 @@ import Testing
         let x = Matrix([[0.1, -0.2, 0.3]])
         #expect(x.withView { mlp.forward($0).toMatrix() } == x.withView { restored.forward($0).toMatrix() })
     }
+
+    /// A header whose tensor count would overflow its byte size is refused as truncated (it once
+    /// trapped on the multiplication), even under a valid checksum.
+    @Test func aHugeClaimedTensorCountIsRefused() throws {
+        // magic (8) | format version (4) | header length (4) | header | tensors | CRC-32
+        let bytes = [UInt8](try sample().encoded())
+        let headerLength = Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
+        let claimed = "\"count\":\(Int.max / 2)"
+        let header = String(decoding: bytes[16 ..< 16 + headerLength], as: UTF8.self).replacingOccurrences(of: "\"count\":3", with: claimed)
+        #expect(header.contains(claimed))
+        func littleEndian(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(v >> (8 * $0) & 0xff) } }
+        var forged = Array(bytes[0..<12]) + littleEndian(UInt32(header.utf8.count)) + Array(header.utf8) + bytes[(16 + headerLength)...].dropLast(4)
+        forged += littleEndian(CRC32.checksum(forged))
+        #expect(throws: TensorArchive.ReadError.truncated(path: "forged.ckpt")) { try TensorArchive(decoding: Data(forged), path: "forged.ckpt") }
+    }
 }

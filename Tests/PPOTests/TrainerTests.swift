@@ -103,6 +103,12 @@ import TunerPolicy
         #expect(try PPOConfiguration().applying(overrides: ["epochs=7", "targetKL=0.02"]).epochs == 7)
         #expect(throws: PPOError.self) { try PPOConfiguration().applying(overrides: ["epoch=7"]) }
         #expect(throws: PPOError.self) { try PPOConfiguration().applying(overrides: ["epochs=\"many\""]) }
+        // Values that pass as numbers but send Adam to NaN within an update (they once crashed training).
+        for (override, field, allowed) in [("learningRate=1e30", "learningRate", "(0, 1]"), ("adamEpsilon=0", "adamEpsilon", "[1e-12, 1]"),
+                                           ("entropyCoefficient=-1", "entropyCoefficient", "[0, 100]"),
+                                           ("hiddenSizes=[100000]", "hiddenSizes", "1 to 8 widths in 1...4096")] {
+            #expect(throws: PPOError.invalidConfiguration(field: field, allowed: allowed)) { try PPOConfiguration().applying(overrides: [override]) }
+        }
     }
 
     /// `field.head=value` changes one head's entry of a by-head dictionary and keeps the others;

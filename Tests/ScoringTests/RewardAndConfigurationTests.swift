@@ -35,6 +35,10 @@ import Testing
         ("actions:\n  top_k_min: 5\n  top_k_grid: [3, 5]\n", "policy.yaml:3: field 'actions.top_k_grid' has '3', allowed: integers in [5, 32]"),
         ("actions:\n  top_k_distribution: poisson\n", "policy.yaml:2: field 'actions.top_k_distribution' is 'poisson', allowed: lognormal, softmax"),
         ("version: 2\n", "policy.yaml:1: field 'version' is 2, allowed range [1, 1]"),
+        // Configurations the policy's action layout cannot represent (they once crashed training).
+        ("actions:\n  variants: [hybrid]\n", "policy.yaml:2: field 'actions.variants' has 1 distinct choice(s); the policy needs at least 2 (to fix one, leave the tuner out of it)"),
+        ("actions:\n  templates: [ranked, ranked]\n", "policy.yaml:2: field 'actions.templates' has 1 distinct choice(s); the policy needs at least 2 (to fix one, leave the tuner out of it)"),
+        ("actions:\n  top_k_min: 8\n  top_k_max: 8\n", "policy.yaml:3: field 'actions.top_k_max' is 8, allowed range [9, 1000]"),
         ("- a\n- b\n", "policy.yaml:1: must be a mapping"),
     ])
     func invalidFieldsAreNamedWithFileLineAndRange(yaml: String, message: String) {

@@ -99,4 +99,42 @@ import TunerPolicy
         let error = #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: foreign.archive().encoded(), path: "cartpole.ckpt") }
         #expect("\(error!)".contains("heads are [\"push\"]"))
     }
+
+    /// A checksum proves the bytes are the ones written, not that they can serve: weights of NaN
+    /// or of absurd size, a broken normaliser or an action space that cannot be decided with are
+    /// refused at load, naming the tensor and the reason (NaN weights once crashed the first
+    /// decision, and the shadow proxy with it).
+    @Test func aCheckpointThatCannotServeIsRefusedAtLoad() throws {
+        let good = try PolicyFixture.checkpoint(seed: 31)
+        func refusal(_ damage: (inout PolicyCheckpoint) -> Void) throws -> String {
+            var bad = good
+            damage(&bad)
+            let bytes = try bad.archive().encoded()
+            do {
+                _ = try RAGPolicy(bytes: bytes, path: "bad.ckpt")
+                return "accepted"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(try refusal { $0.parameters[7] = .nan }.contains("bad.ckpt: malformed header: tensor 'parameters' has nan at index 7"))
+        #expect(try refusal { $0.parameters[0] = 1e30 }.contains("tensor 'parameters' has 1e+30 at index 0"))
+        #expect(try refusal { $0.normalizer = RunningNormalizer(mean: [Double](repeating: .infinity, count: $0.normalizer.size),
+                                                                 variance: [Double](repeating: 1, count: $0.normalizer.size), count: 1, clip: 5) }
+            .contains("normaliser feature 0 has mean inf"))
+        #expect(try refusal { $0.architecture.hiddenSizes = [1_000_000] }.contains("architecture: hidden sizes [1000000]"))
+        // A decoded action space skips the initialiser's checks: a one-choice categorical is refused, not trapped on.
+        let metadata = String(decoding: try good.archive().metadata, as: UTF8.self).replacingOccurrences(of: "[\"bm25\",\"dense\",\"hybrid\",\"rrf\"]", with: "[\"bm25\"]")
+        var archive = try good.archive()
+        archive = TensorArchive(kind: archive.kind, kindVersion: archive.kindVersion, metadata: Data(metadata.utf8), floats: archive.floats, words: archive.words)
+        #expect(metadata.contains("[\"bm25\"]"))
+        let error = #expect(throws: TensorArchive.ReadError.self) { try RAGPolicy(bytes: archive.encoded(), path: "one-variant.ckpt") }
+        #expect("\(error!)".contains("a categorical needs 2...10000 choices, has 1"))
+        // A signal the service could not measure reads as the training mean: a decision, not a crash.
+        var context = PolicyFixture.contexts(1)[0]
+        context.latencyP95Milliseconds = .nan
+        context.relevancy = .infinity
+        let decision = try RAGPolicy(bytes: good.archive().encoded()).decide(context)
+        #expect(decision.logProbability.isFinite)
+    }
 }

@@ -63,4 +63,27 @@ import Tuning
         let verdict = try tuning.verdict(policy: Policy(checkpoint: trainer.checkpoint), bootstrap: Bootstrap(resamples: 1_000))
         #expect(verdict.policy.n == 78 && Set(verdict.policyConfigurations.keys) == ["overview", "warranty"])
     }
+
+    /// Timestamps are read as instants: offsets order correctly, and a timestamp that is no ISO
+    /// 8601 date and time is a bad line, not a string sorted among the others (it once decided
+    /// what was trained on).
+    @Test func timestampsAreParsedAndBadOnesAreBadLines() throws {
+        let setup = try EvaluationSetup.load(
+            datasetFolder: SharedSystems.repository.appendingPathComponent("datasets/demo"), policyFile: nil, pipelineFile: nil)
+        let dataset = setup.dataset
+        let judged = Set(dataset.splits.values.flatMap(\.queries))
+        let questions = try setup.queries(split: "train").prefix(5).map { dataset.queries[$0].text }
+        // As text, "…T10:00:00+05:00" sorts after "…T06:00:00Z", but it is the earlier instant (05:00 UTC).
+        let stamps = ["2026-11-20T06:00:00Z", "2026-11-20T10:00:00+05:00", "2026-11-20T07:00:00.500Z", "2026-11-20T08:00:00-00:30", "2026-11-20T09:00:00Z"]
+        var lines = try zip(stamps, questions).map { try Self.line(["timestamp": $0, "question": $1]) }
+        for stamp in ["yesterday", "", "2026-13-45T99:99:99Z"] { lines.append(try Self.line(["timestamp": stamp, "question": questions[0]])) }
+        let url = try Self.writeLog(lines)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let log = try RequestLog.read(url, dataset: dataset, judged: judged, maxBadLineFraction: 0.5)
+        #expect(log.badLines.count == 3)
+        #expect(log.badLines.allSatisfy { "\($0)".contains("field 'timestamp' is") }, "\(log.badLines)")
+        let byText = Dictionary(uniqueKeysWithValues: try setup.queries(split: "train").prefix(5).map { (dataset.queries[$0].text, $0) })
+        // In time: +05:00 (05:00), Z (06:00), .500Z (07:00:00.5), -00:30 (08:30), Z (09:00).
+        #expect(log.train + log.test == [1, 0, 2, 3, 4].map { byText[questions[$0]]! })
+    }
 }

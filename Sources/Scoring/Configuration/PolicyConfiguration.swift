@@ -152,8 +152,12 @@ public struct PolicyConfiguration: Sendable, Equatable {
             try a.onlyAllow(["variants", "templates", "top_k_min", "top_k_max", "top_k_grid", "top_k_distribution", "fusion_weight_grid", "rerank"])
             c.actions.variants = try a.strings("variants", default: variants, allowed: variants)
             c.actions.templates = try a.strings("templates", default: templates, allowed: templates)
-            let low = try a.int("top_k_min", in: 1...1_000, default: c.actions.topK.lowerBound)
-            let high = try a.int("top_k_max", in: low...1_000, default: c.actions.topK.upperBound)
+            // The policy chooses among these: a head with one choice, or one repeated, has nothing to learn.
+            for (key, chosen) in [("variants", c.actions.variants), ("templates", c.actions.templates)] where Set(chosen).count < 2 {
+                throw a.refusal(key, "has \(Set(chosen).count) distinct choice(s); the policy needs at least 2 (to fix one, leave the tuner out of it)")
+            }
+            let low = try a.int("top_k_min", in: 1...999, default: c.actions.topK.lowerBound)
+            let high = try a.int("top_k_max", in: (low + 1)...1_000, default: c.actions.topK.upperBound)
             c.actions.topK = low...high
             c.actions.topKGrid = try a.list("top_k_grid", default: c.actions.topKGrid, allowed: "integers in [\(low), \(high)]") { node in
                 node.int.flatMap { (low...high).contains($0) ? $0 : nil }
