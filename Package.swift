@@ -63,8 +63,8 @@ var package = Package(
         .target(
             name: "RSI",
             dependencies: [
-                "TrainingRuns", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "ConfigurationFiles", "Statistics", "Retrieval", "NumericCore",
-                "Tracking",
+                "TrainingRuns", "Evaluators", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "ConfigurationFiles", "Statistics", "Retrieval",
+                "NumericCore", "Tracking",
             ]
         ),
         .target(
@@ -141,7 +141,7 @@ var package = Package(
             name: "TrainingRunsTests",
             dependencies: ["TrainingRuns", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
         ),
-        .testTarget(name: "RSITests", dependencies: ["RSI", "Tracking", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore"]),
+        .testTarget(name: "RSITests", dependencies: ["RSI", "Evaluators", "Tracking", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore"]),
         .testTarget(
             name: "TuningTests",
             dependencies: ["Tuning", "Pipeline", "Retrieval", "Scoring", "Statistics", "TunerPolicy", "PPO", "NumericCore"]

@@ -6,31 +6,26 @@ import Synchronization
 import TunerPolicy
 
 /// The canary's decisions, one per evaluation window of `windowRequests` requests: hold,
-/// promote to the next traffic step, roll back, or complete.
+/// promote to the next traffic step, roll back, or complete — by the ``CanaryRule`` the
+/// self-improvement loop's deployments are judged by too.
 ///
-/// - **Roll back** at once when the candidate's window breaches a gate (faithfulness, relevancy,
-///   p95 latency, error rate) or a burn-rate alert fires: the share of bad requests (errors;
-///   latencies over the p95 gate) divided by its budget (the error-rate gate; 5% for latency), over
-///   the last window and over the last `longWindows` windows, both at or above their thresholds.
-///   The candidate is frozen and an incident is recorded.
-/// - **Hold** when the window has fewer than `minimumPerArm` judged candidate or baseline requests
-///   (low traffic, missing data), or the split fails the sample-ratio check.
-/// - **Promote** when the last `cleanWindowsToPromote` windows were clean and the mixture SPRT on
-///   the step's per-request rewards (candidate against baseline, always valid however often it is
-///   looked at) rejects "no difference" with the candidate ahead. The last step is 100%:
-///   reaching it completes the canary.
+/// - **Roll back** at once when the rule does (a burn-rate alert over the last window and the
+///   last `longWindows` windows, a gate the candidate breaches and the baseline does not, or the
+///   sequential test showing the candidate behind): the candidate is frozen and an incident is
+///   recorded.
+/// - **Hold** when the rule finds too few judged requests in an arm, or the split fails the
+///   sample-ratio check.
+/// - **Promote** when the last `cleanWindows` windows were clean and the sequential test on the
+///   step's per-request rewards shows the candidate ahead. The last step is 100%: reaching it
+///   completes the canary.
 public final class CanaryController: Sendable {
     public struct Options: Sendable {
         public var steps: [Double] = [5, 25, 100]
         public var windowRequests = 100
-        public var minimumPerArm = 10
         public var cleanWindowsToPromote = 2
         public var longWindows = 6
-        public var shortBurnThreshold = 6.0
-        public var longBurnThreshold = 3.0
-        /// Share of requests allowed over the latency gate (the gate is on p95).
-        public var latencyBudget = 0.05
-        public var alpha = 0.05
+        /// Burn thresholds, the latency budget, the minimum per arm and the test's α.
+        public var rule = CanaryRule.Options()
         public init() {}
     }
 
@@ -69,6 +64,7 @@ public final class CanaryController: Sendable {
     public let options: Options
     public let reward: RewardFunction
     public let router: CanaryRouter
+    let rule: CanaryRule
 
     private struct Record {
         var arm: CanaryRouter.Arm
@@ -80,7 +76,7 @@ public final class CanaryController: Sendable {
         var finished = false
         var window: [Record] = []
         var recentCandidate: [[Record]] = []
-        var stepRewards: [CanaryRouter.Arm: [Double]] = [:]
+        var stepRecords: [Record] = []
         var stepCounts: [CanaryRouter.Arm: Int] = [:]
         var cleanWindows = 0
         var sprt: MixtureSPRT
@@ -94,7 +90,8 @@ public final class CanaryController: Sendable {
         self.router = router
         self.reward = reward
         self.options = options
-        state = Mutex(State(sprt: MixtureSPRT(alpha: options.alpha)))
+        rule = CanaryRule(reward: reward, options: options.rule)
+        state = Mutex(State(sprt: MixtureSPRT(alpha: options.rule.alpha)))
         try router.setPercentage(options.steps[0])
     }
 
@@ -120,9 +117,9 @@ public final class CanaryController: Sendable {
             case let .promote(to):
                 s.stepIndex += 1
                 s.cleanWindows = 0
-                s.stepRewards = [:]
+                s.stepRecords = []
                 s.stepCounts = [:]
-                s.sprt = MixtureSPRT(alpha: options.alpha)
+                s.sprt = MixtureSPRT(alpha: options.rule.alpha)
                 try? router.setPercentage(to)
                 if to == 100 { s.finished = true }
             case .complete:
@@ -141,22 +138,20 @@ public final class CanaryController: Sendable {
         let latencies = records.compactMap { $0.observation?.latencyMilliseconds }.sorted()
         return ArmWindow(
             requests: records.count, judged: judged.count,
-            reward: judged.isEmpty ? nil : judged.map(queryReward).reduce(0, +) / n,
+            reward: judged.isEmpty ? nil : judged.map { $0.reward(reward.weights) }.reduce(0, +) / n,
             faithfulness: judged.isEmpty ? nil : judged.reduce(0) { $0 + $1.faithfulness } / n,
             relevancy: judged.isEmpty ? nil : judged.reduce(0) { $0 + $1.relevancy } / n,
             latencyP95Milliseconds: latencies.isEmpty ? nil : Percentile.sorted(latencies, 95),
             errorRate: records.isEmpty ? 0 : Double(failed) / Double(records.count))
     }
 
-    func queryReward(_ o: ShadowComparison.Observation) -> Double { o.reward(reward.weights) }
-
-    /// Bad share over budget for errors and for latencies over the p95 gate.
-    private func burn(_ records: [Record]) -> (errors: Double, latency: Double) {
-        guard !records.isEmpty else { return (0, 0) }
-        let n = Double(records.count)
-        let errors = Double(records.filter { $0.observation?.failed ?? false }.count) / n
-        let slow = Double(records.filter { ($0.observation?.latencyMilliseconds ?? 0) > reward.gates.latencyP95MaxMilliseconds }.count) / n
-        return (errors / max(reward.gates.errorRateMax, 1e-9), slow / options.latencyBudget)
+    /// A record as the rule reads it (no observation: nothing was judged, nothing failed).
+    private func request(_ r: Record) -> CanaryRule.Request {
+        guard let o = r.observation else {
+            return CanaryRule.Request(category: "all", failed: false, latencyMilliseconds: nil, faithfulness: nil, relevancy: nil, reward: nil)
+        }
+        return CanaryRule.Request(category: "all", failed: o.failed, latencyMilliseconds: o.latencyMilliseconds, faithfulness: o.faithfulness,
+                                  relevancy: o.relevancy, reward: o.reward(reward.weights))
     }
 
     private func evaluate(_ s: inout State) -> Evaluation {
@@ -165,42 +160,29 @@ public final class CanaryController: Sendable {
         let baselineRecords = s.window.filter { $0.arm == .baseline }
         s.recentCandidate.append(candidateRecords)
         if s.recentCandidate.count > options.longWindows { s.recentCandidate.removeFirst() }
-        let candidate = summary(candidateRecords)
-        let baseline = summary(baselineRecords)
-        let short = burn(candidateRecords)
-        let long = burn(s.recentCandidate.flatMap { $0 })
-        for r in s.window {
-            s.stepCounts[r.arm, default: 0] += 1
-            if let o = r.observation { s.stepRewards[r.arm, default: []].append(queryReward(o)) }
-        }
+        s.stepRecords += s.window
+        for r in s.window { s.stepCounts[r.arm, default: 0] += 1 }
+        let look = CanaryRule.Look(
+            candidate: candidateRecords.map(request), baseline: baselineRecords.map(request), recentCandidate: s.recentCandidate.joined().map(request),
+            stepCandidate: s.stepRecords.filter { $0.arm == .candidate }.map(request), stepBaseline: s.stepRecords.filter { $0.arm == .baseline }.map(request),
+            hasBaseline: step < 100)
+        let judgement = rule.judge(look, categories: nil, sequential: &s.sprt)
         let srm = step < 100 && step > 0
             ? SampleRatioMismatch(observed: [s.stepCounts[.baseline] ?? 0, s.stepCounts[.candidate] ?? 0], expectedShares: [100 - step, step])
             : nil
-        let candidateSample = MixtureSPRT.Sample(s.stepRewards[.candidate] ?? [])
-        let baselineSample = MixtureSPRT.Sample(s.stepRewards[.baseline] ?? [])
-        let sprtRejects = s.sprt.observe(treatment: candidateSample, control: baselineSample)
         func evaluation(_ action: Action) -> Evaluation {
-            Evaluation(window: s.evaluations.count, step: step, baseline: baseline, candidate: candidate,
-                       errorBurnShort: short.errors, errorBurnLong: long.errors, latencyBurnShort: short.latency, latencyBurnLong: long.latency,
-                       sprtPValue: s.sprt.pValue, sampleRatioPValue: srm?.pValue, action: action)
+            Evaluation(window: s.evaluations.count, step: step, baseline: summary(baselineRecords), candidate: summary(candidateRecords),
+                       errorBurnShort: judgement.errorBurnShort, errorBurnLong: judgement.errorBurnLong, latencyBurnShort: judgement.latencyBurnShort,
+                       latencyBurnLong: judgement.latencyBurnLong, sprtPValue: judgement.sequentialPValue, sampleRatioPValue: srm?.pValue, action: action)
         }
-
-        if short.errors >= options.shortBurnThreshold && long.errors >= options.longBurnThreshold {
-            return evaluation(.rollback(reason: String(format: "error-rate burn %.1f× (window) and %.1f× (last %d windows) of budget", short.errors, long.errors, s.recentCandidate.count)))
-        }
-        if short.latency >= options.shortBurnThreshold && long.latency >= options.longBurnThreshold {
-            return evaluation(.rollback(reason: String(format: "latency burn %.1f× (window) and %.1f× (last %d windows) of budget", short.latency, long.latency, s.recentCandidate.count)))
-        }
-        guard candidate.judged >= options.minimumPerArm, baseline.judged >= options.minimumPerArm || step == 100 else {
+        switch judgement.decision {
+        case let .rollback(reason):
+            return evaluation(.rollback(reason: reason))
+        case let .hold(reason):
             s.cleanWindows = 0
-            return evaluation(.hold(reason: "low traffic: \(candidate.judged) judged candidate and \(baseline.judged) baseline requests in the window, \(options.minimumPerArm) needed"))
-        }
-        let gates = reward.gateResults(BatchMeasurement(
-            faithfulness: candidate.faithfulness ?? 0, relevancy: candidate.relevancy ?? 0,
-            latencyP95Milliseconds: candidate.latencyP95Milliseconds ?? 0, costUSD: 0, errorRate: candidate.errorRate,
-            violationRate: 0, qualitySpread: 0))
-        if let breach = gates.first(where: { !$0.passed }) {
-            return evaluation(.rollback(reason: "gate \(breach.name) breached by the candidate: \(breach.value) against \(breach.threshold)"))
+            return evaluation(.hold(reason: reason))
+        case .clean:
+            break
         }
         if let srm, srm.mismatch {
             s.cleanWindows = 0
@@ -208,10 +190,9 @@ public final class CanaryController: Sendable {
         }
         s.cleanWindows += 1
         if step == 100 { return evaluation(.complete) }
-        let ahead = candidateSample.mean > baselineSample.mean
-        if s.cleanWindows >= options.cleanWindowsToPromote && sprtRejects && ahead {
+        if s.cleanWindows >= options.cleanWindowsToPromote && judgement.ahead {
             return evaluation(.promote(to: options.steps[s.stepIndex + 1]))
         }
-        return evaluation(.hold(reason: "\(s.cleanWindows) clean window(s); sequential test p = \(String(format: "%.3g", s.sprt.pValue))\(sprtRejects && !ahead ? ", candidate behind" : "")"))
+        return evaluation(.hold(reason: "\(s.cleanWindows) clean window(s); sequential test p = \(String(format: "%.3g", judgement.sequentialPValue))"))
     }
 }

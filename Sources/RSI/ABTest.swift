@@ -1,3 +1,4 @@
+import Evaluators
 import Foundation
 import NumericCore
 import Pipeline
@@ -52,7 +53,7 @@ public struct ABTestResult: Sendable, Codable, Equatable {
         faithfulness = bOutcomes.faithfulness
         relevancy = bOutcomes.relevancy
         let breaches = GateCheck.breaches(faithfulness: faithfulness, relevancy: relevancy, latencyP95Milliseconds: latencyP95Milliseconds,
-                                          errorRate: bOutcomes.errorRate, gates: gates)
+                                          errorRate: bOutcomes.errorRate, gates: gates).map(\.text)
         self.breaches = breaches
         var failures = breaches.map { "gate breached: \($0)" }
         if pairs < criteria.minimumPairs { failures.append("\(pairs) pairs, fewer than the \(criteria.minimumPairs) required") }

@@ -216,7 +216,7 @@ public final class ImprovementCycle {
 
             // Deployment and monitoring.
             let monitor = DeploymentMonitor(log: log, reward: setup.reward, categories: Set(chosen.map(\.category)), minimumSamples: c.minimumSamples,
-                                            tolerance: c.regressionTolerance, seed: c.seed)
+                                            tolerance: c.regressionTolerance)
             let deployer = Deployer(versions: versions, experience: experience, configuration: c, monitor: monitor)
             for h in chosen {
                 try experience.record(cycle: cycleID, hypothesis: h.id, stage: "deployment", verdict: "deploying", detail: "in version \(candidate.id)", status: .deployed)

@@ -1,3 +1,4 @@
+import Evaluators
 import Foundation
 import NumericCore
 import Retrieval
@@ -113,7 +114,7 @@ public struct TelemetryAnalysis: Sendable, Encodable {
         func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
         let breaches = GateCheck.breaches(
             faithfulness: mean(judged.map { $0.outcome.faithfulness! }), relevancy: mean(judged.map { $0.outcome.relevancy! }),
-            latencyP95Milliseconds: p95, errorRate: errors, gates: gates)
+            latencyP95Milliseconds: p95, errorRate: errors, gates: gates).map(\.text)
         return Group(
             key: key, requests: members.count, quality: qualities.isEmpty ? nil : qualities.reduce(0, +) / Double(qualities.count),
             latencyP50Milliseconds: latencies.isEmpty ? nil : Percentile.sorted(latencies, 50), latencyP95Milliseconds: p95,

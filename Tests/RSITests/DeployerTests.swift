@@ -42,7 +42,7 @@ import TunerPolicy
             c.regressionTolerance = 0.01
             let reward = RewardFunction(PolicyConfiguration(actions: .init(variants: ["hybrid"], templates: ["ranked"])))
             return Deployer(versions: versions, experience: experience, configuration: c,
-                            monitor: DeploymentMonitor(log: log, reward: reward, categories: ["warranty"], minimumSamples: 20, tolerance: 0.01, seed: 1))
+                            monitor: DeploymentMonitor(log: log, reward: reward, categories: ["warranty"], minimumSamples: 20, tolerance: 0.01))
         }
 
         /// Serves requests on a thread of its own until stopped, 1 in 100 of them per percent of a
@@ -93,9 +93,11 @@ import TunerPolicy
         #expect(try f.versions.current()?.id == f.previous.id && f.versions.rollout() == nil)
     }
 
-    /// A category's gates are judged on enough of its own requests: with fewer, a slow candidate
-    /// that answers better is not passed as healthy, the step waits for traffic.
-    @Test func aCategoryIsJudgedOnlyOnEnoughOfItsOwnRequests() throws {
+    /// The deployment monitor judges by the canary rule: a category's gates are judged on enough
+    /// of its own requests (with fewer, a candidate that answers worse waits for traffic rather
+    /// than passing), while a burn-rate alert — most of the candidate's requests over the latency
+    /// gate — rolls back at once, before any category could be judged.
+    @Test func aCategoryIsJudgedOnlyOnEnoughOfItsOwnRequestsButABurnActsAtOnce() throws {
         let f = try Fixture()
         // The log keeps milliseconds: a request written within the millisecond `since` falls in
         // would read as earlier.
@@ -111,18 +113,33 @@ import TunerPolicy
                                   requestID: id)
             }
         }
-        try serve(f.previous.id, 30, latency: 200, quality: 0.5)
-        try serve(f.next.id, 17, latency: 900, quality: 1)
+        try serve(f.previous.id, 30, latency: 200, quality: 0.9)
+        try serve(f.next.id, 17, latency: 210, quality: 0.5)
         let reward = RewardFunction(PolicyConfiguration(actions: .init(variants: ["hybrid"], templates: ["ranked"])))
-        let monitor = DeploymentMonitor(log: f.log, reward: reward, categories: ["warranty"], minimumSamples: 15, tolerance: 0.01, seed: 1)
+        let monitor = DeploymentMonitor(log: f.log, reward: reward, categories: ["warranty"], minimumSamples: 15, tolerance: 0.01)
         let early = try monitor.check(version: f.next.id, since: since, baseline: nil)
         #expect(early.verdict == .insufficient, "\(early.reason)")
-        #expect(early.reason == "category warranty: 17 requests on the new version; 20 each needed to judge its gates")
-        #expect(early.candidateReward > early.baselineReward)
+        #expect(early.reason == "category warranty: 17 requests on the candidate; 20 each needed to judge its gates")
+        #expect(early.candidateReward < early.baselineReward)
 
-        try serve(f.next.id, 3, latency: 900, quality: 1)
+        try serve(f.next.id, 3, latency: 210, quality: 0.5)
         let judged = try monitor.check(version: f.next.id, since: since, baseline: nil)
-        #expect(judged.verdict == .regression && judged.candidateBreaches == ["warranty: p95 latency 900 ms > 500 ms"], "\(judged.reason)")
+        #expect(judged.verdict == .regression && judged.candidateBreaches == ["warranty: faithfulness 0.500 < 0.750", "warranty: relevancy 0.500 < 0.750"],
+                "\(judged.reason)")
+
+        let slow = try DeployerTests.Fixture()
+        let slowWriter = try DecisionLogWriter(url: slow.log)
+        for i in 0..<30 {
+            try slowWriter.append(DecisionLogEntry(settings: RAGSettings(), version: slow.previous.id, requestID: "b\(i)", category: "warranty", question: nil))
+            try slowWriter.append(outcome: DecisionOutcome(latencyMilliseconds: 200, costUSD: 0.0002, faithfulness: 0.9, relevancy: 0.9, error: false), requestID: "b\(i)")
+        }
+        for i in 0..<17 {
+            try slowWriter.append(DecisionLogEntry(settings: RAGSettings(), version: slow.next.id, requestID: "c\(i)", category: "warranty", question: nil))
+            try slowWriter.append(outcome: DecisionOutcome(latencyMilliseconds: 900, costUSD: 0.0002, faithfulness: 1, relevancy: 1, error: false), requestID: "c\(i)")
+        }
+        let burning = try DeploymentMonitor(log: slow.log, reward: reward, categories: ["warranty"], minimumSamples: 15, tolerance: 0.01)
+            .check(version: slow.next.id, since: since, baseline: nil)
+        #expect(burning.verdict == .regression && burning.reason.hasPrefix("latency burn 20.0×"), "\(burning.reason)")
     }
 
     @Test func stoppingMidRolloutLeavesNothingHalfApplied() async throws {

@@ -1,6 +1,7 @@
 import Evaluators
 import Foundation
 import Scoring
+import Statistics
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -75,7 +76,7 @@ import TunerServer
         var options = CanaryController.Options()
         options.steps = [20, 50, 100]
         options.windowRequests = 40
-        options.minimumPerArm = 5
+        options.rule.minimumPerArm = 5
         options.cleanWindowsToPromote = 1
         let controller = try CanaryController(router: router, reward: Loopback.evaluator.setup.reward, options: options)
         let production = TunerServer(evaluator: Loopback.evaluator, policy: nil)
@@ -103,7 +104,7 @@ import TunerServer
         var options = CanaryController.Options()
         options.steps = [25, 100]
         options.windowRequests = 40
-        options.minimumPerArm = 5
+        options.rule.minimumPerArm = 5
         let controller = try CanaryController(router: router, reward: Loopback.evaluator.setup.reward, options: options)
         let production = TunerServer(evaluator: Loopback.evaluator, policy: nil)
         let incidents = FileManager.default.temporaryDirectory.appendingPathComponent("incidents-\(UUID().uuidString)")
@@ -155,7 +156,7 @@ import TunerServer
         var options = CanaryController.Options()
         options.steps = [50, 100]
         options.windowRequests = 100
-        options.minimumPerArm = 5
+        options.rule.minimumPerArm = 5
         options.cleanWindowsToPromote = 1
         let controller = try CanaryController(router: router, reward: Loopback.evaluator.setup.reward, options: options)
         let good = ShadowComparison.Observation(faithfulness: 0.95, relevancy: 0.95, latencyMilliseconds: 200, costUSD: 0.0002)
@@ -170,5 +171,42 @@ import TunerServer
         #expect(controller.step == 50)
         guard case let .hold(mismatch) = try #require(last).action else { Issue.record("expected a hold, got \(last!)"); return }
         #expect(mismatch.contains("sample-ratio mismatch"))
+    }
+
+    /// The rule both canaries judge by: a gate the baseline breaches too is not the candidate's
+    /// fault; a candidate shown behind by the sequential test is rolled back even with no gate
+    /// breached; one that is no worse is clean, and one clearly better is clean and ahead.
+    @Test func theCanaryRuleJudgesAgainstTheBaseline() {
+        let reward = Loopback.evaluator.setup.reward
+        var options = CanaryRule.Options()
+        options.minimumPerArm = 5
+        options.regressionTolerance = 0.01
+        let rule = CanaryRule(reward: reward, options: options)
+        func requests(_ n: Int, quality: Double, latency: Double = 200) -> [CanaryRule.Request] {
+            (0..<n).map { i in
+                let q = quality + Double(i % 5) * 0.01
+                let o = ShadowComparison.Observation(faithfulness: q, relevancy: q, latencyMilliseconds: latency, costUSD: 0.0002)
+                return CanaryRule.Request(category: "all", failed: false, latencyMilliseconds: latency, faithfulness: q, relevancy: q, reward: o.reward(reward.weights))
+            }
+        }
+        func judge(_ candidate: [CanaryRule.Request], _ baseline: [CanaryRule.Request]) -> CanaryRule.Judgement {
+            var sequential = MixtureSPRT(alpha: options.alpha)
+            return rule.judge(.init(stepCandidate: candidate, stepBaseline: baseline), categories: nil, sequential: &sequential)
+        }
+        // Both below the relevancy gate, the candidate no worse: nothing of the candidate's to roll back.
+        let shared = judge(requests(200, quality: 0.6), requests(200, quality: 0.6))
+        #expect(shared.decision == .clean && shared.candidateBreaches.isEmpty)
+        // The baseline passes, the candidate does not: its breach.
+        let breach = judge(requests(200, quality: 0.6), requests(200, quality: 0.9))
+        #expect(breach.candidateBreaches == ["faithfulness 0.620 < 0.750", "relevancy 0.620 < 0.750"])
+        guard case .rollback = breach.decision else { Issue.record("expected a rollback, got \(breach.decision)"); return }
+        // Within the gates but clearly worse: the sequential test rolls it back.
+        let behind = judge(requests(400, quality: 0.8), requests(400, quality: 0.9))
+        guard case let .rollback(reason) = behind.decision else { Issue.record("expected a rollback, got \(behind.decision)"); return }
+        #expect(reason.contains("shows the candidate behind") && behind.candidateBreaches.isEmpty && !behind.ahead)
+        let better = judge(requests(400, quality: 0.9), requests(400, quality: 0.8))
+        #expect(better.decision == .clean && better.ahead)
+        // Too few judged requests in an arm: hold.
+        #expect(judge(requests(4, quality: 0.9), requests(200, quality: 0.9)).decision == .hold(reason: "low traffic: 4 judged candidate and 200 baseline requests, 5 each needed"))
     }
 }

@@ -58,7 +58,7 @@ extension Tuner {
             options.steps = steps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces))! }
             options.windowRequests = window
             options.cleanWindowsToPromote = cleanWindows
-            options.minimumPerArm = minimumPerArm
+            options.rule.minimumPerArm = minimumPerArm
             let router = try CanaryRouter(
                 baseline: PolicyHandle(contentsOf: URL(fileURLWithPath: baseline)), candidate: PolicyHandle(contentsOf: URL(fileURLWithPath: service.candidate)),
                 percentage: 0)
