@@ -3,7 +3,8 @@ import Scoring
 import TunerPolicy
 
 /// The metrics of a batch (or of one category within it), the reward and the gate verdicts.
-public struct MetricsSummary: Sendable, Equatable {
+/// Its JSON form (snake_case, the reward's parts flattened in) is what every report prints.
+public struct MetricsSummary: Sendable, Equatable, Codable {
     public var n: Int
     public var ndcgAt10: Double
     public var recallAt10: Double
@@ -20,6 +21,48 @@ public struct MetricsSummary: Sendable, Equatable {
     public var reward: RewardBreakdown
 
     public var gatesPassed: Bool { reward.gatesPassed }
+
+    enum CodingKeys: String, CodingKey {
+        case n, faithfulness, relevancy, reward, penalty, gates
+        case ndcgAt10 = "ndcg_at_10", recallAt10 = "recall_at_10", answerF1 = "answer_f1"
+        case latencyP50Milliseconds = "latency_p50_ms", latencyP95Milliseconds = "latency_p95_ms", costUSD = "cost_usd"
+        case errorRate = "error_rate", violationRate = "violation_rate", qualitySpread = "quality_spread", gatesPassed = "gates_passed"
+        case latencyNormalized = "latency_normalized", costNormalized = "cost_normalized"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        n = try c.decode(Int.self, forKey: .n)
+        ndcgAt10 = try c.decode(Double.self, forKey: .ndcgAt10)
+        recallAt10 = try c.decode(Double.self, forKey: .recallAt10)
+        faithfulness = try c.decode(Double.self, forKey: .faithfulness)
+        relevancy = try c.decode(Double.self, forKey: .relevancy)
+        answerF1 = try c.decodeIfPresent(Double.self, forKey: .answerF1)
+        latencyP50Milliseconds = try c.decode(Double.self, forKey: .latencyP50Milliseconds)
+        latencyP95Milliseconds = try c.decode(Double.self, forKey: .latencyP95Milliseconds)
+        costUSD = try c.decode(Double.self, forKey: .costUSD)
+        errorRate = try c.decode(Double.self, forKey: .errorRate)
+        violationRate = try c.decode(Double.self, forKey: .violationRate)
+        qualitySpread = try c.decode(Double.self, forKey: .qualitySpread)
+        reward = RewardBreakdown(
+            reward: try c.decode(Double.self, forKey: .reward), latencyNormalized: try c.decode(Double.self, forKey: .latencyNormalized),
+            costNormalized: try c.decode(Double.self, forKey: .costNormalized), penalty: try c.decode(Double.self, forKey: .penalty),
+            gates: try c.decode([GateResult].self, forKey: .gates))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        for (key, value) in [(CodingKeys.ndcgAt10, ndcgAt10), (.recallAt10, recallAt10), (.faithfulness, faithfulness), (.relevancy, relevancy),
+                             (.latencyP50Milliseconds, latencyP50Milliseconds), (.latencyP95Milliseconds, latencyP95Milliseconds), (.costUSD, costUSD),
+                             (.errorRate, errorRate), (.violationRate, violationRate), (.qualitySpread, qualitySpread), (.reward, reward.reward),
+                             (.penalty, reward.penalty), (.latencyNormalized, reward.latencyNormalized), (.costNormalized, reward.costNormalized)] {
+            try c.encode(value, forKey: key)
+        }
+        try c.encode(n, forKey: .n)
+        try c.encodeIfPresent(answerF1, forKey: .answerF1)
+        try c.encode(gatesPassed, forKey: .gatesPassed)
+        try c.encode(reward.gates, forKey: .gates)
+    }
 
     /// Summarises `outcomes[members]` (all of them when `members` is nil; at least one) in one
     /// pass, plus a sort of the latencies for the percentiles.

@@ -55,7 +55,7 @@ public struct RunReport: Codable, Sendable {
         public var policyConfigs: [String: ReportJSON.Configuration]
         public var bestStaticConfig: ReportJSON.Configuration?
         public var oracleConfigs: [String: ReportJSON.Configuration]?
-        public var policy: ReportJSON.Metrics?
+        public var policy: MetricsSummary?
         /// Against an evaluator: how many pairs the gain is over, and what a pair is.
         public var pairs: Int?
         public var pairedOver: String?
@@ -127,7 +127,7 @@ public struct RunReport: Codable, Sendable {
             gateViolations: v.gateViolations, gatesUnattainable: v.unattainableGateCategories, overallGatesPassed: v.overallGatesPassed,
             policyConfigs: v.policyConfigurations.mapValues(ReportJSON.Configuration.init),
             bestStaticConfig: ReportJSON.Configuration(v.bestStaticConfiguration),
-            oracleConfigs: v.oracleConfigurations.mapValues(ReportJSON.Configuration.init), policy: ReportJSON.Metrics(v.policy))
+            oracleConfigs: v.oracleConfigurations.mapValues(ReportJSON.Configuration.init), policy: v.policy)
     }
 
     /// A run against an evaluator: its verdict and what tuning and the verdict paid.

@@ -41,6 +41,14 @@ public struct RewardBreakdown: Sendable, Equatable {
     public var penalty: Double
     public var gates: [GateResult]
     public var gatesPassed: Bool { gates.allSatisfy(\.passed) }
+
+    public init(reward: Double, latencyNormalized: Double, costNormalized: Double, penalty: Double, gates: [GateResult]) {
+        self.reward = reward
+        self.latencyNormalized = latencyNormalized
+        self.costNormalized = costNormalized
+        self.penalty = penalty
+        self.gates = gates
+    }
 }
 
 /// r = α·F + β·R − γ·L̂ − δ·Ĉ − λ·P, exactly as the tuner's specification states, with
