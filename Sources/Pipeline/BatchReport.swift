@@ -32,22 +32,15 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        func number(_ key: CodingKeys) throws -> Double { try c.decode(Double.self, forKey: key) }
         n = try c.decode(Int.self, forKey: .n)
-        ndcgAt10 = try c.decode(Double.self, forKey: .ndcgAt10)
-        recallAt10 = try c.decode(Double.self, forKey: .recallAt10)
-        faithfulness = try c.decode(Double.self, forKey: .faithfulness)
-        relevancy = try c.decode(Double.self, forKey: .relevancy)
+        (ndcgAt10, recallAt10, faithfulness, relevancy) = (try number(.ndcgAt10), try number(.recallAt10), try number(.faithfulness), try number(.relevancy))
         answerF1 = try c.decodeIfPresent(Double.self, forKey: .answerF1)
-        latencyP50Milliseconds = try c.decode(Double.self, forKey: .latencyP50Milliseconds)
-        latencyP95Milliseconds = try c.decode(Double.self, forKey: .latencyP95Milliseconds)
-        costUSD = try c.decode(Double.self, forKey: .costUSD)
-        errorRate = try c.decode(Double.self, forKey: .errorRate)
-        violationRate = try c.decode(Double.self, forKey: .violationRate)
-        qualitySpread = try c.decode(Double.self, forKey: .qualitySpread)
+        (latencyP50Milliseconds, latencyP95Milliseconds) = (try number(.latencyP50Milliseconds), try number(.latencyP95Milliseconds))
+        (costUSD, errorRate, violationRate, qualitySpread) = (try number(.costUSD), try number(.errorRate), try number(.violationRate), try number(.qualitySpread))
         reward = RewardBreakdown(
-            reward: try c.decode(Double.self, forKey: .reward), latencyNormalized: try c.decode(Double.self, forKey: .latencyNormalized),
-            costNormalized: try c.decode(Double.self, forKey: .costNormalized), penalty: try c.decode(Double.self, forKey: .penalty),
-            gates: try c.decode([GateResult].self, forKey: .gates))
+            reward: try number(.reward), latencyNormalized: try number(.latencyNormalized), costNormalized: try number(.costNormalized),
+            penalty: try number(.penalty), gates: try c.decode([GateResult].self, forKey: .gates))
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -2,36 +2,45 @@ import Evaluators
 import Foundation
 import GRDB
 
-/// What one question got under one configuration from one evaluator, as paid for once.
-public struct QueryResultRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+/// What one question got under one configuration from one evaluator, as paid for once: the
+/// protocol's result, keyed by evaluator and configuration, one column per field.
+public struct QueryResultRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "query_result"
     /// `dataset@version` as the evaluator describes itself.
     public var evaluator: String
     /// The configuration's canonical JSON.
     public var configuration: String
-    public var question: String
-    public var category: String
-    public var faithfulness: Double
-    public var relevancy: Double
-    public var latencyMilliseconds: Double
-    public var costUSD: Double
-    public var error: Bool
-    public var violation: Bool?
+    public var result: EvaluatorProtocol.QueryResult
     public var created: Date
 
-    public init(evaluator: String, configuration: String, question: String, category: String, faithfulness: Double, relevancy: Double,
-                latencyMilliseconds: Double, costUSD: Double, error: Bool, violation: Bool?, created: Date = Date()) {
+    public init(evaluator: String, configuration: String, result: EvaluatorProtocol.QueryResult, created: Date = Date()) {
         self.evaluator = evaluator
         self.configuration = configuration
-        self.question = question
-        self.category = category
-        self.faithfulness = faithfulness
-        self.relevancy = relevancy
-        self.latencyMilliseconds = latencyMilliseconds
-        self.costUSD = costUSD
-        self.error = error
-        self.violation = violation
+        self.result = result
         self.created = created
+    }
+
+    public init(row: Row) throws {
+        evaluator = row["evaluator"]
+        configuration = row["configuration"]
+        result = EvaluatorProtocol.QueryResult(
+            id: row["question"], category: row["category"], faithfulness: row["faithfulness"], relevancy: row["relevancy"],
+            latencyMilliseconds: row["latencyMilliseconds"], costUSD: row["costUSD"], error: row["error"], violation: row["violation"])
+        created = row["created"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["evaluator"] = evaluator
+        container["configuration"] = configuration
+        container["question"] = result.id
+        container["category"] = result.category
+        container["faithfulness"] = result.faithfulness
+        container["relevancy"] = result.relevancy
+        container["latencyMilliseconds"] = result.latencyMilliseconds
+        container["costUSD"] = result.costUSD
+        container["error"] = result.error
+        container["violation"] = result.violation
+        container["created"] = created
     }
 }
 
@@ -77,7 +86,7 @@ public final class QueryResultStore: Sendable {
                 for record in try QueryResultRecord
                     .filter(Column("evaluator") == evaluator && Column("configuration") == configuration && slice.contains(Column("question")))
                     .fetchAll(db) {
-                    found[record.question] = record
+                    found[record.result.id] = record
                 }
             }
             return found
@@ -101,17 +110,10 @@ public final class QueryResultStore: Sendable {
 
 extension QueryResultStore: ResultStore {
     public func results(evaluator: String, configuration: String, ids: [String]) throws -> [String: EvaluatorProtocol.QueryResult] {
-        try records(evaluator: evaluator, configuration: configuration, questions: ids).mapValues {
-            EvaluatorProtocol.QueryResult(id: $0.question, category: $0.category, faithfulness: $0.faithfulness, relevancy: $0.relevancy,
-                                          latencyMilliseconds: $0.latencyMilliseconds, costUSD: $0.costUSD, error: $0.error, violation: $0.violation)
-        }
+        try records(evaluator: evaluator, configuration: configuration, questions: ids).mapValues(\.result)
     }
 
     public func save(evaluator: String, configuration: String, results: [EvaluatorProtocol.QueryResult]) throws {
-        try save(results.map {
-            QueryResultRecord(evaluator: evaluator, configuration: configuration, question: $0.id, category: $0.category, faithfulness: $0.faithfulness,
-                              relevancy: $0.relevancy, latencyMilliseconds: $0.latencyMilliseconds, costUSD: $0.costUSD, error: $0.error,
-                              violation: $0.violation)
-        })
+        try save(results.map { QueryResultRecord(evaluator: evaluator, configuration: configuration, result: $0) })
     }
 }
