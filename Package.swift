@@ -125,6 +125,7 @@ var package = Package(
             dependencies: [
                 "TunerServer", "RSI", "Evaluators", "Tuning", "Pipeline", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore", "Yams",
                 "Tracking", "TunerCLI",  // built for the process tests, which run the tuner binary
+                .product(name: "GRDB", package: "GRDB.swift"),  // the audit process test tampers with a store as an attacker would
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

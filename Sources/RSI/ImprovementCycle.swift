@@ -91,7 +91,9 @@ public final class ImprovementCycle {
         do {
             // A rollout left behind by an interrupted process is ended before anything else.
             if let stale = try versions.rollout() {
-                try versions.endRollout(reason: "cycle \(cycleID): ended the rollout of \(stale.candidate.id) left by an interrupted cycle")
+                let detail = "ended the rollout of \(stale.candidate.id) at \(stale.percent)% left by an interrupted cycle"
+                try versions.endRollout(reason: "cycle \(cycleID): \(detail)")
+                try experience.record(cycle: cycleID, hypothesis: nil, stage: "deployment", verdict: "recovery", detail: detail, audited: "tuner")
             }
             let current = try ProductionConfiguration(json: production.configuration)
 

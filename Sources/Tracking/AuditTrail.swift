@@ -74,6 +74,7 @@ public struct AuditTrail: Sendable {
         return record
     }
 
+    @discardableResult
     public func append(action: String, actor: String, subject: String, detail: String, at date: Date = Date()) throws -> AuditRecord {
         try database.write { db in try Self.append(db, action: action, actor: actor, subject: subject, detail: detail, at: date) }
     }
@@ -82,9 +83,46 @@ public struct AuditTrail: Sendable {
         try database.read { db in try AuditRecord.order(Column("sequence")).fetchAll(db) }
     }
 
-    /// Walks the chain from the first record and reports the first one whose hash or link is wrong.
-    public func verify() throws -> Verification {
+    /// The newest record's place and hash: kept somewhere else, it lets a later `verify` tell a
+    /// trail that lost its newest records (or all of them) from an intact one.
+    public struct Head: Sendable, Equatable, CustomStringConvertible {
+        public var sequence: Int64
+        public var hash: String
+
+        public init(sequence: Int64, hash: String) {
+            self.sequence = sequence
+            self.hash = hash
+        }
+
+        /// "SEQUENCE:HASH", as `description` writes it.
+        public init?(_ text: String) {
+            let parts = text.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let sequence = Int64(parts[0]), sequence >= 1, parts[1].count == 64,
+                  parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+            self.init(sequence: sequence, hash: String(parts[1]))
+        }
+
+        public var description: String { "\(sequence):\(hash)" }
+    }
+
+    public func head() throws -> Head? {
+        try database.read { db in try AuditRecord.order(Column("sequence").desc).fetchOne(db) }.map { Head(sequence: $0.sequence, hash: $0.hash) }
+    }
+
+    /// Walks the chain from the first record and reports the first one whose hash or link is
+    /// wrong; with `expected`, a head kept from an earlier look, also a trail that no longer
+    /// reaches it or holds another record in its place.
+    public func verify(expecting expected: Head? = nil) throws -> Verification {
         let records = try records()
+        if let expected {
+            guard expected.sequence <= records.count else {
+                return .broken(sequence: expected.sequence, reason: "the trail ends at record \(records.count): the records after it were removed")
+            }
+            let kept = records[Int(expected.sequence) - 1]
+            guard kept.hash == expected.hash else {
+                return .broken(sequence: expected.sequence, reason: "it hashes to \(kept.hash.prefix(12))…, not the \(expected.hash.prefix(12))… kept: the trail was rewritten")
+            }
+        }
         var previous = Self.genesis
         for (i, r) in records.enumerated() {
             if r.sequence != Int64(i + 1) {

@@ -1,11 +1,13 @@
+import Crypto
 import Foundation
 import GRDB
 import NumericCore
 
 /// One version of what production runs: the configuration (JSON: default settings, per-category
 /// settings, whatever the service applies) and the policy checkpoint behind it, with its parent,
-/// author, reason and time. Its id is a hash of its content and parent, so a version is never
-/// changed in place: the table refuses updates, and a change is a new version.
+/// author, reason and time. Its id is the SHA-256 of its content and parent, so a version is never
+/// changed in place: the table refuses updates, a change is a new version, and content changed
+/// behind the table's back no longer matches its id (it is refused, never served).
 public struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "version"
 
@@ -57,9 +59,11 @@ public final class VersionStore: Sendable {
         case unknownVersion(String)
         case ambiguous(String, matches: Int)
         case notJSON(String)
+        case tampered(String)
 
         public var description: String {
             switch self {
+            case let .tampered(id): "version \(id): its stored content no longer hashes to its id (changed after it was committed); refused"
             case let .unknownVersion(id): "no version '\(id)' in the store"
             case let .ambiguous(prefix, matches): "version prefix '\(prefix)' matches \(matches) versions; give more digits"
             case let .notJSON(reason): "the configuration is not a JSON object: \(reason)"
@@ -117,10 +121,7 @@ public final class VersionStore: Sendable {
     public func commit(configuration: String, checkpoint: Data?, parent: String?, author: String, kind: VersionRecord.AuthorKind,
                        reason: String, at date: Date = Date()) throws -> VersionRecord {
         let canonical = try Self.canonicalJSON(configuration)
-        var bytes = Array(canonical.utf8) + [0]
-        bytes += Array((parent ?? "").utf8) + [0]
-        if let checkpoint { bytes += checkpoint }
-        let id = StableHash.hexDigest(bytes)
+        let id = Self.contentID(configuration: canonical, parent: parent, checkpoint: checkpoint)
         return try database.write { db in
             if let parent, try VersionRecord.fetchOne(db, key: parent) == nil { throw Failure.unknownVersion(parent) }
             if let existing = try VersionRecord.fetchOne(db, key: id) { return existing }
@@ -186,14 +187,15 @@ public final class VersionStore: Sendable {
                   id != (try String.fetchOne(db, sql: "SELECT version FROM pointer WHERE name = ?", arguments: [Self.production])),
                   let record = try VersionRecord.fetchOne(db, key: id)
             else { return nil }
-            return Rollout(candidate: record, percent: percent)
+            return Rollout(candidate: try Self.verified(record), percent: percent)
         }
     }
 
     /// The version `pointer` names, if any.
     public func current(_ pointer: String = production) throws -> VersionRecord? {
         try database.read { db in
-            try String.fetchOne(db, sql: "SELECT version FROM pointer WHERE name = ?", arguments: [pointer]).flatMap { try VersionRecord.fetchOne(db, key: $0) }
+            try String.fetchOne(db, sql: "SELECT version FROM pointer WHERE name = ?", arguments: [pointer])
+                .flatMap { try VersionRecord.fetchOne(db, key: $0) }.map(Self.verified)
         }
     }
 
@@ -203,7 +205,7 @@ public final class VersionStore: Sendable {
             let matches = try VersionRecord.filter(sql: "id LIKE ?", arguments: [idOrPrefix + "%"]).fetchAll(db)
             guard !matches.isEmpty else { throw Failure.unknownVersion(idOrPrefix) }
             guard matches.count == 1 else { throw Failure.ambiguous(idOrPrefix, matches: matches.count) }
-            return matches[0]
+            return try Self.verified(matches[0])
         }
     }
 
@@ -227,6 +229,27 @@ public final class VersionStore: Sendable {
             next = record.parent
         }
         return chain
+    }
+
+    /// The ids of the versions whose stored content no longer hashes to them, oldest first.
+    public func tamperedVersions() throws -> [String] {
+        try versions().filter { (try? Self.verified($0)) == nil }.map(\.id)
+    }
+
+    /// SHA-256 over the canonical configuration, the parent and the checkpoint. Versions
+    /// committed before SHA-256 ids carry a 64-bit hash of the same bytes (16 hex digits).
+    static func contentID(configuration canonical: String, parent: String?, checkpoint: Data?, legacy: Bool = false) -> String {
+        var bytes = Array(canonical.utf8) + [0]
+        bytes += Array((parent ?? "").utf8) + [0]
+        if let checkpoint { bytes += checkpoint }
+        return legacy ? StableHash.hexDigest(bytes) : SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `record` if its content still hashes to its id.
+    static func verified(_ record: VersionRecord) throws -> VersionRecord {
+        let id = contentID(configuration: record.configuration, parent: record.parent, checkpoint: record.checkpoint, legacy: record.id.count == 16)
+        guard id == record.id else { throw Failure.tampered(record.id) }
+        return record
     }
 
     /// The configuration with sorted keys and no insignificant spaces, so equal content hashes equally.

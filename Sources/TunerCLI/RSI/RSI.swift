@@ -18,6 +18,9 @@ struct VersionStoreOptions: ParsableArguments {
     @Option(help: "Version store (SQLite, WAL).")
     var store = "rsi/versions.sqlite"
 
+    @Option(help: "Experience database whose audit trail records every move of production.")
+    var experience = "rsi/experience.sqlite"
+
     func open() throws -> VersionStore { try VersionStore(path: URL(fileURLWithPath: store)) }
 }
 
@@ -143,12 +146,18 @@ extension Tuner.RSICommand {
         @Option(help: "Why.")
         var reason: String
 
+        @Option(help: "Who moves production (the audit record's actor; default: $USER).")
+        var by: String?
+
         func run() throws {
             let store = try options.open()
             let target = try store.version(version)
             let from = try store.current()?.id
+            let audit = try ExperienceStore(path: URL(fileURLWithPath: options.experience)).audit
             try store.point(to: target.id, reason: reason)
-            print("production: \(from ?? "-") → \(target.id)")
+            let actor = by ?? ProcessInfo.processInfo.environment["USER"] ?? "person"
+            try audit.append(action: "deployment: deploy (by hand)", actor: actor, subject: target.id, detail: "production \(from ?? "-") → \(target.id): \(reason)")
+            print("production: \(from ?? "-") → \(target.id) (audited as \(actor))")
         }
     }
 }

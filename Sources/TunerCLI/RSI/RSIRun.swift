@@ -196,14 +196,47 @@ extension Tuner {
             abstract: "The audit trail of deployments, approvals and rollbacks: a hash chain.", subcommands: [Verify.self, List.self])
 
         struct Verify: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Check every record's hash and link; report the first broken one (exit 1).")
+            static let configuration = CommandConfiguration(
+                abstract: "Check every record's hash and link and every version's content id; print the head to keep elsewhere; report the first broken record (exit 1).")
             @OptionGroup var loop: LoopOptions
 
+            @Option(help: "A head printed by an earlier verify (SEQUENCE:HASH): the trail must still reach it unchanged, or it was truncated or rewritten.")
+            var expectHead: String?
+
+            @Flag(help: "The trail is new: a missing or empty one is not an error.")
+            var new = false
+
+            func validate() throws {
+                if let expectHead, AuditTrail.Head(expectHead) == nil {
+                    throw ValidationError("--expect-head must be SEQUENCE:HASH (64 lower-case hex digits), got '\(expectHead)'")
+                }
+            }
+
             func run() throws {
-                let store = try ExperienceStore(path: URL(fileURLWithPath: try loop.load().experienceStore))
-                let verification = try store.audit.verify()
+                let configuration = try loop.load()
+                let path = URL(fileURLWithPath: configuration.experienceStore)
+                // Opening creates the file: a missing store must not verify as an empty, intact one.
+                guard new || FileManager.default.fileExists(atPath: path.path) else {
+                    throw ValidationError("no audit trail at \(path.path): a missing store is not an intact one (--new if the trail is new)")
+                }
+                let store = try ExperienceStore(path: path)
+                guard let head = try store.audit.head() else {
+                    if new { return print("audit trail at \(path.path): new, no record yet") }
+                    throw ValidationError("the audit trail at \(path.path) is empty: every record was removed, or none was ever written (--new if the trail is new)")
+                }
+                let verification = try store.audit.verify(expecting: expectHead.flatMap(AuditTrail.Head.init))
                 print(verification)
-                if case .broken = verification { throw ExitCode(1) }
+                var broken = false
+                if case .broken = verification { broken = true }
+                let versionsPath = URL(fileURLWithPath: configuration.versionStore)
+                if FileManager.default.fileExists(atPath: versionsPath.path) {
+                    let tampered = try VersionStore(path: versionsPath).tamperedVersions()
+                    print(tampered.isEmpty ? "versions: every stored configuration matches its content id"
+                                           : "versions changed after they were committed: \(tampered.joined(separator: ", "))")
+                    broken = broken || !tampered.isEmpty
+                }
+                print("head: \(head) (keep it elsewhere; --expect-head \(head) tells a later verify whether records were removed)")
+                if broken { throw ExitCode(1) }
             }
         }
 
