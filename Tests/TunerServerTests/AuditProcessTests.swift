@@ -35,30 +35,16 @@ import Tracking
         try trail.append(action: "deployment: rollback", actor: "ops", subject: version.id, detail: "second")
 
         // The head is printed; kept, it tells a later verify that the newest record was removed.
-        let (status, output) = try Self.run(verify)
+        let (status, output, _) = try TrainProcessTests.run(verify)
         #expect(status == 0 && output.contains("audit trail intact: 2 records"), "\(output)")
         let head = try #require(output.split(separator: "\n").first { $0.hasPrefix("head: ") }.map { String($0.dropFirst(6).prefix { $0 != " " }) })
         #expect(head == (try trail.head())?.description)
-        #expect(try Self.run(verify + ["--expect-head", head]).status == 0)
+        #expect(try TrainProcessTests.run(verify + ["--expect-head", head]).status == 0)
         let queue = try DatabaseQueue(path: experience.path)
         try queue.write { db in try db.execute(sql: "DELETE FROM audit WHERE sequence = 2") }
-        let truncated = try Self.run(verify + ["--expect-head", head])
+        let truncated = try TrainProcessTests.run(verify + ["--expect-head", head])
         #expect(truncated.status == 1 && truncated.output.contains("audit trail broken at record 2: the trail ends at record 1"), "\(truncated.output)")
         try queue.write { db in try db.execute(sql: "DELETE FROM audit") }
         #expect(try TrainProcessTests.refusal(verify).message.contains("is empty"))
-    }
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = ServeProcessTests.tuner
-        process.arguments = arguments
-        process.currentDirectoryURL = Loopback.repository
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
     }
 }

@@ -11,18 +11,28 @@ import TunerPolicy
 
     /// Runs the tuner with `arguments` in the repository and returns the JSON it printed.
     static func tuner(_ arguments: [String]) throws -> [String: Any] {
+        let (status, output, _) = try run(arguments)
+        try #require(status == 0, "tuner \(arguments) exited with \(status)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+    }
+
+    /// Runs the tuner with `arguments` in the repository: its exit status, stdout and stderr
+    /// (stderr is read to a file, so neither pipe can fill while the other is read).
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
         let process = Process()
         process.executableURL = ServeProcessTests.tuner
         process.arguments = arguments
         process.currentDirectoryURL = Loopback.repository
         let output = Pipe()
+        let errorsFile = FileManager.default.temporaryDirectory.appendingPathComponent("tuner-stderr-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: errorsFile.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+        defer { try? FileManager.default.removeItem(at: errorsFile) }
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errorsFile)
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "tuner \(arguments) exited with \(process.terminationStatus)")
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self), try String(contentsOf: errorsFile, encoding: .utf8))
     }
 
     /// The command's own contract (the training logic is tested through the library,
@@ -30,17 +40,8 @@ import TunerPolicy
     /// runs` and the benchmarks read.
     /// Runs the tuner with `arguments` and returns its exit status and what it wrote on stderr.
     static func refusal(_ arguments: [String]) throws -> (status: Int32, message: String) {
-        let process = Process()
-        process.executableURL = ServeProcessTests.tuner
-        process.arguments = arguments
-        process.currentDirectoryURL = Loopback.repository
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, message)
+        let (status, _, errors) = try run(arguments)
+        return (status, errors)
     }
 
     @Test func tunerTrainPrintsTheStoredReport() throws {
