@@ -40,7 +40,10 @@ extension Tuner {
         var incidents = "incidents"
 
 
-        @Option(help: "Port of the proxy on 127.0.0.1 (0 picks a free one).")
+        @Option(help: "Address the proxy listens on: 127.0.0.1 by default; where production's clients reach it (0.0.0.0: every interface) when it stands in front of production.")
+        var host = "127.0.0.1"
+
+        @Option(help: "Port of the proxy (0 picks a free one).")
         var port = 8082
 
         func validate() throws {
@@ -68,8 +71,8 @@ extension Tuner {
                 incidents: URL(fileURLWithPath: incidents), corpusDocuments: service.corpusDocuments
             ) { evaluation in Shadow.emit(["evaluation": Shadow.object(evaluation)]) }
             let firstStep = options.steps[0]
-            try await proxy.application(port: port) { port in
-                Shadow.emit(["listening": "http://127.0.0.1:\(port)", "production": service.production, "step": firstStep])
+            try await proxy.application(host: host, port: port) { port in
+                Shadow.emit(["listening": "http://\(host):\(port)", "production": service.production, "step": firstStep])
             }.runService()
         }
     }

@@ -35,7 +35,10 @@ extension Tuner {
         var queue = 256
 
 
-        @Option(help: "Port of the proxy on 127.0.0.1 (0 picks a free one).")
+        @Option(help: "Address the proxy listens on: 127.0.0.1 by default; where production's clients reach it (0.0.0.0: every interface) when it stands in front of production.")
+        var host = "127.0.0.1"
+
+        @Option(help: "Port of the proxy (0 picks a free one).")
         var port = 8081
 
         func validate() throws {
@@ -68,8 +71,8 @@ extension Tuner {
                 reporter.cancel()
                 worker.cancel()
             }
-            try await shadow.application(port: port) { port in
-                Self.emit(["listening": "http://127.0.0.1:\(port)", "production": service.production])
+            try await shadow.application(host: host, port: port) { port in
+                Self.emit(["listening": "http://\(host):\(port)", "production": service.production])
             }.runService()
         }
 
