@@ -21,22 +21,9 @@ import TunerPolicy
         let refused = try TrainProcessTests.refusal(["shadow", "--production", "http://127.0.0.1:9", "--candidate", poisoned.path, "--port", "0"])
         #expect(refused.status != 0 && refused.message.contains("tensor 'parameters' has nan"), "\(refused.message)")
 
-        let process = Process()
-        process.executableURL = ServeProcessTests.tuner
-        process.arguments = ["shadow", "--production", "http://127.0.0.1:9", "--candidate", good.path, "--host", "127.0.0.2", "--port", "0"]
-        process.currentDirectoryURL = Loopback.repository
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, text) = try ServeProcessTests.launch(
+            ["shadow", "--production", "http://127.0.0.1:9", "--candidate", good.path, "--host", "127.0.0.2", "--port", "0"], until: "listening")
         defer { if process.isRunning { process.terminate() } }
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !text.contains("\n"), Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
         let line = try #require(try JSONSerialization.jsonObject(with: Data(text.prefix { $0 != "\n" }.utf8)) as? [String: Any])
         let address = try #require(line["listening"] as? String)
         #expect(address.hasPrefix("http://127.0.0.2:"), "\(address)")

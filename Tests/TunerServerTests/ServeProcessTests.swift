@@ -7,26 +7,32 @@ import Testing
     /// The `tuner` executable built beside the test bundle.
     static let tuner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tuner")
 
-    @Test func sigtermShutsTheServerDownGracefully() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.tuner.path), "no tuner binary at \(Self.tuner.path)")
+    /// Starts the tuner with `arguments` in the repository and reads its stdout until `marker`
+    /// and the end of that line (a server saying where it listens); the caller stops it.
+    static func launch(_ arguments: [String], until marker: String) throws -> (process: Process, output: String) {
         let process = Process()
-        process.executableURL = Self.tuner
-        process.arguments = ["serve", "--dataset", Loopback.repository.appendingPathComponent("datasets/demo").path, "--port", "0"]
+        process.executableURL = tuner
+        process.arguments = arguments
         process.currentDirectoryURL = Loopback.repository
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { process.terminate() } }
-
-        // "tuner serve: http://127.0.0.1:PORT (...)" once it listens.
         var text = ""
         let deadline = Date().addingTimeInterval(60)
-        while !text.contains("tuner serve: http://"), Date() < deadline {
+        while !(text.range(of: marker).map { text[$0.upperBound...].contains("\n") } ?? false), Date() < deadline {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
         }
+        return (process, text)
+    }
+
+    @Test func sigtermShutsTheServerDownGracefully() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.tuner.path), "no tuner binary at \(Self.tuner.path)")
+        let (process, text) = try Self.launch(["serve", "--dataset", Loopback.repository.appendingPathComponent("datasets/demo").path, "--port", "0"],
+                                              until: "tuner serve: http://")
+        defer { if process.isRunning { process.terminate() } }
         let address = try #require(text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
         let base = try #require(URL(string: address))
         #expect(try await Loopback.request(base.appendingPathComponent("health")).status == 200)
