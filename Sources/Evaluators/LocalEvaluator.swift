@@ -66,20 +66,7 @@ public final class LocalEvaluator: Sendable {
 
     /// Refuses settings outside the policy configuration's action bounds, naming the field.
     public func validate(_ c: RAGSettings) throws {
-        let bounds = setup.policy.actions
-        guard bounds.variants.contains(c.variant.rawValue) else {
-            throw Failure.configuration("variant '\(c.variant.rawValue)' is not allowed; allowed: \(bounds.variants.joined(separator: ", "))")
-        }
-        guard bounds.templates.contains(c.template.rawValue) else {
-            throw Failure.configuration("template '\(c.template.rawValue)' is not allowed; allowed: \(bounds.templates.joined(separator: ", "))")
-        }
-        guard bounds.topK.contains(c.k) else { throw Failure.configuration("k is \(c.k), expected \(bounds.topK.lowerBound)...\(bounds.topK.upperBound)") }
-        guard c.fusionWeight.isFinite, bounds.fusionWeight.contains(c.fusionWeight) else {
-            throw Failure.configuration("fusion_weight is \(c.fusionWeight), expected \(bounds.fusionWeight.lowerBound)...\(bounds.fusionWeight.upperBound)")
-        }
-        if c.rerank && system.reranker == nil {
-            throw Failure.configuration("rerank is true, but dataset '\(setup.dataset.manifest.id)' has no train split to learn a re-ranker from")
-        }
+        if let problem = setup.policy.actions.problem(with: c, rerankAvailable: system.reranker != nil) { throw Failure.configuration(problem) }
     }
 
     /// The queries (cache positions) a request names or draws.

@@ -175,7 +175,8 @@ public final class RunStore: Sendable {
     /// The run whose id is `id` or starts with it.
     public func run(_ id: String) throws -> RunRecord {
         let matches = try database.read { db in
-            try RunRecord.filter(Column("id") == id || Column("id").like("\(id)%")).fetchAll(db)
+            // A prefix compared as text, not a LIKE pattern: '%' or '_' in what was typed match only themselves.
+            try RunRecord.filter(sql: "substr(id, 1, ?) = ?", arguments: [id.unicodeScalars.count, id]).fetchAll(db)
         }
         if let exact = matches.first(where: { $0.id == id }) { return exact }
         guard !matches.isEmpty else { throw Failure.unknownRun(id) }

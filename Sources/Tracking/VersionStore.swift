@@ -202,7 +202,8 @@ public final class VersionStore: Sendable {
     /// The version with this id or unique id prefix.
     public func version(_ idOrPrefix: String) throws -> VersionRecord {
         try database.read { db in
-            let matches = try VersionRecord.filter(sql: "id LIKE ?", arguments: [idOrPrefix + "%"]).fetchAll(db)
+            // A prefix compared as text, not a LIKE pattern: '%' or '_' in what was typed match only themselves.
+            let matches = try VersionRecord.filter(sql: "substr(id, 1, ?) = ?", arguments: [idOrPrefix.unicodeScalars.count, idOrPrefix]).fetchAll(db)
             guard !matches.isEmpty else { throw Failure.unknownVersion(idOrPrefix) }
             guard matches.count == 1 else { throw Failure.ambiguous(idOrPrefix, matches: matches.count) }
             return try Self.verified(matches[0])

@@ -89,5 +89,8 @@ import Tracking
         #expect(throws: RunStore.Failure.ambiguousRun("20261123", matches: ["20261123-000001-aa", "20261123-000002-bb"])) {
             try reopened.run("20261123")
         }
+        // What is typed is a prefix, not a pattern: '%' and '_' once matched every run.
+        #expect(throws: RunStore.Failure.unknownRun("%")) { try reopened.run("%") }
+        #expect(throws: RunStore.Failure.unknownRun("2026112_-000001")) { try reopened.run("2026112_-000001") }
     }
 }

@@ -76,4 +76,12 @@ import TunerPolicy
         #expect(message.contains("--set: invalid PPO configuration: epochs.k must be field.head for one of entropyCoefficientByHead"), "\(message)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
+
+    /// `tuner evaluate` holds settings to the policy configuration's bounds as `tuner serve`
+    /// does (it once scored k = 1,000,000,000).
+    @Test func tunerEvaluateRefusesSettingsOutsideThePolicyBounds() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: ServeProcessTests.tuner.path), "no tuner binary at \(ServeProcessTests.tuner.path)")
+        let refused = try Self.refusal(["evaluate", "--dataset", "datasets/demo", "--k", "1000000000", "--json"])
+        #expect(refused.status != 0 && refused.message.contains("settings: k is 1000000000, expected 3...32"), "\(refused.message)")
+    }
 }

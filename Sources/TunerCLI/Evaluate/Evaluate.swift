@@ -89,7 +89,7 @@ extension Tuner {
                 return
             }
 
-            let configuration = try resolvedConfiguration()
+            let configuration = try checkedConfiguration(context)
             let report: BatchReport
             if let judgeURL {
                 let url = try ServiceURL.parse(judgeURL, option: "--judge-url")
@@ -116,6 +116,15 @@ extension Tuner {
             if let rerank { c.rerank = rerank }
             if let fusionWeight { c.fusionWeight = fusionWeight }
             if let template { c.template = template }
+            return c
+        }
+
+        /// The settings, checked against the policy configuration's bounds as `tuner serve` checks them.
+        private func checkedConfiguration(_ context: DatasetOptions.Loaded) throws -> RAGSettings {
+            let c = try resolvedConfiguration()
+            if let problem = context.setup.policy.actions.problem(with: c, rerankAvailable: context.system.reranker != nil) {
+                throw ValidationError("settings: \(problem) (the bounds of the policy configuration, as tuner serve applies them)")
+            }
             return c
         }
     }
