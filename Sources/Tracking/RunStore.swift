@@ -122,8 +122,10 @@ public final class RunStore: Sendable {
     public enum Failure: Error, CustomStringConvertible, Equatable {
         case unknownRun(String)
         case ambiguousRun(String, matches: [String])
+        case lock(String, String)
         public var description: String {
             switch self {
+            case let .lock(id, reason): "run \(id) cannot be locked: \(reason)"
             case .unknownRun(let id): "no run '\(id)' in this store"
             case .ambiguousRun(let id, let matches): "'\(id)' matches several runs: \(matches.joined(separator: ", "))"
             }
@@ -194,8 +196,45 @@ public final class RunStore: Sendable {
         try database.read { db in try ArtifactRecord.filter(Column("runID") == id).order(Column("name")).fetchAll(db) }
     }
 
+    /// Takes the run's lock (`<run>/run.lock`), held for as long as the returned value lives:
+    /// the kernel drops it when the process ends, however it ends, so a run recorded as running
+    /// whose lock is free has died. Fails when another process holds it.
+    public func lock(run id: String) throws -> RunLock {
+        let path = runFolder(id).appendingPathComponent("run.lock").path
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Failure.lock(id, String(cString: strerror(errno))) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw Failure.lock(id, "another process is training it")
+        }
+        return RunLock(descriptor: fd)
+    }
+
+    /// Whether a live process holds the run's lock.
+    public func isLocked(run id: String) -> Bool {
+        let fd = open(runFolder(id).appendingPathComponent("run.lock").path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return true }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
+    /// The status as it stands: a run recorded as running whose process no longer holds its lock
+    /// died (killed, or the machine stopped) and can be resumed.
+    public func status(of run: RunRecord) -> String {
+        run.status == .running && !isLocked(run: run.id) ? "died" : run.status.rawValue
+    }
+
     /// The database's journal mode ("wal").
     public func journalMode() throws -> String {
         try database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
+}
+
+/// A run's lock, released when this value is released (or the process ends).
+public final class RunLock: Sendable {
+    let descriptor: Int32
+    init(descriptor: Int32) { self.descriptor = descriptor }
+    deinit { close(descriptor) }
 }

@@ -44,6 +44,8 @@ public final class TrainingRun {
     public private(set) var record: RunRecord?
     public private(set) var stoppedBy: Stop?
     let store: RunStore?
+    /// Held while this run lives, so `tuner runs` can tell a live run from one whose process died.
+    var lock: RunLock?
     var best: BestPolicy
     let started = ContinuousClock.now
 
@@ -64,6 +66,7 @@ public final class TrainingRun {
             record.status = .running
             record.hyperparameters = try settings.json
             try store.create(record)
+            lock = try store.lock(run: record.id)
             self.record = record
         }
         try keepStageTimes()
@@ -99,6 +102,8 @@ public final class TrainingRun {
         settings = resumption.settings
         self.store = store
         var record = resumption.record
+        // Another process training it holds the lock: two trainers would write one checkpoint.
+        lock = try store.lock(run: record.id)
         trainer = try PPOTrainer.resume(from: Self.trainerFile(store, record.id), makeEnvironment: tuning.environments(seed: UInt64(record.seed)))
         // An interrupted run saved its best so far where the finished run keeps its policy; a
         // file there that cannot be read stops the run rather than restart the choice.
@@ -166,7 +171,10 @@ public final class TrainingRun {
                 try trainer.saveCheckpoint(to: Self.trainerFile(store, id))
                 try store.addArtifact(run: id, name: "trainer-checkpoint", file: "trainer.ckpt")
             }
-            if stoppedBy == .interrupted { try setStatus(.interrupted) }
+            if stoppedBy == .interrupted {
+                try setStatus(.interrupted)
+                lock = nil  // saved and stopped: free to resume
+            }
             return stoppedBy!
         } catch {
             try? setStatus(.failed)
@@ -254,6 +262,7 @@ public final class TrainingRun {
                 try store.update(record)
                 self.record = record
             }
+            lock = nil
             return (report, verdict)
         } catch {
             try? setStatus(.failed)
@@ -281,6 +290,7 @@ public final class TrainingRun {
     }
 
     func setStatus(_ status: RunStatus) throws {
+        if status == .finished || status == .failed { lock = nil }
         guard let store, var record else { return }
         record.status = status
         try store.update(record)

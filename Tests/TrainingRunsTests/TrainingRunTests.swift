@@ -132,4 +132,29 @@ import Tuning
         #expect(try store.run(id).status == .finished)
         #expect(throws: TrainingRun.Failure.finished(id)) { try TrainingRun.Resumption(id, in: store) }
     }
+
+    /// A run holds its lock while it lives: `tuner runs` shows it running, a second trainer of it
+    /// is refused, and a run recorded as running whose lock is free — its process killed — shows
+    /// as died.
+    @Test func aRunRecordedAsRunningWithoutItsProcessShowsAsDied() throws {
+        let (store, folder) = Self.store()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (setup, system) = Self.demo
+        let settings = try TrainingSettings(steps: 1024, seed: 2)
+        let (tuning, _) = try TrainingRun.offlineTuning(settings, setup: setup, system: system, timings: nil, maxBadLines: 0)
+        var run: TrainingRun? = try TrainingRun(.offline(tuning), settings: settings, store: store, record: Self.record(seed: 2))
+        let id = try #require(run?.record?.id)
+        var seen: [String] = []
+        try run?.train(shouldStop: {
+            seen.append(store.status(of: try! store.run(id)))
+            return false
+        })
+        #expect(seen == ["running", "running"])
+        #expect(store.isLocked(run: id))
+        #expect(throws: RunStore.Failure.lock(id, "another process is training it")) { try store.lock(run: id) }
+        run = nil
+        let record = try store.run(id)
+        #expect(!store.isLocked(run: id) && store.status(of: record) == "died")
+        #expect(record.status == .running, "the record itself is as the killed process left it")
+    }
 }

@@ -31,12 +31,13 @@ extension Tuner {
             @OptionGroup var store: StoreOption
 
             func run() throws {
-                let runs = try store.open().runs()
+                let store = try store.open()
+                let runs = try store.runs()
                 print("run id                      status       dataset       seed   policy reward   wall s")
                 for r in runs {
                     let reward = (Runs.testFigures(r)?["policy_reward"] as? Double).map { String(format: "%13.4f", $0) } ?? "            -"
                     let wall = r.wallSeconds.map { String(format: "%8.1f", $0) } ?? "       -"
-                    print(r.id.padding(toLength: 28, withPad: " ", startingAt: 0) + r.status.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)
+                    print(r.id.padding(toLength: 28, withPad: " ", startingAt: 0) + store.status(of: r).padding(toLength: 13, withPad: " ", startingAt: 0)
                           + r.datasetID.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%4d", r.seed) + "  " + reward + "  " + wall)
                 }
             }
@@ -50,7 +51,7 @@ extension Tuner {
             func run() throws {
                 let store = try store.open()
                 let r = try store.run(id)
-                print("run \(r.id) (\(r.status.rawValue)), experiment \(r.experiment), created \(r.created)")
+                print("run \(r.id) (\(store.status(of: r))), experiment \(r.experiment), created \(r.created)")
                 print("command: \(r.command)")
                 print("dataset: \(r.datasetID) at \(r.datasetPath)\(r.datasetCommit.map { ", commit \($0)" } ?? "")")
                 print("policy configuration: \(r.policyConfigurationHash); tuner \(r.projectVersion); seed \(r.seed)")
