@@ -26,6 +26,14 @@ public enum EvaluatorProtocol {
             self.seed = seed
             self.category = category
         }
+
+        enum CodingKeys: String, CodingKey { case size, split, seed, category }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(size: try c.decodeWholeNumber(Int.self, forKey: .size), split: try c.decode(String.self, forKey: .split),
+                      seed: try c.decodeWholeNumber(UInt64.self, forKey: .seed), category: try c.decodeIfPresent(String.self, forKey: .category))
+        }
     }
 
     public static let maxBatchSize = 5000

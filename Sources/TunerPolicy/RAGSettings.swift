@@ -1,3 +1,5 @@
+import NumericCore
+
 /// The retrieval and generation settings a policy chooses for one request: what a RAG service
 /// applies. Field names in JSON are the policy configuration's (`fusion_weight`).
 public struct RAGSettings: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -43,5 +45,12 @@ public struct RAGSettings: Sendable, Hashable, Codable, CustomStringConvertible 
     enum CodingKeys: String, CodingKey {
         case variant, k, rerank, template
         case fusionWeight = "fusion_weight"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(variant: try c.decode(Variant.self, forKey: .variant), k: try c.decodeWholeNumber(Int.self, forKey: .k),
+                  rerank: try c.decode(Bool.self, forKey: .rerank), fusionWeight: try c.decode(Double.self, forKey: .fusionWeight),
+                  template: try c.decode(Template.self, forKey: .template))
     }
 }

@@ -212,9 +212,12 @@ public final class TunerServer: Sendable {
     }
 
     /// Decodes a JSON body; a body that is not the expected object is a 400 naming the field.
+    /// Decoded here rather than by the request's decoder, which reports every mismatch — a k of
+    /// 5.5, a seed of −1 — as "not valid JSON".
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: TunerRequestContext) async throws -> T {
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
         do {
-            return try await request.decode(as: type, context: context)
+            return try JSONDecoder().decode(type, from: body)
         } catch let error as DecodingError {
             throw HTTPError(.badRequest, message: Self.describe(error))
         }

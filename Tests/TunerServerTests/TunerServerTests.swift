@@ -41,9 +41,20 @@ import Tuning
                     body: try JSONEncoder().encode(EvaluatorProtocol.Request(configuration: configuration, batch: batch)))
                 #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains(message))
             }
+            // A number that is no integer names its field (Foundation's decoder said "not valid JSON").
+            for (body, message) in [
+                (#"{"configuration":{"variant":"bm25","k":5.5,"rerank":false,"fusion_weight":0.5,"template":"ranked"},"batch":{"size":10,"split":"test","seed":1}}"#,
+                 "field 'configuration.k': 5.5 is not a whole number"),
+                (#"{"configuration":{"variant":"bm25","k":5,"rerank":false,"fusion_weight":0.5,"template":"ranked"},"batch":{"size":10,"split":"test","seed":-1}}"#,
+                 "field 'batch.seed': -1 is not a whole number ≥ 0"),
+                (#"{"configuration":{"variant":"bm25","k":5"#, "body is not valid JSON"),
+            ] {
+                let bad = try await Loopback.request(base.appendingPathComponent("tuner/evaluate"), method: "POST", body: Data(body.utf8))
+                #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains(message), "\(String(decoding: bad.body, as: UTF8.self))")
+            }
             let metrics = String(decoding: try await Loopback.request(base.appendingPathComponent("metrics")).body, as: UTF8.self)
             #expect(metrics.contains(#"tuner_http_requests_total{endpoint="/tuner/evaluate",status="200",arm="none"} 3"#))
-            #expect(metrics.contains(#"tuner_http_requests_total{endpoint="/tuner/evaluate",status="400",arm="none"} 3"#))
+            #expect(metrics.contains(#"tuner_http_requests_total{endpoint="/tuner/evaluate",status="400",arm="none"} 6"#))
             #expect(metrics.contains("tuner_evaluated_batches_total"))
         }
     }
