@@ -234,10 +234,11 @@ public final class TunerServer: Sendable {
         }
     }
 
-    /// The application on `host:port` (port 0 picks a free one, reported to `onRunning`).
-    public func application(host: String = "127.0.0.1", port: Int = 8080,
+    /// The application on `host:port` (port 0 picks a free one, reported to `onRunning`); a
+    /// connection idle for `idleTimeoutSeconds` is closed.
+    public func application(host: String = "127.0.0.1", port: Int = 8080, idleTimeoutSeconds: Double = defaultIdleTimeoutSeconds,
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        serverApplication(router(), name: "tuner-serve", host: host, port: port, onRunning: onRunning)
+        serverApplication(router(), name: "tuner-serve", host: host, port: port, idleTimeoutSeconds: idleTimeoutSeconds, onRunning: onRunning)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TunerServer
 
 /// `tuner serve` as a real process: it reports its port, answers, and on SIGTERM stops
 /// accepting connections and exits cleanly.
@@ -42,5 +43,32 @@ import Testing
         while process.isRunning, Date() < exited { try await Task.sleep(nanoseconds: 50_000_000) }
         #expect(!process.isRunning && process.terminationReason == .exit && process.terminationStatus == 0)
         await #expect(throws: (any Error).self) { _ = try await Loopback.request(base.appendingPathComponent("health")) }
+    }
+}
+
+/// A connection that sends nothing is closed after the idle timeout, so idle or abandoned clients
+/// cannot hold the server's connections open forever (there was no timeout).
+@Suite struct IdleConnectionTests {
+    @Test func anIdleConnectionIsClosed() async throws {
+        let server = TunerServer(evaluator: Loopback.evaluator, policy: nil)
+        try await Loopback.withServer({ server.application(port: 0, idleTimeoutSeconds: 0.5, onRunning: $0) }) { base in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            try #require(fd >= 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(base.port!).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            try #require(connected == 0)
+            // A receive timeout well past the idle timeout: recv returns 0 (closed by the server), not -1 (timed out).
+            var wait = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+            let start = Date()
+            var byte: UInt8 = 0
+            let received = recv(fd, &byte, 1, 0)
+            #expect(received == 0, "recv returned \(received)")
+            #expect(Date().timeIntervalSince(start) < 5)
+        }
     }
 }

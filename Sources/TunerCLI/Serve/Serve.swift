@@ -37,12 +37,16 @@ extension Tuner {
         @Option(help: "Port (0 picks a free one).")
         var port = 8080
 
+        @Option(help: "Seconds a connection may stay open without a request before it is closed.")
+        var idleTimeout = defaultIdleTimeoutSeconds
+
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must lie in 0...65535, got \(port)") }
             guard addedLatencyMs.isFinite, (0...60_000).contains(addedLatencyMs) else {
                 throw ValidationError("--added-latency-ms must lie in 0...60000, got \(addedLatencyMs)")
             }
             guard checkpoint == nil || versions == nil else { throw ValidationError("--checkpoint and --versions both choose /query's settings; give one") }
+            guard idleTimeout.isFinite, (0.1...3_600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must lie in 0.1...3600 seconds, got \(idleTimeout)") }
         }
 
         func run() async throws {
@@ -54,7 +58,7 @@ extension Tuner {
                 versions: try versions.map { try ServedVersions(store: VersionStore(path: URL(fileURLWithPath: $0))) },
                 log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) }, addedMillisecondsPerQuery: addedLatencyMs)
             let host = host
-            try await server.application(host: host, port: port) { port in
+            try await server.application(host: host, port: port, idleTimeoutSeconds: idleTimeout) { port in
                 // Unbuffered, so a supervisor (or a test) reading the pipe sees the port at once.
                 let splits = server.evaluator.caches.keys.sorted().joined(separator: ", ")
                 FileHandle.standardOutput.write(Data("tuner serve: http://\(host):\(port) (dataset \(loaded.setup.dataset.manifest.id), splits \(splits))\n".utf8))
