@@ -29,7 +29,13 @@ public struct EvaluationSetup: Sendable {
             ?? PolicyConfiguration(actions: .init(variants: variantNames, templates: templateNames))
         let costModel = try pipelineFile.map(PipelineModel.load) ?? PipelineModel()
         var gates = policy.gates
-        var source = policyFile.map { "policy configuration \($0.path)" } ?? "built-in defaults (the specification's)"
+        var source = "built-in defaults (the specification's)"
+        if let policyFile {
+            let declared = policy.declaredGates
+            source = declared.isEmpty ? "built-in defaults (the specification's; \(policyFile.path) sets no gate)"
+                : declared.count == PolicyConfiguration.GateThresholds.fieldNames.count ? "policy configuration \(policyFile.path)"
+                : "policy configuration \(policyFile.path) (\(declared.joined(separator: ", "))), built-in defaults for the rest"
+        }
         if let override = dataset.manifest.gates {
             gates = try gates.applying(override.thresholds, source: "manifest of dataset '\(dataset.manifest.id)'")
             source = "manifest of dataset '\(dataset.manifest.id)': \(override.reason)"

@@ -40,6 +40,8 @@ import Testing
         ("actions:\n  templates: [ranked, ranked]\n", "policy.yaml:2: field 'actions.templates' has 1 distinct choice(s); the policy needs at least 2 (to fix one, leave the tuner out of it)"),
         ("actions:\n  top_k_min: 8\n  top_k_max: 8\n", "policy.yaml:3: field 'actions.top_k_max' is 8, allowed range [9, 1000]"),
         ("- a\n- b\n", "policy.yaml:1: must be a mapping"),
+        ("", "policy.yaml: is empty (delete it, or leave out --policy, to use the built-in defaults)"),
+        ("# nothing but a comment\n", "policy.yaml: is empty (delete it, or leave out --policy, to use the built-in defaults)"),
     ])
     func invalidFieldsAreNamedWithFileLineAndRange(yaml: String, message: String) {
         do {
@@ -62,7 +64,7 @@ import Testing
     /// r = 0.5·0.8 + 0.5·0.9 − 0.2·min(600/500, 2) − 0.2·min(0.01/0.002, 2) − 1·P, with the latency
     /// gate breached (P gains 1), 10% violations (0.1) and spread 0.55 over the 0.45 band (0.1).
     @Test func rewardFollowsTheSpecification() throws {
-        let function = RewardFunction(try Self.parse(""))
+        let function = RewardFunction(try Self.parse("version: 1\n"))
         let m = BatchMeasurement(faithfulness: 0.8, relevancy: 0.9, latencyP95Milliseconds: 600, costUSD: 0.01,
                                  errorRate: 0.0, violationRate: 0.1, qualitySpread: 0.55)
         let r = function.evaluate(m)

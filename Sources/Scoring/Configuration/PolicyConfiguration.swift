@@ -111,6 +111,9 @@ public struct PolicyConfiguration: Sendable, Equatable {
     public var penalties = Penalties()
     public var gates = GateThresholds()
     public var actions: ActionBounds
+    /// The gate fields a loaded file set (the rest are the specification's defaults): what a
+    /// report credits to the file.
+    public var declaredGates: [String] = []
 
     public init(actions: ActionBounds) { self.actions = actions }
 
@@ -121,6 +124,10 @@ public struct PolicyConfiguration: Sendable, Equatable {
 
     public static func parse(_ yaml: YAMLFields, variants: [String], templates: [String]) throws -> PolicyConfiguration {
         var c = PolicyConfiguration(actions: ActionBounds(variants: variants, templates: templates))
+        // An empty file is more likely a mistake than a wish for every default.
+        guard !yaml.keys.isEmpty else {
+            throw ConfigurationError(file: yaml.file, field: "", reason: "is empty (delete it, or leave out --policy, to use the built-in defaults)")
+        }
         try yaml.onlyAllow(["version", "reward", "penalties", "gates", "actions"])
         _ = try yaml.int("version", in: 1...1, default: 1)
         if let r = try yaml.section("reward") {
@@ -143,6 +150,7 @@ public struct PolicyConfiguration: Sendable, Equatable {
         }
         if let g = try yaml.section("gates") {
             try g.onlyAllow(Set(GateThresholds.fieldNames))
+            c.declaredGates = GateThresholds.fieldNames.filter(g.keys.contains)
             c.gates.faithfulnessMin = try g.double("faithfulness_min", in: 0...1, default: c.gates.faithfulnessMin)
             c.gates.relevancyMin = try g.double("relevancy_min", in: 0...1, default: c.gates.relevancyMin)
             c.gates.latencyP95MaxMilliseconds = try g.double("latency_p95_max_ms", in: 1...600_000, default: c.gates.latencyP95MaxMilliseconds)
