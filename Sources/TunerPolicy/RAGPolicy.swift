@@ -84,6 +84,12 @@ public final class RAGPolicy: @unchecked Sendable {
         scratchCount = checkpoint.architecture.actionSpace.scratchCount
     }
 
+    /// Those of `categories` the policy was not trained on: their requests get what it chooses
+    /// for a category it never saw (every category feature off), which a service should know.
+    public func unknownCategories(_ categories: some Sequence<String>) -> [String] {
+        Set(categories).subtracting(features.categories).sorted()
+    }
+
     /// How to turn the policy's distribution into one choice.
     public enum Mode: Sendable, Hashable {
         /// The most probable value of every head (the mean for the fusion weight).

@@ -137,4 +137,12 @@ import TunerPolicy
         let decision = try RAGPolicy(bytes: good.archive().encoded()).decide(context)
         #expect(decision.logProbability.isFinite)
     }
+
+    /// A policy served on data whose categories it never saw says which (a policy trained on
+    /// SciFact was served on the demo with no word about it).
+    @Test func categoriesThePolicyNeverSawAreNamed() throws {
+        let policy = try PolicyFixture.policy(seed: 5)
+        #expect(policy.unknownCategories(["warranty", "overview", "warranty"]).isEmpty)
+        #expect(policy.unknownCategories(["long", "warranty", "short", "long"]) == ["long", "short"])
+    }
 }

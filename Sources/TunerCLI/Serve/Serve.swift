@@ -52,9 +52,21 @@ extension Tuner {
         func run() async throws {
             BLAS.setThreads(1)
             let loaded = try data.load(defaultDataset: "datasets/demo")
+            let policy = try checkpoint.map { try PolicyHandle(contentsOf: URL(fileURLWithPath: $0)) }
+            if let policy, let checkpoint {
+                let unknown = policy.current.unknownCategories(loaded.setup.dataset.queries.map(\.category))
+                if !unknown.isEmpty {
+                    FileHandle.standardError.write(Data("""
+                        tuner serve: the policy \(checkpoint) was trained on categories \(policy.current.features.categories.joined(separator: ", ")); \
+                        categories of dataset \(loaded.setup.dataset.manifest.id) it never saw: \(unknown.joined(separator: ", ")) (their requests \
+                        get its choice for an unknown category)
+
+                        """.utf8))
+                }
+            }
             let server = TunerServer(
                 evaluator: try LocalEvaluator(setup: loaded.setup, system: loaded.system),
-                policy: try checkpoint.map { try PolicyHandle(contentsOf: URL(fileURLWithPath: $0)) },
+                policy: policy,
                 versions: try versions.map { try ServedVersions(store: VersionStore(path: URL(fileURLWithPath: $0))) },
                 log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) }, addedMillisecondsPerQuery: addedLatencyMs)
             let host = host
