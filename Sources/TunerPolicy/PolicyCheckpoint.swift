@@ -77,6 +77,15 @@ public struct PolicyCheckpoint: Sendable {
         parameters = try archive.floats("parameters", path: path)
         features = metadata.features
         selection = metadata.selection
+        // Counted before the network is allocated: an architecture far larger than the weights the
+        // file holds would otherwise allocate its arena first (gigabytes for a forged header).
+        let weights = [architecture.actorSpec, architecture.criticSpec].reduce(architecture.actionSpace.logStdCount) { total, spec in
+            zip(spec.sizes, spec.sizes.dropFirst()).reduce(total) { $0 + $1.0 * $1.1 + $1.1 }
+        }
+        guard weights <= parameters.count else {
+            throw TensorArchive.ReadError.malformedHeader(
+                path: path, reason: "the architecture needs at least \(weights) parameters, the file holds \(parameters.count)")
+        }
         let expected = PolicyNetwork(architecture: architecture).arena.count
         guard parameters.count == expected, normalizer.size == architecture.observationSize else {
             throw TensorArchive.ReadError.malformedHeader(

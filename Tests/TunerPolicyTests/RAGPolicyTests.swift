@@ -123,6 +123,8 @@ import TunerPolicy
                                                                  variance: [Double](repeating: 1, count: $0.normalizer.size), count: 1, clip: 5) }
             .contains("normaliser feature 0 has mean inf"))
         #expect(try refusal { $0.architecture.hiddenSizes = [1_000_000] }.contains("architecture: hidden sizes [1000000]"))
+        // Within the bounds but far larger than the weights the file holds: refused before its arena is allocated.
+        #expect(try refusal { $0.architecture.hiddenSizes = [4096, 4096, 4096] }.contains("the architecture needs at least"))
         // A decoded action space skips the initialiser's checks: a one-choice categorical is refused, not trapped on.
         let metadata = String(decoding: try good.archive().metadata, as: UTF8.self).replacingOccurrences(of: "[\"bm25\",\"dense\",\"hybrid\",\"rrf\"]", with: "[\"bm25\"]")
         var archive = try good.archive()
