@@ -32,6 +32,7 @@ var package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -75,6 +76,7 @@ var package = Package(
             dependencies: [
                 "RSI", "Evaluators", "Pipeline", "TunerPolicy", "Scoring", "Retrieval", "NumericCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
@@ -101,7 +103,10 @@ var package = Package(
         // The example service of Examples/PolicyService: a RAG service importing the policy module.
         .target(
             name: "PolicyServiceExample",
-            dependencies: ["TunerPolicy", "Pipeline", "Retrieval", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "TunerPolicy", "Pipeline", "Retrieval", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+            ],
             path: "Examples/PolicyService/Sources/PolicyServiceExample"
         ),
         .executableTarget(

@@ -14,13 +14,17 @@ import Synchronization
 /// ```
 public final class PolicyHandle: Sendable {
     private let slot: Mutex<RAGPolicy>
+    /// The checkpoint file the handle was loaded from, which ``reload()`` reads again.
+    public let source: URL?
 
     public init(_ policy: RAGPolicy) {
         slot = Mutex(policy)
+        source = nil
     }
 
-    public convenience init(contentsOf url: URL) throws {
-        self.init(try RAGPolicy(contentsOf: url))
+    public init(contentsOf url: URL) throws {
+        slot = Mutex(try RAGPolicy(contentsOf: url))
+        source = url
     }
 
     /// The policy serving now.
@@ -44,5 +48,18 @@ public final class PolicyHandle: Sendable {
     @discardableResult
     public func reload(contentsOf url: URL) throws -> RAGPolicy {
         replace(with: try RAGPolicy(contentsOf: url))
+    }
+
+    /// Reads the handle's own checkpoint file again (after an operator replaced it), as
+    /// ``reload(contentsOf:)`` does; a handle made from a policy in memory has nothing to read.
+    @discardableResult
+    public func reload() throws -> RAGPolicy {
+        guard let source else { throw ReloadError.noSource }
+        return try reload(contentsOf: source)
+    }
+
+    public enum ReloadError: Error, CustomStringConvertible {
+        case noSource
+        public var description: String { "the policy was not loaded from a checkpoint file, so there is nothing to reload" }
     }
 }

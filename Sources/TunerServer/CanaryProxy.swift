@@ -119,7 +119,8 @@ public final class CanaryProxy: Sendable {
         return router
     }
 
-    public func application(host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        serverApplication(router(), name: "tuner-canary", host: host, port: port, onRunning: onRunning)
+    public func application(host: String = "127.0.0.1", port: Int, idleTimeoutSeconds: Double = defaultIdleTimeoutSeconds,
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        serverApplication(router(), name: "tuner-canary", host: host, port: port, idleTimeoutSeconds: idleTimeoutSeconds, onRunning: onRunning)
     }
 }

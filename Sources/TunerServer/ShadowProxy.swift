@@ -20,6 +20,8 @@ public final class ShadowProxy: Sendable {
     public let candidate: PolicyHandle
     public let comparison: ShadowComparison
     public let queueCapacity: Int
+    /// What `POST /admin/reload` (the candidate's checkpoint) requires; without one it is off.
+    let accessToken: AccessToken?
     let candidateSignals = RollingSignals()
     let corpusDocuments: Int
     private let session: URLSession
@@ -54,17 +56,20 @@ public final class ShadowProxy: Sendable {
         public var dropped = 0
         public var unjudged = 0
         public var candidateErrors = 0
+        /// Why the candidate side last failed.
+        public var lastCandidateError: String?
         public var compared = 0
     }
 
     public init(production: URL, candidateService: URL? = nil, candidate: PolicyHandle, comparison: ShadowComparison,
-                queueCapacity: Int = 256, corpusDocuments: Int, timeout: TimeInterval = 30) {
+                queueCapacity: Int = 256, corpusDocuments: Int, timeout: TimeInterval = 30, accessToken: AccessToken? = nil) {
         self.production = production
         self.candidateService = candidateService ?? production
         self.candidate = candidate
         self.comparison = comparison
         self.queueCapacity = queueCapacity
         self.corpusDocuments = corpusDocuments
+        self.accessToken = accessToken
         session = .ephemeral(timeout: timeout)
         queue = Mutex([])
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -130,10 +135,14 @@ public final class ShadowProxy: Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(String(decoding: try! JSONEncoder().encode(settings), as: UTF8.self), forHTTPHeaderField: "X-RAG-Configuration")
         request.httpBody = try? JSONEncoder().encode(job.query)
-        guard let (data, response) = try? await session.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200,
-              let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: data), let observation = answer.observation()
-        else {
-            tally.withLock { $0.candidateErrors += 1 }
+        let observation: ShadowComparison.Observation
+        do {
+            observation = try await candidateObservation(for: request)
+        } catch {
+            tally.withLock { c in
+                c.candidateErrors += 1
+                c.lastCandidateError = "\(error)"
+            }
             return
         }
         candidateSignals.served(settings, latencyMilliseconds: observation.latencyMilliseconds, costUSD: observation.costUSD)
@@ -147,9 +156,51 @@ public final class ShadowProxy: Sendable {
         tally.withLock { $0.compared += 1 }
     }
 
+    struct CandidateFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The candidate service's judged answer to `request`, or why there is none.
+    private func candidateObservation(for request: URLRequest) async throws -> ShadowComparison.Observation {
+        let data: Data, response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw CandidateFailure(description: "candidate service unreachable: \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == 200 else {
+            throw CandidateFailure(description: "candidate service answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        guard let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: data) else {
+            throw CandidateFailure(description: "candidate service's answer is not a /query answer")
+        }
+        guard let observation = answer.observation() else { throw CandidateFailure(description: "candidate service's answer carries no judgement") }
+        return observation
+    }
+
+    /// What `GET /shadow/status` answers: the counters and the windows judged so far, so a
+    /// failing candidate shows long before the verdict.
+    public struct Status: Encodable, Sendable, ResponseGenerator {
+        public var counters: Counters
+        public var windows: [ShadowComparison.Window]
+        public var candidateVersion: String
+
+        public func response(from request: Request, context: some RequestContext) throws -> Response {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = .sortedKeys
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(self))))
+        }
+    }
+
+    public var status: Status { Status(counters: counters, windows: comparison.windows, candidateVersion: candidate.current.version) }
+
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/health") { _, _ in "ok" }
+        router.get("/shadow/status") { _, _ in self.status }
+        router.addPolicyReload(candidate, token: accessToken)
         router.post("/query") { request, context -> Response in
             let body = Data(buffer: try await request.body.collect(upTo: TunerServer.maxRequestBytes))
             let (status, reply) = await self.forward(body, requestID: request.headers[.init("X-Request-ID")!])
@@ -160,8 +211,9 @@ public final class ShadowProxy: Sendable {
         return router
     }
 
-    public func application(host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        serverApplication(router(), name: "tuner-shadow", host: host, port: port, onRunning: onRunning)
+    public func application(host: String = "127.0.0.1", port: Int, idleTimeoutSeconds: Double = defaultIdleTimeoutSeconds,
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        serverApplication(router(), name: "tuner-shadow", host: host, port: port, idleTimeoutSeconds: idleTimeoutSeconds, onRunning: onRunning)
     }
 }
 

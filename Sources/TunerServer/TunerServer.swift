@@ -18,6 +18,8 @@ public final class TunerServer: Sendable {
     public let policy: PolicyHandle?
     public let versions: ServedVersions?
     public let log: DecisionLogWriter?
+    /// What `POST /admin/reload` requires; without one the endpoint is off.
+    let accessToken: AccessToken?
     public let metrics = ServerMetrics()
     /// Waited per evaluated question before `/tuner/evaluate` answers, as an LLM-backed service
     /// would take: makes the slow case testable on loopback. Not added to the reported latency,
@@ -32,7 +34,7 @@ public final class TunerServer: Sendable {
     public static let configurationHeader = HTTPField.Name("X-RAG-Configuration")!
 
     public init(evaluator: LocalEvaluator, policy: PolicyHandle?, versions: ServedVersions? = nil, log: DecisionLogWriter? = nil,
-                addedMillisecondsPerQuery: Double = 0) {
+                addedMillisecondsPerQuery: Double = 0, accessToken: AccessToken? = nil) {
         precondition(policy == nil || versions == nil, "/query's settings come from a policy or from versions, not both")
         self.evaluator = evaluator
         self.addedMillisecondsPerQuery = addedMillisecondsPerQuery
@@ -40,6 +42,7 @@ public final class TunerServer: Sendable {
         self.policy = policy
         self.versions = versions
         self.log = log
+        self.accessToken = accessToken
         var judged: [String: Int] = [:]
         for (q, query) in evaluator.system.dataset.queries.enumerated() where !evaluator.system.grades[q].isEmpty {
             judged[query.text] = judged[query.text] ?? q
@@ -190,6 +193,7 @@ public final class TunerServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition())))
         }
+        if let policy { router.addPolicyReload(policy, token: accessToken) }
         router.get("/tuner/evaluator") { _, _ in self.evaluator.description }
         router.post("/tuner/evaluate") { request, context -> EvaluatorProtocol.Response in
             let body = try await Self.decode(EvaluatorProtocol.Request.self, request, context)

@@ -18,9 +18,13 @@ import Yams
     }
 
     @Test func theRunningServerMatchesTheDocument() async throws {
-        let server = TunerServer(evaluator: Loopback.evaluator, policy: PolicyHandle(try DecisionBenchmark.defaultPolicy()))
+        let checkpoint = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).ckpt")
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        try DecisionBenchmark.defaultPolicy().checkpoint.write(to: checkpoint)
+        let token = "conformance-token-0123456789"
+        let server = TunerServer(evaluator: Loopback.evaluator, policy: try PolicyHandle(contentsOf: checkpoint), accessToken: try AccessToken(token))
         let paths = try #require(document["paths"] as? [String: [String: Any]])
-        #expect(Set(paths.keys) == ["/tuner/evaluator", "/tuner/evaluate", "/query", "/metrics", "/health"])
+        #expect(Set(paths.keys) == ["/tuner/evaluator", "/tuner/evaluate", "/query", "/metrics", "/health", "/admin/reload"])
         try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
             var checked = 0
             for (path, operations) in paths {
@@ -35,8 +39,18 @@ import Yams
                         let schema = try #require(content["schema"])
                         #expect(validate(try #require(example), against: schema, at: "\(path) request example").isEmpty)
                     }
+                    var headers: [String: String] = [:]
+                    if operation["security"] != nil {
+                        let errorSchema = try #require(resolve(responses["401"]).flatMap { content($0) })
+                        for refused in [[:], ["Authorization": "Bearer not-the-token-0123456789"]] {
+                            let unauthorized = try await Loopback.request(url, method: method.uppercased(), headers: refused)
+                            #expect(unauthorized.status == 401 && unauthorized.headers["www-authenticate"] == "Bearer", "\(path) with \(refused)")
+                            #expect(validate(try #require(unauthorized.json), against: errorSchema, at: "\(path) 401").isEmpty)
+                        }
+                        headers["Authorization"] = "Bearer \(token)"
+                    }
                     let reply = try await Loopback.request(
-                        url, method: method.uppercased(), body: try example.map { try JSONSerialization.data(withJSONObject: $0) })
+                        url, method: method.uppercased(), body: try example.map { try JSONSerialization.data(withJSONObject: $0) }, headers: headers)
                     #expect(reply.status == 200, "\(method) \(path): \(String(decoding: reply.body, as: UTF8.self))")
                     let ok = try #require((responses["200"] as? [String: Any])?["content"] as? [String: Any])
                     if let json = ok["application/json"] as? [String: Any] {
@@ -60,7 +74,7 @@ import Yams
                     checked += 1
                 }
             }
-            #expect(checked == 5)
+            #expect(checked == 6)
             #expect(try await Loopback.request(base.appendingPathComponent("nowhere")).status == 404)
         }
     }

@@ -10,30 +10,64 @@ import TunerServer
 
     /// Starts the tuner with `arguments` in the repository and reads its stdout until `marker`
     /// and the end of that line (a server saying where it listens); the caller stops it.
-    static func launch(_ arguments: [String], until marker: String) throws -> (process: Process, output: String) {
+    static func launch(_ arguments: [String], until marker: String) throws -> Launched {
         let process = Process()
         process.executableURL = tuner
         process.arguments = arguments
         process.currentDirectoryURL = Loopback.repository
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !(text.range(of: marker).map { text[$0.upperBound...].contains("\n") } ?? false), Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
+        let launched = Launched(process: process, stdout: output.fileHandleForReading, stderr: errors.fileHandleForReading)
+        launched.read(until: marker)
+        return launched
+    }
+
+    /// A tuner process and what it has printed so far.
+    final class Launched {
+        let process: Process
+        let stdout: FileHandle
+        let stderr: FileHandle
+        private(set) var output = ""
+
+        init(process: Process, stdout: FileHandle, stderr: FileHandle) {
+            self.process = process
+            self.stdout = stdout
+            self.stderr = stderr
         }
-        return (process, text)
+
+        /// Stops the process and returns everything it printed, stdout then stderr.
+        func stop() -> String {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            output += String(decoding: stdout.readDataToEndOfFile(), as: UTF8.self)
+            return output + String(decoding: stderr.readDataToEndOfFile(), as: UTF8.self)
+        }
+
+        /// Reads on until the text printed since `output`'s current end holds `marker` and the end
+        /// of its line, or 60 s pass; returns that new text.
+        @discardableResult
+        func read(until marker: String) -> String {
+            let start = output.endIndex
+            let deadline = Date().addingTimeInterval(60)
+            while !(output[start...].range(of: marker).map { output[$0.upperBound...].contains("\n") } ?? false), Date() < deadline {
+                let chunk = stdout.availableData
+                if chunk.isEmpty { break }
+                output += String(decoding: chunk, as: UTF8.self)
+            }
+            return String(output[start...])
+        }
+
+        deinit { if process.isRunning { process.terminate() } }
     }
 
     @Test func sigtermShutsTheServerDownGracefully() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.tuner.path), "no tuner binary at \(Self.tuner.path)")
-        let (process, text) = try Self.launch(["serve", "--dataset", Loopback.repository.appendingPathComponent("datasets/demo").path, "--port", "0"],
-                                              until: "tuner serve: http://")
-        defer { if process.isRunning { process.terminate() } }
+        let launched = try Self.launch(["serve", "--dataset", Loopback.repository.appendingPathComponent("datasets/demo").path, "--port", "0"],
+                                       until: "tuner serve: http://")
+        let (process, text) = (launched.process, launched.output)
         let address = try #require(text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
         let base = try #require(URL(string: address))
         #expect(try await Loopback.request(base.appendingPathComponent("health")).status == 200)

@@ -39,9 +39,7 @@ extension Tuner {
         @Option(help: "Folder for incident records.")
         var incidents = "incidents"
 
-
-        @Option(help: "Address the proxy listens on: 127.0.0.1 by default; where production's clients reach it (0.0.0.0: every interface) when it stands in front of production.")
-        var host = "127.0.0.1"
+        @OptionGroup var listen: ListenOptions
 
         @Option(help: "Port of the proxy (0 picks a free one).")
         var port = 8082
@@ -71,7 +69,8 @@ extension Tuner {
                 incidents: URL(fileURLWithPath: incidents), corpusDocuments: service.corpusDocuments
             ) { evaluation in Shadow.emit(["evaluation": Shadow.object(evaluation)]) }
             let firstStep = options.steps[0]
-            try await proxy.application(host: host, port: port) { port in
+            let host = listen.host
+            try await proxy.application(host: host, port: port, idleTimeoutSeconds: listen.idleTimeout) { port in
                 Shadow.emit(["listening": "http://\(host):\(port)", "production": service.production, "step": firstStep])
             }.runService()
         }

@@ -13,7 +13,7 @@ extension Tuner {
             abstract: "Serve the evaluator protocol, a reference RAG endpoint, Prometheus metrics and a health check over HTTP.",
             discussion: """
                 GET /tuner/evaluator, POST /tuner/evaluate, POST /query (settings from --checkpoint's policy or --versions' production configuration, or the X-RAG-Configuration \
-                header), GET /metrics, GET /health; documented in docs/openapi.yaml. SIGTERM or Ctrl-C stops \
+                header), GET /metrics, GET /health, and with --checkpoint POST /admin/reload (reads the checkpoint file again; needs --auth-token-file's bearer token); documented in docs/openapi.yaml. SIGTERM or Ctrl-C stops \
                 accepting connections and lets requests in flight finish.
                 """)
 
@@ -31,14 +31,12 @@ extension Tuner {
         @Option(help: "Milliseconds /tuner/evaluate waits per question before answering, as an LLM-backed service would (not added to the reported latency).")
         var addedLatencyMs = 0.0
 
-        @Option(help: "Address to listen on.")
-        var host = "127.0.0.1"
+        @OptionGroup var listen: ListenOptions
+
+        @OptionGroup var admin: AdminOptions
 
         @Option(help: "Port (0 picks a free one).")
         var port = 8080
-
-        @Option(help: "Seconds a connection may stay open without a request before it is closed.")
-        var idleTimeout = defaultIdleTimeoutSeconds
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must lie in 0...65535, got \(port)") }
@@ -46,7 +44,6 @@ extension Tuner {
                 throw ValidationError("--added-latency-ms must lie in 0...60000, got \(addedLatencyMs)")
             }
             guard checkpoint == nil || versions == nil else { throw ValidationError("--checkpoint and --versions both choose /query's settings; give one") }
-            guard idleTimeout.isFinite, (0.1...3_600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must lie in 0.1...3600 seconds, got \(idleTimeout)") }
         }
 
         func run() async throws {
@@ -68,9 +65,10 @@ extension Tuner {
                 evaluator: try LocalEvaluator(setup: loaded.setup, system: loaded.system),
                 policy: policy,
                 versions: try versions.map { try ServedVersions(store: VersionStore(path: URL(fileURLWithPath: $0))) },
-                log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) }, addedMillisecondsPerQuery: addedLatencyMs)
-            let host = host
-            try await server.application(host: host, port: port, idleTimeoutSeconds: idleTimeout) { port in
+                log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) }, addedMillisecondsPerQuery: addedLatencyMs,
+                accessToken: try admin.accessToken)
+            let host = listen.host
+            try await server.application(host: host, port: port, idleTimeoutSeconds: listen.idleTimeout) { port in
                 // Unbuffered, so a supervisor (or a test) reading the pipe sees the port at once.
                 let splits = server.evaluator.caches.keys.sorted().joined(separator: ", ")
                 FileHandle.standardOutput.write(Data("tuner serve: http://\(host):\(port) (dataset \(loaded.setup.dataset.manifest.id), splits \(splits))\n".utf8))

@@ -16,7 +16,8 @@ extension Tuner {
                 response path the candidate policy chooses settings for the same query and the candidate service (default: \
                 production, through its X-RAG-Configuration header) answers with them. Both answers must carry a judgement \
                 (tuner serve judges its dataset's questions). Each window prints one JSON line: the paired reward difference \
-                with its 95% interval and the candidate's gates; after --windows windows, the go/no-go for canary.
+                with its 95% interval and the candidate's gates; after --windows windows, the go/no-go for canary. A failing candidate side prints a candidate_failing line at once \
+                (GET /shadow/status has the counters); POST /admin/reload reads the candidate checkpoint again (needs --auth-token-file's token).
                 """)
 
 
@@ -33,10 +34,9 @@ extension Tuner {
 
         @Option(help: "Mirrored queries waiting for the candidate at most; beyond it they are dropped and counted.")
         var queue = 256
+        @OptionGroup var listen: ListenOptions
 
-
-        @Option(help: "Address the proxy listens on: 127.0.0.1 by default; where production's clients reach it (0.0.0.0: every interface) when it stands in front of production.")
-        var host = "127.0.0.1"
+        @OptionGroup var admin: AdminOptions
 
         @Option(help: "Port of the proxy (0 picks a free one).")
         var port = 8081
@@ -53,11 +53,13 @@ extension Tuner {
             let shadow = ShadowProxy(
                 production: try service.productionURL, candidateService: try service.candidateServiceURL,
                 candidate: try PolicyHandle(contentsOf: URL(fileURLWithPath: service.candidate)), comparison: comparison,
-                queueCapacity: queue, corpusDocuments: service.corpusDocuments)
+                queueCapacity: queue, corpusDocuments: service.corpusDocuments, accessToken: try admin.accessToken)
             let reporter = Task {
                 var printed = 0
+                var failures = Failures()
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: 200_000_000)
+                    if let report = failures.report(shadow.counters) { Self.emit(["candidate_failing": Self.object(report)]) }
                     let windows = comparison.windows
                     for w in windows.dropFirst(printed) { Self.emit(["window": Self.object(w)]) }
                     if windows.count >= self.windows && printed < self.windows {
@@ -71,9 +73,30 @@ extension Tuner {
                 reporter.cancel()
                 worker.cancel()
             }
-            try await shadow.application(host: host, port: port) { port in
+            let host = listen.host
+            try await shadow.application(host: host, port: port, idleTimeoutSeconds: listen.idleTimeout) { port in
                 Self.emit(["listening": "http://\(host):\(port)", "production": service.production])
             }.runService()
+        }
+
+        /// Says when the candidate side fails, long before the verdict would: at the first failure,
+        /// then at most every five seconds while failures go on.
+        struct Failures {
+            var reported = 0
+            var last = ContinuousClock.now - .seconds(5)
+
+            struct Report: Encodable {
+                var errors: Int
+                var compared: Int
+                var lastError: String?
+            }
+
+            mutating func report(_ counters: ShadowProxy.Counters) -> Report? {
+                guard counters.candidateErrors > reported, reported == 0 || ContinuousClock.now - last >= .seconds(5) else { return nil }
+                reported = counters.candidateErrors
+                last = .now
+                return Report(errors: counters.candidateErrors, compared: counters.compared, lastError: counters.lastCandidateError)
+            }
         }
 
         static func object(_ value: some Encodable) -> Any {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdAuth
 import Pipeline
 import Retrieval
 import TunerPolicy
@@ -10,18 +11,22 @@ import TunerPolicy
 ///
 /// - `POST /ask` `{"question", "category", "user"}` → the answer, its passages, the settings used,
 ///   the arm, the policy version and the decision's probability, and a request id;
-/// - `POST /feedback` `{"request_id", "score"}` (score in [0, 1]) → logged as the outcome;
+/// - `POST /feedback` `{"request_id", "score"}` (score in [0, 1]) → logged as the outcome; with an
+///   access token it needs `Authorization: Bearer <token>` (401 without);
 /// - `GET /health`.
 public final class PolicyService: Sendable {
     public let pipeline: RAGPipeline
     public let router: CanaryRouter
     public let log: DecisionLogWriter
+    /// What `/feedback`, which writes to the decision log, requires when set.
+    let accessToken: AccessToken?
     let signals = RollingSignals()
 
-    public init(pipeline: RAGPipeline, router: CanaryRouter, log: DecisionLogWriter) {
+    public init(pipeline: RAGPipeline, router: CanaryRouter, log: DecisionLogWriter, accessToken: AccessToken? = nil) {
         self.pipeline = pipeline
         self.router = router
         self.log = log
+        self.accessToken = accessToken
     }
 
     public struct Ask: Codable, Sendable {
@@ -102,6 +107,9 @@ public final class PolicyService: Sendable {
             return try self.answer(ask)
         }
         router.post("/feedback") { request, context -> HTTPResponse.Status in
+            if let token = self.accessToken, !token.admits(request.headers.bearer?.token) {
+                throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "/feedback needs Authorization: Bearer <token>")
+            }
             try self.feedback(try await request.decode(as: Feedback.self, context: context))
             return .noContent
         }

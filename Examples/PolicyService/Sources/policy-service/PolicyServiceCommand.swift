@@ -27,8 +27,20 @@ struct PolicyServiceCommand: AsyncParsableCommand {
     @Option(help: "Decision log to append to (JSON lines).")
     var log = "decisions.jsonl"
 
-    @Option(help: "Port on 127.0.0.1.")
+    @Option(help: "Address to listen on (0.0.0.0: every interface; needs --auth-token-file).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port (0 picks a free one).")
     var port = 8080
+
+    @Option(help: "File holding the bearer token (at least 16 printable characters) that POST /feedback requires.")
+    var authTokenFile: String?
+
+    func validate() throws {
+        guard authTokenFile != nil || ["127.0.0.1", "localhost", "::1"].contains(host) else {
+            throw ValidationError("--host \(host) lets other machines write feedback into the decision log; give --auth-token-file too")
+        }
+    }
 
     func run() async throws {
         BLAS.setThreads(1)
@@ -38,9 +50,10 @@ struct PolicyServiceCommand: AsyncParsableCommand {
         let service = PolicyService(
             pipeline: RAGPipeline(system: system),
             router: try CanaryRouter(baseline: baseline, candidate: candidatePolicy, percentage: percentage),
-            log: try DecisionLogWriter(url: URL(fileURLWithPath: log)))
-        let logPath = log
-        try await service.application(port: port) { port in print("policy-service on http://127.0.0.1:\(port), decisions → \(logPath)") }
+            log: try DecisionLogWriter(url: URL(fileURLWithPath: log)),
+            accessToken: try authTokenFile.map { try AccessToken(contentsOf: URL(fileURLWithPath: $0)) })
+        let (logPath, host) = (log, host)
+        try await service.application(host: host, port: port) { port in print("policy-service on http://\(host):\(port), decisions → \(logPath)") }
             .runService()
     }
 }

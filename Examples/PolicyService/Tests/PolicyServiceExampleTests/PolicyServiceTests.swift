@@ -30,7 +30,9 @@ import Tuning
         let candidate = try DecisionBenchmark.defaultPolicy(seed: 2)
         let router = try CanaryRouter(baseline: PolicyHandle(baseline), candidate: PolicyHandle(candidate), percentage: 50)
         let logURL = folder.appendingPathComponent("decisions.jsonl")
-        let service = PolicyService(pipeline: RAGPipeline(system: system), router: router, log: try DecisionLogWriter(url: logURL))
+        let token = "feedback-token-0123456789"
+        let service = PolicyService(pipeline: RAGPipeline(system: system), router: router, log: try DecisionLogWriter(url: logURL),
+                                    accessToken: try AccessToken(token))
 
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -60,9 +62,12 @@ import Tuning
             #expect(Set(answers.map(\.arm)) == [.baseline, .candidate])
 
             let feedback = try JSONSerialization.data(withJSONObject: ["request_id": answers[0].requestID, "score": 1])
-            #expect(try await Self.call(base.appendingPathComponent("feedback"), body: feedback).status == 204)
+            // Feedback writes to the decision log: refused (and not logged) without the token.
+            #expect(try await Self.call(base.appendingPathComponent("feedback"), body: feedback).status == 401)
+            #expect(try await Self.call(base.appendingPathComponent("feedback"), body: feedback, token: "feedback-token-0123456788").status == 401)
+            #expect(try await Self.call(base.appendingPathComponent("feedback"), body: feedback, token: token).status == 204)
             let bad = try JSONSerialization.data(withJSONObject: ["request_id": answers[0].requestID, "score": 3])
-            #expect(try await Self.call(base.appendingPathComponent("feedback"), body: bad).status == 400)
+            #expect(try await Self.call(base.appendingPathComponent("feedback"), body: bad, token: token).status == 400)
             let empty = try JSONEncoder().encode(PolicyService.Ask(question: "  ", category: "overview"))
             #expect(try await Self.call(base.appendingPathComponent("ask"), body: empty).status == 400)
             await server.triggerGracefulShutdown()
@@ -84,8 +89,9 @@ import Tuning
         #expect(read.decisionCount == 12 && read.badLines.isEmpty && read.orphanOutcomes == 0)
     }
 
-    static func call(_ url: URL, body: Data?) async throws -> (data: Data, status: Int) {
+    static func call(_ url: URL, body: Data?, token: String? = nil) async throws -> (data: Data, status: Int) {
         var request = URLRequest(url: url, timeoutInterval: 120)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpMethod = "POST"
             request.httpBody = body
