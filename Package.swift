@@ -183,3 +183,16 @@ if withBenchmarks {
         ),
     ]
 }
+
+// The parser fuzzer (Benchmarks/Fuzz/run.sh): built only when asked, with `--sanitize fuzzer`.
+// libFuzzer supplies `main`, so the target is compiled as a library.
+if ProcessInfo.processInfo.environment["RAGTUNER_FUZZ"] != nil {
+    package.targets += [
+        .executableTarget(
+            name: "ParserFuzzer",
+            dependencies: ["Evaluators", "Tuning", "Pipeline", "Retrieval", "Scoring", "TunerPolicy", "NumericCore"],
+            path: "Benchmarks/Fuzz/ParserFuzzer",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
+    ]
+}
