@@ -1,8 +1,5 @@
 import Evaluators
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import HTTPTypes
 import Hummingbird
 import NumericCore
@@ -21,7 +18,7 @@ public final class CanaryProxy: Sendable {
     public let incidents: URL?
     let signals: [CanaryRouter.Arm: RollingSignals] = [.baseline: RollingSignals(), .candidate: RollingSignals()]
     let corpusDocuments: Int
-    private let session: URLSession
+    private let upstream: QueryUpstream
     private let onEvaluation: @Sendable (CanaryController.Evaluation) -> Void
 
     public static let armHeader = HTTPField.Name("X-Canary-Arm")!
@@ -46,7 +43,7 @@ public final class CanaryProxy: Sendable {
         self.incidents = incidents
         self.corpusDocuments = corpusDocuments
         self.onEvaluation = onEvaluation
-        session = .ephemeral(timeout: timeout)
+        upstream = QueryUpstream(timeout: timeout)
     }
 
     /// Serves one `/query` body; returns production's (or the candidate service's) status and body, and the arm.
@@ -56,20 +53,10 @@ public final class CanaryProxy: Sendable {
         let context = signals[arm]!.context(category: query?.category ?? "default", corpusDocuments: corpusDocuments)
         let policy = (arm == .candidate ? controller.router.candidate : controller.router.baseline).current
         let settings = policy.decide(context).settings
-        var request = URLRequest(url: (arm == .candidate ? candidateService : production).appendingPathComponent("query"))
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(requestID, forHTTPHeaderField: "X-Request-ID")
-        request.setValue(String(decoding: try! JSONEncoder().encode(settings), as: UTF8.self), forHTTPHeaderField: "X-RAG-Configuration")
         let clock = ContinuousClock()
         let start = clock.now
-        var status = 502
-        var reply = Data(#"{"error":{"message":"upstream unreachable"}}"#.utf8)
-        if let (data, response) = try? await session.data(for: request) {
-            status = (response as? HTTPURLResponse)?.statusCode ?? 502
-            reply = data
-        }
+        let (status, reply) = await (try? upstream.query(body, at: arm == .candidate ? candidateService : production, requestID: requestID, settings: settings))
+            ?? (502, Data(#"{"error":{"message":"upstream unreachable"}}"#.utf8))
         let elapsed = clock.now - start
         let wall = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15
         let observation: ShadowComparison.Observation?

@@ -1,8 +1,5 @@
 import Evaluators
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import HTTPTypes
 import Hummingbird
 import Synchronization
@@ -24,7 +21,7 @@ public final class ShadowProxy: Sendable {
     let accessToken: AccessToken?
     let candidateSignals = RollingSignals()
     let corpusDocuments: Int
-    private let session: URLSession
+    private let upstream: QueryUpstream
     private let queue: Mutex<[Job]>
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
@@ -70,7 +67,7 @@ public final class ShadowProxy: Sendable {
         self.queueCapacity = queueCapacity
         self.corpusDocuments = corpusDocuments
         self.accessToken = accessToken
-        session = .ephemeral(timeout: timeout)
+        upstream = QueryUpstream(timeout: timeout)
         queue = Mutex([])
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -79,14 +76,8 @@ public final class ShadowProxy: Sendable {
 
     /// Forwards one `/query` body to production and returns its status and body unchanged.
     func forward(_ body: Data, requestID: String?) async -> (status: Int, body: Data) {
-        var request = URLRequest(url: production.appendingPathComponent("query"))
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let requestID { request.setValue(requestID, forHTTPHeaderField: "X-Request-ID") }
         do {
-            let (data, response) = try await session.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 502
+            let (status, data) = try await upstream.query(body, at: production, requestID: requestID)
             tally.withLock { c in
                 c.forwarded += 1
                 if status >= 500 { c.productionErrors += 1 }
@@ -130,14 +121,10 @@ public final class ShadowProxy: Sendable {
     private func runCandidate(_ job: Job) async {
         let context = candidateSignals.context(category: job.query.category ?? "default", corpusDocuments: corpusDocuments)
         let settings = candidate.decide(context).settings
-        var request = URLRequest(url: candidateService.appendingPathComponent("query"))
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(String(decoding: try! JSONEncoder().encode(settings), as: UTF8.self), forHTTPHeaderField: "X-RAG-Configuration")
-        request.httpBody = try? JSONEncoder().encode(job.query)
+        let body = (try? JSONEncoder().encode(job.query)) ?? Data()
         let observation: ShadowComparison.Observation
         do {
-            observation = try await candidateObservation(for: request)
+            observation = try await candidateObservation(body, settings: settings)
         } catch {
             tally.withLock { c in
                 c.candidateErrors += 1
@@ -160,15 +147,14 @@ public final class ShadowProxy: Sendable {
         let description: String
     }
 
-    /// The candidate service's judged answer to `request`, or why there is none.
-    private func candidateObservation(for request: URLRequest) async throws -> ShadowComparison.Observation {
-        let data: Data, response: URLResponse
+    /// The candidate service's judged answer to the query with `settings`, or why there is none.
+    private func candidateObservation(_ body: Data, settings: RAGSettings) async throws -> ShadowComparison.Observation {
+        let status: Int, data: Data
         do {
-            (data, response) = try await session.data(for: request)
+            (status, data) = try await upstream.query(body, at: candidateService, requestID: nil, settings: settings)
         } catch {
             throw CandidateFailure(description: "candidate service unreachable: \(error.localizedDescription)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 else {
             throw CandidateFailure(description: "candidate service answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
         }
@@ -214,15 +200,5 @@ public final class ShadowProxy: Sendable {
     public func application(host: String = "127.0.0.1", port: Int, idleTimeoutSeconds: Double = defaultIdleTimeoutSeconds,
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         serverApplication(router(), name: "tuner-shadow", host: host, port: port, idleTimeoutSeconds: idleTimeoutSeconds, onRunning: onRunning)
-    }
-}
-
-extension URLSession {
-    /// A session with no shared cache or cookies whose requests give up after `timeout` seconds:
-    /// what the proxies use to reach production and the candidate service.
-    static func ephemeral(timeout: TimeInterval) -> URLSession {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        return URLSession(configuration: configuration)
     }
 }
