@@ -12,23 +12,17 @@ import FoundationNetworking
 /// score that is missing, not a number, NaN or outside [0, 1] are refused with an error that
 /// names the item and the field.
 public struct HTTPJudge: Judge {
-    public var url: URL
     public var name: String
-    public var timeout: TimeInterval
-    public var maxAttempts: Int
-    public var initialBackoff: TimeInterval
-    public var maxResponseBytes: Int
+    /// The call, with its timeout, retries and size limit.
+    public var post: JSONPost
 
     public init(
         url: URL, name: String = "http-judge", timeout: TimeInterval = 10, maxAttempts: Int = 3,
         initialBackoff: TimeInterval = 0.2, maxResponseBytes: Int = 1 << 20
     ) {
-        self.url = url
         self.name = name
-        self.timeout = timeout
-        self.maxAttempts = max(1, maxAttempts)
-        self.initialBackoff = initialBackoff
-        self.maxResponseBytes = maxResponseBytes
+        post = JSONPost(url: url, peer: "judge", timeout: timeout, maxAttempts: maxAttempts, initialBackoff: initialBackoff,
+                        maxResponseBytes: maxResponseBytes)
     }
 
     /// What a judge's answer got wrong (transport and HTTP failures are ``JSONPost/Failure``).
@@ -49,8 +43,6 @@ public struct HTTPJudge: Judge {
         let body = try JSONSerialization.data(withJSONObject: [
             "items": requests.map { ["question": $0.question, "contexts": $0.contexts, "answer": $0.answer] as [String: Any] },
         ])
-        let post = JSONPost(url: url, peer: "judge", timeout: timeout, maxAttempts: maxAttempts, initialBackoff: initialBackoff,
-                            maxResponseBytes: maxResponseBytes)
         return try Self.decode(try await post.send(body), expected: requests.count)
     }
 
