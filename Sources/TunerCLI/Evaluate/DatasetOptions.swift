@@ -22,21 +22,11 @@ struct DatasetOptions: ParsableArguments {
     @Option(help: "Score at most this many queries of the split.")
     var limit: Int?
 
-    @Option(help: "Policy configuration: reward weights, gates, action bounds (default: \(Self.defaultPolicy) when present, else built-in defaults).")
-    var policy: String?
+    @OptionGroup var policy: PolicyFileOptions
 
     @Option(help: "Generator, re-ranker and template model for latency and cost (default: \(Self.defaultPipeline) when present).")
     var pipeline: String?
 
-    static let defaultPolicy = "configs/rl/policy.defaults.yaml"
-
-    /// The policy configuration at `path`, else the default file when present, else the built-in defaults.
-    static func policyConfiguration(_ path: String?) throws -> PolicyConfiguration {
-        let file = path ?? (FileManager.default.fileExists(atPath: defaultPolicy) ? defaultPolicy : nil)
-        return try file.map {
-            try PolicyConfiguration.load(from: URL(fileURLWithPath: $0), variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames)
-        } ?? PolicyConfiguration(actions: .init(variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames))
-    }
     static let defaultPipeline = "configs/rag/pipeline.yaml"
 
     @Flag(help: "Ignore shipped embeddings and use the LSA fallback for dense retrieval.")
@@ -104,7 +94,7 @@ struct DatasetOptions: ParsableArguments {
             }
             return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
         }
-        let policyFile = try configuration(policy, default: Self.defaultPolicy)
+        let policyFile = try configuration(policy.policy, default: PolicyFileOptions.defaultFile)
         let pipelineFile = try configuration(pipeline, default: Self.defaultPipeline)
         let policyHash = try policyFile.map { "crc32:" + String(CRC32.checksum(try Data(contentsOf: $0)), radix: 16) } ?? "built-in"
         let parts = try folders.map { path -> EvaluationSetup in

@@ -44,8 +44,7 @@ extension Tuner.RSICommand {
         @Option(help: "Share of requests analysed, chosen by a stable hash of the request id.")
         var sample = 1.0
 
-        @Option(help: "Policy configuration whose gates apply (default: \(DatasetOptions.defaultPolicy) when present).")
-        var policy: String?
+        @OptionGroup var policy: PolicyFileOptions
 
         @OptionGroup var output: OutputOptions
 
@@ -61,7 +60,7 @@ extension Tuner.RSICommand {
                 + (requestLog.map { try LoggedRequest.read(requestLog: URL(fileURLWithPath: $0)) } ?? [])
             let report = try TelemetryAnalysis.analyse(
                 requests, end: try end.map { try Date.ISO8601FormatStyle().parse($0) } ?? Date(),
-                window: windowHours * 3600, sampleRate: sample, reward: RewardFunction(DatasetOptions.policyConfiguration(policy)))
+                window: windowHours * 3600, sampleRate: sample, reward: RewardFunction(policy.load()))
             if output.json {
                 let encoder = JSONEncoder.sorted
                 encoder.keyEncodingStrategy = .convertToSnakeCase

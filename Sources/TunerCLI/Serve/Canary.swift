@@ -41,9 +41,6 @@ extension Tuner {
 
         @OptionGroup var listen: ListenOptions
 
-        @Option(help: "Port of the proxy (0 picks a free one).")
-        var port = 8082
-
         func validate() throws {
             let values = steps.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard values.count == steps.split(separator: ",").count, !values.isEmpty, values.last == 100,
@@ -54,7 +51,7 @@ extension Tuner {
         }
 
         func run() async throws {
-            let configuration = try DatasetOptions.policyConfiguration(service.policy)
+            let configuration = try service.policy.load()
             var options = CanaryController.Options()
             options.steps = steps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces))! }
             options.windowRequests = window
@@ -70,7 +67,7 @@ extension Tuner {
             ) { evaluation in Shadow.emit(["evaluation": Shadow.object(evaluation)]) }
             let firstStep = options.steps[0]
             let host = listen.host
-            try await proxy.application(host: host, port: port, idleTimeoutSeconds: listen.idleTimeout) { port in
+            try await proxy.application(host: host, port: listen.port(default: 8082), idleTimeoutSeconds: listen.idleTimeout) { port in
                 Shadow.emit(["listening": "http://\(host):\(port)", "production": service.production, "step": firstStep])
             }.runService()
         }

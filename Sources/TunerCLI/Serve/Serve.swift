@@ -35,11 +35,7 @@ extension Tuner {
 
         @OptionGroup var admin: AdminOptions
 
-        @Option(help: "Port (0 picks a free one).")
-        var port = 8080
-
         func validate() throws {
-            guard (0...65535).contains(port) else { throw ValidationError("--port must lie in 0...65535, got \(port)") }
             guard addedLatencyMs.isFinite, (0...60_000).contains(addedLatencyMs) else {
                 throw ValidationError("--added-latency-ms must lie in 0...60000, got \(addedLatencyMs)")
             }
@@ -68,7 +64,7 @@ extension Tuner {
                 log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) }, addedMillisecondsPerQuery: addedLatencyMs,
                 accessToken: try admin.accessToken)
             let host = listen.host
-            try await server.application(host: host, port: port, idleTimeoutSeconds: listen.idleTimeout) { port in
+            try await server.application(host: host, port: listen.port(default: 8080), idleTimeoutSeconds: listen.idleTimeout) { port in
                 // Unbuffered, so a supervisor (or a test) reading the pipe sees the port at once.
                 let splits = server.evaluator.caches.keys.sorted().joined(separator: ", ")
                 FileHandle.standardOutput.write(Data("tuner serve: http://\(host):\(port) (dataset \(loaded.setup.dataset.manifest.id), splits \(splits))\n".utf8))

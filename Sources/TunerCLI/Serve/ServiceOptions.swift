@@ -23,8 +23,7 @@ struct ServiceOptions: ParsableArguments {
     @Option(help: "The candidate policy checkpoint.")
     var candidate: String
 
-    @Option(help: "Policy configuration for reward weights and gates (default: \(DatasetOptions.defaultPolicy) when present).")
-    var policy: String?
+    @OptionGroup var policy: PolicyFileOptions
 
     @Option(help: "Documents in production's corpus (a feature of the policies' context).")
     var corpusDocuments = 1000

@@ -38,9 +38,6 @@ extension Tuner {
 
         @OptionGroup var admin: AdminOptions
 
-        @Option(help: "Port of the proxy (0 picks a free one).")
-        var port = 8081
-
         func validate() throws {
             guard window >= 2 else { throw ValidationError("--window must be at least 2") }
             guard (1...20).contains(windows) else { throw ValidationError("--windows must lie in 1...20") }
@@ -48,7 +45,7 @@ extension Tuner {
         }
 
         func run() async throws {
-            let configuration = try DatasetOptions.policyConfiguration(service.policy)
+            let configuration = try service.policy.load()
             let comparison = ShadowComparison(reward: RewardFunction(configuration), windowSize: window, windowsForVerdict: windows, tolerance: tolerance)
             let shadow = ShadowProxy(
                 production: try service.productionURL, candidateService: try service.candidateServiceURL,
@@ -74,7 +71,7 @@ extension Tuner {
                 worker.cancel()
             }
             let host = listen.host
-            try await shadow.application(host: host, port: port, idleTimeoutSeconds: listen.idleTimeout) { port in
+            try await shadow.application(host: host, port: listen.port(default: 8081), idleTimeoutSeconds: listen.idleTimeout) { port in
                 Self.emit(["listening": "http://\(host):\(port)", "production": service.production])
             }.runService()
         }

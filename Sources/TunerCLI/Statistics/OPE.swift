@@ -15,8 +15,7 @@ extension Tuner {
         @Option(help: "Decision log (docs/decision-log.md): decision and outcome lines joined by request id.")
         var log: String
 
-        @Option(help: "Policy configuration whose reward weights score outcomes that carry no reward (default: \(DatasetOptions.defaultPolicy) when present).")
-        var policy: String?
+        @OptionGroup var policy: PolicyFileOptions
 
         @Option(help: "Share of malformed log lines tolerated (counted and reported) before the log is refused.")
         var maxBadLines = 0.01
@@ -47,7 +46,7 @@ extension Tuner {
 
         func run() throws {
             BLAS.setThreads(1)
-            let weights = try DatasetOptions.policyConfiguration(policy).reward
+            let weights = try policy.load().reward
             let decisionLog = try DecisionLog.read(URL(fileURLWithPath: log), weights: weights, maxBadLineFraction: maxBadLines)
             let records = decisionLog.records
             let target = Policy(checkpoint: try PolicyCheckpoint.read(from: URL(fileURLWithPath: checkpoint)))

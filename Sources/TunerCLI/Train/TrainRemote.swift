@@ -16,12 +16,12 @@ extension Tuner.Train {
         let ledger = EvaluationLedger(budget: remote.budget)
         let settings = try TrainingSettings(steps: steps, seed: seed, batchSize: batchSize, overrides: overrides, selection: .last)
         let source = try Self.source(try remote.evaluators, remote: remote, ledger: ledger, out: out, seed: seed)
-        let tuning = RemoteTuning(source: source, policy: try DatasetOptions.policyConfiguration(data.policy), options: settings.environment)
+        let tuning = RemoteTuning(source: source, policy: try data.policy.load(), options: settings.environment)
         if !output.json { print("evaluator \(remote.urls.joined(separator: ", ")): categories \(tuning.categories.joined(separator: ", "))") }
         let record = RunRecord(
             id: RunStore.newRunID(), experiment: "evaluator", created: Date(), status: .running,
             command: CommandLine.arguments.joined(separator: " "), datasetPath: remote.urls.joined(separator: "\n"),
-            datasetID: "evaluator:\(try remote.endpoints[0].host ?? "")", datasetCommit: nil, policyConfigurationHash: data.policy ?? "built-in",
+            datasetID: "evaluator:\(try remote.endpoints[0].host ?? "")", datasetCommit: nil, policyConfigurationHash: data.policy.policy ?? "built-in",
             projectVersion: TunerVersion.current, seed: Int64(seed), hyperparameters: "")
         let run = try TrainingRun(.remote(tuning), settings: settings, store: try RunStore(folder: URL(fileURLWithPath: out)), record: record)
         // An evaluator run keeps no trainer checkpoint: run it again, and the result store answers what was paid for.
