@@ -55,17 +55,19 @@ let demo: LocalEvaluator = {
     return try! LocalEvaluator(setup: setup, system: RetrievalSystem(dataset: setup.dataset, costModel: setup.costModel))
 }()
 
-/// A decision must be a choice with a probability, whatever passed validation.
-func check(_ decision: Decision) {
-    guard decision.probability.isFinite, decision.probability > 0, decision.probability <= 1 + 1e-6 else {
-        fatalError("a validated policy decided with probability \(decision.probability)")
-    }
+/// A decision must be settings the policy's layout allows, with a log-probability (a density
+/// for the fusion weight, so the probability itself may pass 1), whatever passed validation.
+func check(_ decision: Decision, _ layout: RAGActionLayout) {
+    let s = decision.settings
+    guard decision.logProbability.isFinite, layout.kRange.contains(s.k), layout.variants.contains(s.variant),
+          layout.templates.contains(s.template), layout.fusionRange.contains(s.fusionWeight)
+    else { fatalError("a validated policy decided \(s) with log-probability \(decision.logProbability)") }
 }
 
 func decideOnce(_ policy: RAGPolicy) {
     let category = policy.features.categories.first ?? "unknown"
     check(policy.decide(PolicyContext(category: category, faithfulness: 0.8, relevancy: 0.7, latencyP50Milliseconds: 300,
-                                      latencyP95Milliseconds: 700, costUSD: 0.001, corpusDocuments: 1000)))
+                                      latencyP95Milliseconds: 700, costUSD: 0.001, corpusDocuments: 1000)), policy.layout)
 }
 
 func fuzz(_ data: Data) throws {
