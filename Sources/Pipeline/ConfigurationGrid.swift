@@ -31,4 +31,71 @@ public enum ConfigurationGrid {
         let passing = reports.filter(\.overall.gatesPassed)
         return (passing.isEmpty ? reports : passing).max { $0.overall.reward.reward < $1.overall.reward.reward }
     }
+
+    /// Which of `summaries` (one configuration's results each, on one category's questions) a
+    /// category is served: the highest reward among those meeting its gates; where none does, the
+    /// least total relative shortfall over the gates, reward breaking ties — rather than whichever
+    /// reward gives up the gate whose penalty costs least. Nil for no summaries.
+    public static func choose(_ summaries: [MetricsSummary]) -> (index: Int, feasible: Bool)? {
+        guard !summaries.isEmpty else { return nil }
+        if let best = summaries.indices.filter({ summaries[$0].gatesPassed }).max(by: { summaries[$0].reward.reward < summaries[$1].reward.reward }) {
+            return (best, true)
+        }
+        func shortfall(_ i: Int) -> Double { summaries[i].reward.gates.reduce(0) { $0 + $1.relativeShortfall } }
+        let least = summaries.indices.min { a, b in
+            (shortfall(a), -summaries[a].reward.reward) < (shortfall(b), -summaries[b].reward.reward)
+        }!
+        return (least, false)
+    }
+
+    /// Gate → the best value any of `summaries` reached (the highest for a floor, the lowest for
+    /// a ceiling): what a threshold could be set to.
+    public static func bestGateValues(_ summaries: [MetricsSummary]) -> [String: Double] {
+        var best: [String: Double] = [:]
+        for gate in summaries.flatMap(\.reward.gates) {
+            let current = best[gate.name] ?? gate.value
+            best[gate.name] = gate.isFloor ? max(current, gate.value) : min(current, gate.value)
+        }
+        return best
+    }
+
+    /// A category whose gates no configuration meets together, each gate with its threshold, the
+    /// best value any configuration reached, and whether some configuration meets it alone.
+    public struct UnmetGates: Sendable, Equatable {
+        public struct Gate: Sendable, Equatable {
+            public var name: String
+            public var threshold: Double
+            public var best: Double
+            public var metAlone: Bool
+        }
+        public var category: String
+        public var gates: [Gate]
+    }
+
+    /// The categories of `reports` (one configuration each, on the same questions) whose gates no
+    /// configuration meets: said before training, so the team sees which thresholds are out of
+    /// reach rather than a verdict comparing breach penalties.
+    public static func unmetGates(_ reports: [BatchReport]) -> [UnmetGates] {
+        let categories = Set(reports.flatMap(\.perCategory.keys)).sorted()
+        return categories.compactMap { category in
+            let summaries = reports.compactMap { $0.perCategory[category] }
+            guard !summaries.contains(where: \.gatesPassed) else { return nil }
+            let best = bestGateValues(summaries)
+            let gates = summaries[0].reward.gates.map { gate in
+                UnmetGates.Gate(name: gate.name, threshold: gate.threshold, best: best[gate.name]!,
+                                metAlone: summaries.contains { $0.reward.gates.first { $0.name == gate.name }!.passed })
+            }
+            return UnmetGates(category: category, gates: gates)
+        }
+    }
+
+    /// One line per category of ``unmetGates(_:)``.
+    public static func describe(_ unmet: [UnmetGates], split: String) -> String {
+        unmet.map { u in
+            let gates = u.gates.map { g in
+                "\(g.name) \(g.threshold.formatted()) (best reached \(String(format: "%.4g", g.best))\(g.metAlone ? ", met alone by some" : ""))"
+            }
+            return "category \(u.category): no configuration meets its gates on the \(split) split: \(gates.joined(separator: ", "))"
+        }.joined(separator: "\n")
+    }
 }

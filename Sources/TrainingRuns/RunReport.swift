@@ -39,6 +39,36 @@ public struct RunReport: Codable, Sendable {
         }
     }
 
+    /// Why a category is served its own configuration or the shared one (``Specialisation``), and
+    /// for a category whose gates no configuration meets on train, how far its choice misses them
+    /// and the best value any configuration reached.
+    public struct CategoryEvidence: Codable, Sendable, Equatable {
+        public var specialised: Bool
+        public var reason: String
+        public var questions: Int
+        public var crossFittedGain: Interval?
+        public var own: ReportJSON.Configuration
+        public var feasible: Bool
+        public var shortfalls: [String: Double]?
+        public var bestValues: [String: Double]?
+
+        enum CodingKeys: String, CodingKey {
+            case specialised, reason, questions, own, feasible, shortfalls
+            case crossFittedGain = "cross_fitted_gain", bestValues = "best_values"
+        }
+
+        init(_ e: Specialisation.Evidence) {
+            specialised = e.specialised
+            reason = e.reason.rawValue
+            questions = e.questions
+            crossFittedGain = e.crossFittedGain.map(Interval.init)
+            own = ReportJSON.Configuration(e.own)
+            feasible = e.feasible
+            shortfalls = e.feasible ? nil : e.shortfalls
+            bestValues = e.feasible ? nil : e.bestValues
+        }
+    }
+
     /// The held-out split's figures; the best-static and oracle references exist offline only.
     public struct Test: Codable, Sendable {
         public var policyReward: Double
@@ -55,18 +85,23 @@ public struct RunReport: Codable, Sendable {
         public var policyConfigs: [String: ReportJSON.Configuration]
         public var bestStaticConfig: ReportJSON.Configuration?
         public var oracleConfigs: [String: ReportJSON.Configuration]?
+        /// By train category: whether it earned its own configuration (offline).
+        public var specialisation: [String: CategoryEvidence]?
+        /// What the learned network proposed per train category, before the evidence rule.
+        public var proposedConfigs: [String: ReportJSON.Configuration]?
         public var policy: MetricsSummary?
         /// Against an evaluator: how many pairs the gain is over, and what a pair is.
         public var pairs: Int?
         public var pairedOver: String?
 
         enum CodingKeys: String, CodingKey {
-            case policy, pairs
+            case policy, pairs, specialisation
             case policyReward = "policy_reward", defaultStaticReward = "default_static_reward", bestStaticReward = "best_static_reward"
             case oracleReward = "oracle_reward", gainVsDefault = "gain_vs_default", gainVsBestStatic = "gain_vs_best_static"
             case gainVsOracle = "gain_vs_oracle", queryReward = "query_reward", gateViolations = "gate_violations"
             case gatesUnattainable = "gates_unattainable", overallGatesPassed = "overall_gates_passed", policyConfigs = "policy_configs"
             case bestStaticConfig = "best_static_config", oracleConfigs = "oracle_configs", pairedOver = "paired_over"
+            case proposedConfigs = "proposed_configs"
         }
     }
 
@@ -127,7 +162,9 @@ public struct RunReport: Codable, Sendable {
             gateViolations: v.gateViolations, gatesUnattainable: v.unattainableGateCategories, overallGatesPassed: v.overallGatesPassed,
             policyConfigs: v.policyConfigurations.mapValues(ReportJSON.Configuration.init),
             bestStaticConfig: ReportJSON.Configuration(v.bestStaticConfiguration),
-            oracleConfigs: v.oracleConfigurations.mapValues(ReportJSON.Configuration.init), policy: v.policy)
+            oracleConfigs: v.oracleConfigurations.mapValues(ReportJSON.Configuration.init),
+            specialisation: Dictionary(uniqueKeysWithValues: v.specialisation.evidence.map { ($0.category, CategoryEvidence($0)) }),
+            proposedConfigs: v.proposedConfigurations.mapValues(ReportJSON.Configuration.init), policy: v.policy)
     }
 
     /// A run against an evaluator: its verdict and what tuning and the verdict paid.

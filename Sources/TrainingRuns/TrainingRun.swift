@@ -227,8 +227,9 @@ public final class TrainingRun {
     /// records the run as finished with its report.
     public func judge() throws -> (report: RunReport, verdict: Verdict) {
         do {
-            let checkpoint = policy
-            if let store, let id = record?.id {
+            var checkpoint = policy
+            func save() throws {
+                guard let store, let id = record?.id else { return }
                 try checkpoint.write(to: Self.policyFile(store, id))
                 try store.addArtifact(run: id, name: "policy-checkpoint", file: "policy.ckpt")
             }
@@ -239,6 +240,11 @@ public final class TrainingRun {
             switch problem {
             case let .offline(tuning):
                 let v = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: bootstrap)
+                // The checkpoint serves what the verdict judged: the categories without evidence
+                // for their own configuration get the shared one.
+                checkpoint.sharedSettings = v.bestStaticConfiguration
+                checkpoint.sharedCategories = v.sharedCategories
+                try save()
                 if let store, let id = record?.id { try RunArtifacts.write(v, tuning: tuning, store: store, run: id) }
                 // Updates are numbered from 0, as in the run's logged metrics.
                 let selection = RunReport.Selection(
@@ -248,6 +254,7 @@ public final class TrainingRun {
                 verdict = .offline(v, selection)
                 report = RunReport(v, runID: id, dataset: tuning.setup.dataset.manifest.id, wallSeconds: 0, selection: selection)
             case let .remote(tuning):
+                try save()
                 let v = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: bootstrap)
                 verdict = .remote(v, tuning.source.ledger.spending)
                 report = RunReport(v, runID: id, evaluators: record?.datasetPath.split(separator: "\n").map(String.init) ?? [],

@@ -16,6 +16,12 @@ public struct PolicyCheckpoint: Sendable {
     /// Which update of its training run this policy is, where the run kept its best update rather
     /// than its last; nil otherwise.
     public var selection: Selection?
+    /// Settings served without asking the network: to the categories of `sharedCategories` —
+    /// those that earned no configuration of their own on the train split — and to every category
+    /// the policy never saw; nil: every category asks the network. It travels in the checkpoint so
+    /// a service serves exactly what the verdict judged.
+    public var sharedSettings: RAGSettings?
+    public var sharedCategories: [String] = []
 
     /// The update a run kept and the score that chose it.
     public struct Selection: Sendable, Codable, Equatable {
@@ -45,11 +51,14 @@ public struct PolicyCheckpoint: Sendable {
         var normalizerClip: Double
         var features: ContextFeatures?
         var selection: Selection?
+        var sharedSettings: RAGSettings?
+        var sharedCategories: [String]?
     }
 
     public func archive() throws -> TensorArchive {
         let metadata = Metadata(
-            architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip, features: features, selection: selection)
+            architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip, features: features, selection: selection,
+            sharedSettings: sharedSettings, sharedCategories: sharedCategories)
         return TensorArchive(
             kind: Self.kind, kindVersion: Self.version, metadata: try JSONEncoder.sorted.encode(metadata),
             floats: ["parameters": parameters],
@@ -77,6 +86,8 @@ public struct PolicyCheckpoint: Sendable {
         parameters = try archive.floats("parameters", path: path)
         features = metadata.features
         selection = metadata.selection
+        sharedSettings = metadata.sharedSettings
+        sharedCategories = metadata.sharedCategories ?? []
         // Counted before the network is allocated: an architecture far larger than the weights the
         // file holds would otherwise allocate its arena first (gigabytes for a forged header).
         let weights = [architecture.actorSpec, architecture.criticSpec].reduce(architecture.actionSpace.logStdCount) { total, spec in

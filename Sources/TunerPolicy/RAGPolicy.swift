@@ -35,6 +35,9 @@ public final class RAGPolicy: @unchecked Sendable {
     private let clip: Double
     private let widest: Int
     private let scratchCount: Int
+    /// The checkpoint's shared settings, their stored action, and per category feature whether
+    /// the category is served them (``PolicyCheckpoint/sharedSettings``).
+    private let fixed: (settings: RAGSettings, action: [Float], categories: [Bool])?
 
     public enum LoadError: Error, CustomStringConvertible {
         case notServable(path: String, reason: String)
@@ -82,6 +85,31 @@ public final class RAGPolicy: @unchecked Sendable {
         clip = normalizer.clip
         widest = layers.map(\.outputs).max()!
         scratchCount = checkpoint.architecture.actionSpace.scratchCount
+        if let shared = checkpoint.sharedSettings {
+            guard let action = layout.storedAction(shared), layout.fusionRange.contains(shared.fusionWeight) else {
+                throw LoadError.notServable(path: path, reason: "its shared settings \(shared) lie outside its action bounds")
+            }
+            if let stranger = checkpoint.sharedCategories.first(where: { !features.categories.contains($0) }) {
+                throw LoadError.notServable(path: path, reason: "it serves category '\(stranger)' the shared settings, but was not trained on it")
+            }
+            fixed = (shared, action, features.categories.map(checkpoint.sharedCategories.contains))
+        } else {
+            fixed = nil
+        }
+    }
+
+    /// Whether the category in features `x` (its one-hot, all 0 for a category never seen) is
+    /// served the fixed settings.
+    private func fixedApplies(_ x: UnsafeBufferPointer<Float>, _ categories: [Bool]) -> Bool {
+        guard let hot = categories.indices.first(where: { x[$0] > 0.5 }) else { return true }
+        return categories[hot]
+    }
+
+    /// The stored action of the fixed settings when the category in features `x` is served them:
+    /// what off-policy evaluation treats as the target's only action there.
+    public func fixedAction(features x: UnsafeBufferPointer<Float>) -> [Float]? {
+        guard let fixed, fixedApplies(x, fixed.categories) else { return nil }
+        return fixed.action
     }
 
     /// Those of `categories` the policy was not trained on: their requests get what it chooses
@@ -110,6 +138,10 @@ public final class RAGPolicy: @unchecked Sendable {
     /// logged decisions and replays have them.
     public func decide(features x: UnsafeBufferPointer<Float>, mode: Mode = .deterministic) -> Decision {
         precondition(x.count == featureCount, "policy reads \(featureCount) features, got \(x.count)")
+        if let fixed, fixedApplies(x, fixed.categories) {
+            return Decision(settings: fixed.settings, policyVersion: version, fusionWeightSample: fixed.settings.fusionWeight, logProbability: 0,
+                            indices: (Int(fixed.action[0]), Int(fixed.action[1]), Int(fixed.action[4])))
+        }
         let n = featureCount
         // [ input n | A | B ], A and B alternate as layer outputs; the one not holding the
         // actor's output then holds the action and the softmax scratch.

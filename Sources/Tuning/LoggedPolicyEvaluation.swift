@@ -32,7 +32,11 @@ public struct LoggedPolicyEvaluation {
         }
     }
 
-    public static func evaluate(_ records: [DecisionRecord], policy: Policy, options: Options = Options()) throws -> [OffPolicyEvaluation.Estimate] {
+    /// `fixedAction` gives, for a context whose category the target serves fixed settings
+    /// (``PolicyCheckpoint/sharedSettings``), their stored action: there the target is that one action, with
+    /// probability 1 (``RAGPolicy/fixedAction(features:)``).
+    public static func evaluate(_ records: [DecisionRecord], policy: Policy, fixedAction: ([Float]) -> [Float]? = { _ in nil },
+                                options: Options = Options()) throws -> [OffPolicyEvaluation.Estimate] {
         let space = policy.actionSpace
         let observationSize = policy.network.architecture.observationSize
         var rewards: [Double] = []
@@ -48,13 +52,18 @@ public struct LoggedPolicyEvaluation {
             }
             rewards.append(reward)
             features.append(Self.features(record.context, record.action, space: space))
-            target.append(Double(exp(policy.logProbability(of: record.action, given: record.context, mask: record.mask))))
+            if let fixed = fixedAction(record.context) {
+                target.append(zip(fixed, record.action).allSatisfy { abs($0 - $1) <= 1e-6 } ? 1 : 0)
+            } else {
+                target.append(Double(exp(policy.logProbability(of: record.action, given: record.context, mask: record.mask))))
+            }
         }
         // The reward model (validated rows only reach here).
         let beta = try LinearAlgebra.ridgeRegression(features, rewards, lambda: options.ridge)
         func predict(_ x: [Double]) -> Double { zip(x, beta).reduce(0) { $0 + $1.0 * $1.1 } }
         var rng = RandomGenerator(seed: options.seed)
         let predictedTarget = records.map { record -> Double in
+            if let fixed = fixedAction(record.context) { return predict(Self.features(record.context, fixed, space: space)) }
             var total = 0.0
             for _ in 0..<options.samplesPerContext {
                 let action = policy.sampledAction(record.context, mask: record.mask, using: &rng)

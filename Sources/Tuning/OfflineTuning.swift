@@ -11,6 +11,8 @@ import TunerPolicy
 /// per-category oracle — the last two chosen on the train split, so the test split stays held out.
 public struct OfflineTuning {
     public struct Verdict: Sendable {
+        /// What each test category is served: the policy's proposal where the category is
+        /// specialised (``Specialisation``), the shared configuration elsewhere.
         public var policyConfigurations: [String: RAGSettings]
         public var policy: MetricsSummary
         public var defaultStatic: MetricsSummary
@@ -33,6 +35,13 @@ public struct OfflineTuning {
         /// Categories whose gates no configuration of the grid meets on the train split: a
         /// violation there says the thresholds are out of reach, not that the policy chose badly.
         public var unattainableGateCategories: [String]
+        /// Which categories earned a configuration of their own, and why or why not.
+        public var specialisation: Specialisation
+        /// What the learned network proposes per train category, before the evidence rule.
+        public var proposedConfigurations: [String: RAGSettings]
+        /// The train categories served the shared configuration (the best static one), as the
+        /// checkpoint carries them (``PolicyCheckpoint/sharedCategories``).
+        public var sharedCategories: [String]
         /// Whether the learned configurations pass the gates over the whole test split.
         public var overallGatesPassed: Bool { policy.reward.gatesPassed }
         /// The learned policy's outcome for each test query (cache order).
@@ -94,6 +103,14 @@ public struct OfflineTuning {
         try PPOTrainer(configuration: configuration, makeEnvironment: environments(seed: configuration.seed))
     }
 
+    /// The categories whose gates no grid configuration meets on the train split, said before
+    /// training (``ConfigurationGrid/unmetGates(_:)``).
+    public func unmetGates() throws -> [ConfigurationGrid.UnmetGates] {
+        let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: system.reranker != nil)
+        let workspace = trainCache.makeWorkspace()
+        return ConfigurationGrid.unmetGates(try grid.map { try trainCache.evaluate($0, reward: setup.reward, workspace: workspace) })
+    }
+
     /// Per-query reward (``PolicyConfiguration/RewardWeights/queryReward``): what a paired
     /// bootstrap over queries can resample.
     public func queryReward(_ o: QueryOutcome) -> Double {
@@ -106,7 +123,7 @@ public struct OfflineTuning {
     public func proposedConfigurations(_ policy: Policy, categories: [String]) -> [String: RAGSettings] {
         let probe = environment(seed: 0)
         var chosen: [String: RAGSettings] = [:]
-        for name in categories {
+        for name in trainCache.categories + categories.filter({ !trainCache.categories.contains($0) }) {
             guard let c = trainCache.categories.firstIndex(of: name) else { continue }
             let action = policy.deterministicAction(probe.initialObservation(category: c))
             chosen[name] = probe.configuration(for: policy.actionSpace.environmentValues(action))
@@ -140,31 +157,34 @@ public struct OfflineTuning {
     public func verdict(policy: Policy, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
         let reward = setup.reward
         let categories = testCache.categories
-        let chosen = proposedConfigurations(policy, categories: categories)
         let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: system.reranker != nil)
         let workspace = trainCache.makeWorkspace()
         let trainReports = try grid.map { try trainCache.evaluate($0, reward: reward, workspace: workspace) }
         let bestStatic = ConfigurationGrid.best(trainReports)!.configuration
-        // A category's oracle: its best configuration among those meeting its gates on train, or
-        // among all where none does.
-        func oracle(_ name: String) -> (report: BatchReport?, attainable: Bool) {
-            let perCategory = trainReports.filter { $0.perCategory[name] != nil }
-            let passing = perCategory.filter { $0.perCategory[name]!.gatesPassed }
-            let best = (passing.isEmpty ? perCategory : passing).max { $0.perCategory[name]!.reward.reward < $1.perCategory[name]!.reward.reward }
-            return (best, !passing.isEmpty)
-        }
+        let specialisation = try Specialisation(cache: trainCache, grid: grid, shared: bestStatic, reward: reward, queryReward: queryReward,
+                                                bootstrap: bootstrap)
+        // The oracle and the policy answer to the same rule: a category's own configuration only
+        // with evidence, the shared one otherwise (and for a category train never saw).
+        let everyCategory = trainCache.categories + categories.filter { !trainCache.categories.contains($0) }
         var oracleConfigurations: [String: RAGSettings] = [:]
-        var unattainable: [String] = []
-        for name in categories {
-            let (best, attainable) = oracle(name)
-            if !attainable { unattainable.append(name) }
-            oracleConfigurations[name] = best?.configuration ?? bestStatic
+        for name in everyCategory { oracleConfigurations[name] = specialisation.evidence(for: name).map { $0.specialised ? $0.own : bestStatic } ?? bestStatic }
+        let proposed = proposedConfigurations(policy, categories: trainCache.categories)
+        var chosen: [String: RAGSettings] = [:]
+        for name in everyCategory {
+            guard let own = proposed[name] else {
+                chosen[name] = bestStatic
+                continue
+            }
+            let ownReward = try trainCache.evaluate(own, reward: reward, workspace: workspace).perCategory[name]?.reward.reward ?? -.infinity
+            chosen[name] = specialisation.serves(name, proposed: own, proposedReward: ownReward)
         }
-        let oracleTrainReward = trainCache.categories.compactMap { oracle($0).report?.perCategory[$0] }
-            .reduce(0) { $0 + Double($1.n) * $1.reward.reward } / Double(trainCache.queries.count)
+        let oracleTrainReward = try trainCache.categories.map { name -> Double in
+            let summary = try trainCache.evaluate(oracleConfigurations[name]!, reward: reward, workspace: workspace).perCategory[name]!
+            return Double(summary.n) * summary.reward.reward
+        }.reduce(0, +) / Double(trainCache.queries.count)
 
         func outcomes(_ choose: (String) -> RAGSettings) throws -> [QueryOutcome] { try Self.outcomes(testCache, choose) }
-        let policyOutcomes = try outcomes { chosen[$0] ?? RAGTuningEnvironment.defaultConfiguration }
+        let policyOutcomes = try outcomes { chosen[$0]! }
         let defaultOutcomes = try outcomes { _ in RAGTuningEnvironment.defaultConfiguration }
         let bestOutcomes = try outcomes { _ in bestStatic }
         let oracleOutcomes = try outcomes { oracleConfigurations[$0]! }
@@ -177,13 +197,13 @@ public struct OfflineTuning {
             configuration: RAGTuningEnvironment.defaultConfiguration, outcomes: policyOutcomes, categories: categoryIndices,
             categoryNames: categories, reward: reward)
         return Verdict(
-            policyConfigurations: chosen,
+            policyConfigurations: chosen.filter { categories.contains($0.key) },
             policy: policyReport.overall,
             defaultStatic: MetricsSummary(defaultOutcomes, reward: reward),
             bestStatic: MetricsSummary(bestOutcomes, reward: reward),
             bestStaticConfiguration: bestStatic,
             oracle: MetricsSummary(oracleOutcomes, reward: reward),
-            oracleConfigurations: oracleConfigurations,
+            oracleConfigurations: oracleConfigurations.filter { categories.contains($0.key) },
             gainVersusDefault: gain(defaultOutcomes),
             gainVersusBestStatic: gain(bestOutcomes),
             gainVersusOracle: gain(oracleOutcomes),
@@ -191,10 +211,10 @@ public struct OfflineTuning {
                 policy: mean(policyOutcomes), defaultStatic: mean(defaultOutcomes), bestStatic: mean(bestOutcomes), oracle: mean(oracleOutcomes)),
             oracleTrainReward: oracleTrainReward,
             gateViolations: policyReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted(),
-            unattainableGateCategories: unattainable.sorted(),
+            unattainableGateCategories: specialisation.evidence.filter { !$0.feasible }.map(\.category).sorted(),
+            specialisation: specialisation, proposedConfigurations: proposed,
+            sharedCategories: trainCache.categories.filter { chosen[$0] == bestStatic },
             policyOutcomes: policyOutcomes,
-            policyOutcomeConfigurations: (0..<testCache.queries.count).map {
-                chosen[categories[testCache.categoryIndex(at: $0)]] ?? RAGTuningEnvironment.defaultConfiguration
-            })
+            policyOutcomeConfigurations: (0..<testCache.queries.count).map { chosen[categories[testCache.categoryIndex(at: $0)]]! })
     }
 }

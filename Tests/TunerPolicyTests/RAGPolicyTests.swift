@@ -147,4 +147,38 @@ import TunerPolicy
         #expect(policy.unknownCategories(["warranty", "overview", "warranty"]).isEmpty)
         #expect(policy.unknownCategories(["long", "warranty", "short", "long"]) == ["long", "short"])
     }
+
+    /// A checkpoint's shared settings: the categories listed, and every category the policy
+    /// never saw, are served the shared settings with probability 1; the others ask the network,
+    /// as a checkpoint without the table does. Settings outside the bounds or a category it was
+    /// not trained on are refused at load.
+    @Test func sharedSettingsServeTheCategoriesWithoutEvidence() throws {
+        let shared = RAGSettings(variant: .bm25, k: 7, rerank: true, fusionWeight: 0.5, template: .budgeted)
+        let plain = try PolicyFixture.policy(seed: 6)
+        var checkpoint = try PolicyFixture.checkpoint(seed: 6)
+        checkpoint.sharedSettings = shared
+        checkpoint.sharedCategories = ["warranty"]
+        let fixed = try RAGPolicy(bytes: checkpoint.archive().encoded())
+        #expect(fixed.checkpoint.sharedSettings == shared && fixed.checkpoint.sharedCategories == ["warranty"])
+        var differed = 0
+        for context in PolicyFixture.contexts(200) {
+            let decision = fixed.decide(context, mode: .sampled(seed: 9))
+            if ["warranty", "never_seen"].contains(context.category) {
+                #expect(decision.settings == shared && decision.probability == 1)
+                #expect(decision.storedAction == PolicyFixture.layout.storedAction(shared))
+            } else {
+                let network = plain.decide(context, mode: .sampled(seed: 9))
+                #expect(decision.settings == network.settings && decision.logProbability == network.logProbability)
+                if network.settings != shared { differed += 1 }
+            }
+        }
+        #expect(differed > 50)
+
+        checkpoint.sharedSettings = RAGSettings(k: 99)
+        #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: checkpoint.archive().encoded()) }
+        checkpoint.sharedSettings = shared
+        checkpoint.sharedCategories = ["long"]
+        let stranger = #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: checkpoint.archive().encoded()) }
+        #expect(stranger?.description.contains("'long'") == true)
+    }
 }

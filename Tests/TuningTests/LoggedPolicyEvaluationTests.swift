@@ -71,6 +71,21 @@ import Tuning
             #expect(abs(e.value - truth) < 4 * e.interval.standardError, "\(e.estimator)")
             #expect(e.warning == nil)
         }
+
+        // A target that serves one fixed action where x₀ > 0 (a category on the shared
+        // configuration) and the network elsewhere: its value there is that action's reward.
+        let fixed: [Float] = [2, 1]
+        var fixedTruth = 0.0
+        for r in records {
+            fixedTruth += r.context[0] > 0 ? Self.rewardProbability(r.context, fixed)
+                : actions.reduce(0) { $0 + Double(exp(policy.logProbability(of: $1, given: r.context))) * Self.rewardProbability(r.context, $1) }
+        }
+        fixedTruth /= Double(records.count)
+        let mixed = try LoggedPolicyEvaluation.evaluate(records, policy: policy, fixedAction: { $0[0] > 0 ? fixed : nil }, options: options)
+        for e in mixed where e.estimator != .dm {
+            #expect(abs(e.value - fixedTruth) < 4 * e.interval.standardError, "\(e.estimator): \(e.value) against \(fixedTruth)")
+        }
+        #expect(abs(fixedTruth - truth) > 0.02, "the fixed action must change the value for the check to mean anything")
     }
 
     static func json(_ object: [String: Any]) throws -> String {

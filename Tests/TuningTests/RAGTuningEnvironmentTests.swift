@@ -128,22 +128,34 @@ import Tuning
         // On Cranfield's train half no grid configuration meets the "how" and "what" gates.
         #expect(Set(["how", "what"]).isSubset(of: verdict.unattainableGateCategories))
 
-        // The oracle's train score, by another route: every grid configuration scored on the whole
-        // train split, each category's best (among those meeting its gates, where any does)
-        // weighted by the category's size. The best single static configuration scores lower.
+        // The oracle answers to the evidence rule: a category's own configuration (the best one
+        // meeting its gates, or where none does the least total shortfall) only with evidence,
+        // the best static one otherwise. Its train score, by another route: each category's
+        // configuration scored on the whole train split, weighted by the category's size.
         let grid = ConfigurationGrid.configurations(tuning.setup.policy.actions, rerankAvailable: tuning.system.reranker != nil)
         let reports = try grid.map { try tuning.trainCache.evaluate($0, reward: tuning.setup.reward) }
         let n = Double(tuning.trainCache.queries.count)
         var oracleTotal = 0.0
         for category in tuning.trainCache.categories {
-            let summaries = reports.compactMap { $0.perCategory[category] }
-            let passing = summaries.filter(\.gatesPassed)
-            oracleTotal += Double(summaries[0].n) * (passing.isEmpty ? summaries : passing).map(\.reward.reward).max()!
+            let evidence = try #require(verdict.specialisation.evidence(for: category))
+            let summaries = reports.map { $0.perCategory[category]! }
+            let served = evidence.specialised ? evidence.own : verdict.bestStaticConfiguration
+            #expect(verdict.oracleConfigurations[category].map { $0 == served } ?? true)
+            oracleTotal += Double(summaries[0].n) * summaries[grid.firstIndex(of: served)!].reward.reward
+            let own = summaries[grid.firstIndex(of: evidence.own)!]
+            if evidence.feasible {
+                #expect(own.gatesPassed && own.reward.reward == summaries.filter(\.gatesPassed).map(\.reward.reward).max())
+            } else {
+                func shortfall(_ m: MetricsSummary) -> Double { m.reward.gates.map(\.relativeShortfall).reduce(0, +) }
+                #expect(summaries.allSatisfy { !$0.gatesPassed } && shortfall(own) == summaries.map(shortfall).min())
+                #expect(!evidence.shortfalls.isEmpty && evidence.bestValues["relevancy_min"] == summaries.map { $0.reward.gates[1].value }.max())
+            }
         }
         #expect(abs(oracleTotal / n - verdict.oracleTrainReward) < 1e-12)
-        let bestStatic = try #require(reports.first { $0.configuration == verdict.bestStaticConfiguration })
-        let bestStaticScore = tuning.trainCache.categories.compactMap { bestStatic.perCategory[$0] }.reduce(0) { $0 + Double($1.n) * $1.reward.reward } / n
-        #expect(verdict.oracleTrainReward > bestStaticScore + 0.01, "oracle \(verdict.oracleTrainReward), best static \(bestStaticScore)")
+        // The served policy: a category keeps the network's proposal only where it is specialised.
+        for (category, served) in verdict.policyConfigurations where !(verdict.specialisation.evidence(for: category)?.specialised ?? false) {
+            #expect(served == verdict.bestStaticConfiguration, "\(category)")
+        }
     }
 }
 

@@ -31,6 +31,16 @@ public struct GateResult: Sendable, Equatable, Codable {
     public var value: Double
     public var threshold: Double
     public var passed: Bool
+
+    /// How far the value misses the threshold, relative to it: (threshold − value)/threshold for a
+    /// floor, (value − threshold)/threshold for a ceiling; 0 when the gate holds. Comparable across
+    /// gates, so a category no configuration can satisfy is served the one that misses least.
+    public var relativeShortfall: Double {
+        passed ? 0 : abs(value - threshold) / max(abs(threshold), 1e-9)
+    }
+
+    /// A floor (faithfulness, relevancy: `_min`) rather than a ceiling (latency, error rate).
+    public var isFloor: Bool { name.hasSuffix("_min") }
 }
 
 /// The reward of a batch and how it was made up.

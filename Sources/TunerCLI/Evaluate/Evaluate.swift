@@ -78,6 +78,9 @@ extension Tuner {
                     object["best"] = ReportJSON.configurationObject(best)
                     object["grid_size"] = reports.count
                     object["any_passes_gates"] = best.overall.gatesPassed
+                    object["unmet_gates"] = ConfigurationGrid.unmetGates(reports).map { u in
+                        ["category": u.category, "gates": u.gates.map { ["name": $0.name, "threshold": $0.threshold, "best": $0.best, "met_alone": $0.metAlone] }] as [String: Any]
+                    }
                     try ReportJSON.print(object)
                 } else {
                     print("grid: \(reports.count) configurations × \(context.queries.count) queries; cache built in \(built), all scored in \(scored)")
@@ -85,6 +88,8 @@ extension Tuner {
                     ReportTable.printConfigurations(Array(top))
                     print(best.overall.gatesPassed ? "\nbest configuration passing every gate:" : "\nno configuration passes every gate; highest reward:")
                     ReportTable.printReport(best)
+                    let unmet = ConfigurationGrid.unmetGates(reports)
+                    if !unmet.isEmpty { print("\n" + ConfigurationGrid.describe(unmet, split: context.split)) }
                 }
                 return
             }

@@ -52,7 +52,7 @@ extension Tuner {
                     FileHandle.standardError.write(Data("""
                         tuner serve: the policy \(checkpoint) was trained on categories \(policy.current.features.categories.joined(separator: ", ")); \
                         categories of dataset \(loaded.setup.dataset.manifest.id) it never saw: \(unknown.joined(separator: ", ")) (their requests \
-                        get its choice for an unknown category)
+                        get its shared configuration where it has one, else the network's choice for an unknown category)
 
                         """.utf8))
                 }

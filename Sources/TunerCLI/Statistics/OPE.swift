@@ -49,12 +49,18 @@ extension Tuner {
             let weights = try policy.load().reward
             let decisionLog = try DecisionLog.read(URL(fileURLWithPath: log), weights: weights, maxBadLineFraction: maxBadLines)
             let records = decisionLog.records
-            let target = Policy(checkpoint: try PolicyCheckpoint.read(from: URL(fileURLWithPath: checkpoint)))
+            let stored = try PolicyCheckpoint.read(from: URL(fileURLWithPath: checkpoint))
+            let target = Policy(checkpoint: stored)
+            // Categories the checkpoint serves fixed settings are judged as it serves them.
+            let served = try stored.sharedSettings.map { _ in try RAGPolicy(contentsOf: URL(fileURLWithPath: checkpoint)) }
             var options = LoggedPolicyEvaluation.Options()
             options.switchThreshold = switchThreshold
             options.bootstrap = Bootstrap(resamples: resamples, level: level, seed: seed)
             options.seed = seed
-            let estimates = try LoggedPolicyEvaluation.evaluate(records, policy: target, options: options)
+            let estimates = try LoggedPolicyEvaluation.evaluate(records, policy: target, fixedAction: { context in
+                guard let served, context.count == served.featureCount else { return nil }
+                return context.withUnsafeBufferPointer { served.fixedAction(features: $0) }
+            }, options: options)
             if output.json {
                 let object: [String: Any] = [
                     "rows": records.count,

@@ -102,6 +102,9 @@ extension Tuner {
             let timings = try resumption?.timings ?? stageTimes.map { try StageTimings.read(from: URL(fileURLWithPath: $0)) }
             let (tuning, replaySummary) = try TrainingRun.offlineTuning(settings, setup: context.setup, system: context.system, timings: timings, maxBadLines: maxBadLines)
             if !output.json, let replaySummary { print(replaySummary) }
+            if !output.json, case let unmet = try tuning.unmetGates(), !unmet.isEmpty {
+                print(ConfigurationGrid.describe(unmet, split: "train") + "\n(such a category is served the configuration that misses its gates least)")
+            }
             let run = try resumption.map { try TrainingRun(resuming: $0, tuning: tuning, store: store) }
                 ?? TrainingRun(.offline(tuning), settings: settings, store: store, record: newRecord(options.dataset, context))
             try finish(run, printing: "tuner train --mode offline --out \(out) --resume \(run.record!.id)")
