@@ -26,3 +26,23 @@ public struct PolicyContext: Sendable, Equatable {
         self.corpusDocuments = corpusDocuments
     }
 }
+
+/// The JSON a service sends to `POST /decide` (tuner serve).
+extension PolicyContext: Codable {
+    enum CodingKeys: String, CodingKey {
+        case category, faithfulness, relevancy, current
+        case latencyP50Milliseconds = "latency_p50_ms", latencyP95Milliseconds = "latency_p95_ms", costUSD = "cost_usd"
+        case corpusDocuments = "corpus_documents"
+    }
+
+    /// As a service sends it (`POST /decide`): `current` may be left out for the default settings.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(category: try c.decode(String.self, forKey: .category), faithfulness: try c.decode(Double.self, forKey: .faithfulness),
+                  relevancy: try c.decode(Double.self, forKey: .relevancy),
+                  latencyP50Milliseconds: try c.decode(Double.self, forKey: .latencyP50Milliseconds),
+                  latencyP95Milliseconds: try c.decode(Double.self, forKey: .latencyP95Milliseconds), costUSD: try c.decode(Double.self, forKey: .costUSD),
+                  current: try c.decodeIfPresent(RAGSettings.self, forKey: .current) ?? RAGSettings(),
+                  corpusDocuments: try c.decode(Int.self, forKey: .corpusDocuments))
+    }
+}

@@ -193,7 +193,10 @@ public final class TunerServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition())))
         }
-        if let policy { router.addPolicyReload(policy, token: accessToken) }
+        if let policy {
+            router.addPolicyReload(policy, token: accessToken)
+            router.addDecisions(self, policy: policy)
+        }
         router.get("/tuner/evaluator") { _, _ in self.evaluator.description }
         router.post("/tuner/evaluate") { request, context -> EvaluatorProtocol.Response in
             let body = try await Self.decode(EvaluatorProtocol.Request.self, request, context)

@@ -22,9 +22,12 @@ import Yams
         defer { try? FileManager.default.removeItem(at: checkpoint) }
         try DecisionBenchmark.defaultPolicy().checkpoint.write(to: checkpoint)
         let token = "conformance-token-0123456789"
-        let server = TunerServer(evaluator: Loopback.evaluator, policy: try PolicyHandle(contentsOf: checkpoint), accessToken: try AccessToken(token))
+        let decisions = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: decisions) }
+        let server = TunerServer(evaluator: Loopback.evaluator, policy: try PolicyHandle(contentsOf: checkpoint),
+                                 log: try DecisionLogWriter(url: decisions), accessToken: try AccessToken(token))
         let paths = try #require(document["paths"] as? [String: [String: Any]])
-        #expect(Set(paths.keys) == ["/tuner/evaluator", "/tuner/evaluate", "/query", "/metrics", "/health", "/admin/reload"])
+        #expect(Set(paths.keys) == ["/tuner/evaluator", "/tuner/evaluate", "/query", "/metrics", "/health", "/admin/reload", "/decide", "/outcome"])
         try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
             var checked = 0
             for (path, operations) in paths {
@@ -51,9 +54,16 @@ import Yams
                     }
                     let reply = try await Loopback.request(
                         url, method: method.uppercased(), body: try example.map { try JSONSerialization.data(withJSONObject: $0) }, headers: headers)
-                    #expect(reply.status == 200, "\(method) \(path): \(String(decoding: reply.body, as: UTF8.self))")
-                    let ok = try #require((responses["200"] as? [String: Any])?["content"] as? [String: Any])
-                    if let json = ok["application/json"] as? [String: Any] {
+                    // An operation documented with no content answers 204.
+                    if responses["204"] != nil {
+                        #expect(reply.status == 204, "\(method) \(path): \(String(decoding: reply.body, as: UTF8.self))")
+                    } else {
+                        #expect(reply.status == 200, "\(method) \(path): \(String(decoding: reply.body, as: UTF8.self))")
+                    }
+                    let ok = (responses["200"] as? [String: Any])?["content"] as? [String: Any] ?? [:]
+                    if responses["204"] != nil {
+                        #expect(reply.body.isEmpty)
+                    } else if let json = ok["application/json"] as? [String: Any] {
                         let value = try #require(reply.json, "\(path) answered no JSON")
                         let problems = validate(value, against: try #require(json["schema"]), at: "\(method) \(path) 200")
                         #expect(problems.isEmpty, "\(problems)")
@@ -62,19 +72,19 @@ import Yams
                     }
                     if example != nil {
                         let errorSchema = try #require(resolve(responses["400"]).flatMap { content($0) })
-                        let bad = try await Loopback.request(url, method: "POST", body: Data("{}".utf8))
+                        let bad = try await Loopback.request(url, method: "POST", body: Data("{}".utf8), headers: headers)
                         #expect(bad.status == 400)
                         #expect(validate(try #require(bad.json), against: errorSchema, at: "\(path) 400").isEmpty)
-                        let notJSON = try await Loopback.request(url, method: "POST", body: Data("{\"question\": ".utf8))
+                        let notJSON = try await Loopback.request(url, method: "POST", body: Data("{\"question\": ".utf8), headers: headers)
                         #expect(notJSON.status == 400)
                         #expect(responses["413"] != nil)
-                        let huge = try await Loopback.request(url, method: "POST", body: Data(repeating: 0x20, count: TunerServer.maxRequestBytes + 1))
+                        let huge = try await Loopback.request(url, method: "POST", body: Data(repeating: 0x20, count: TunerServer.maxRequestBytes + 1), headers: headers)
                         #expect(huge.status == 413, "\(path) with an oversized body answered \(huge.status)")
                     }
                     checked += 1
                 }
             }
-            #expect(checked == 6)
+            #expect(checked == 8)
             #expect(try await Loopback.request(base.appendingPathComponent("nowhere")).status == 404)
         }
     }
