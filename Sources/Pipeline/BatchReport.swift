@@ -19,8 +19,20 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
     public var violationRate: Double
     public var qualitySpread: Double
     public var reward: RewardBreakdown
+    /// Whether the gates hold with confidence, not only at the point estimates: faithfulness and
+    /// relevancy at their mean − ``marginZ`` standard errors, p95 latency at its upper confidence
+    /// bound (the order statistic a one-sided 95% interval for the 95th percentile ends at), the
+    /// error rate as measured (a bound on a 1% rate needs more questions than a category has).
+    /// What a choice on the train split asks of a configuration, so it does not flip with a few
+    /// milliseconds or a few questions of noise; reports show the point estimates.
+    public var gatesHeldWithMargin: Bool
 
     public var gatesPassed: Bool { reward.gatesPassed }
+    /// One-sided 95%.
+    public static let marginZ = 1.645
+    /// The margin in words, as verdicts state it.
+    public static let marginDescription = "gates held on train with one-sided 95% bounds: faithfulness and relevancy at mean − 1.645 SE, "
+        + "p95 latency at its upper confidence bound; error rate as measured"
 
     enum CodingKeys: String, CodingKey {
         case n, faithfulness, relevancy, reward, penalty, gates
@@ -41,6 +53,7 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
         reward = RewardBreakdown(
             reward: try number(.reward), latencyNormalized: try number(.latencyNormalized), costNormalized: try number(.costNormalized),
             penalty: try number(.penalty), gates: try c.decode([GateResult].self, forKey: .gates))
+        gatesHeldWithMargin = reward.gatesPassed
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -62,6 +75,7 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
     public init(_ outcomes: [QueryOutcome], members: [Int]? = nil, reward function: RewardFunction) {
         var n = 0
         var ndcg = 0.0, recall = 0.0, faithfulness = 0.0, relevancy = 0.0, f1 = 0.0, cost = 0.0
+        var faithfulnessSquares = 0.0, relevancySquares = 0.0
         var failures = 0, violations = 0
         var quality = 0.0, qualitySquares = 0.0
         var latencies: [Double] = []
@@ -72,6 +86,8 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
             recall += o.recallAt10
             faithfulness += o.faithfulness
             relevancy += o.relevancy
+            faithfulnessSquares += o.faithfulness * o.faithfulness
+            relevancySquares += o.relevancy * o.relevancy
             f1 += o.answerF1 ?? 0
             cost += o.costUSD
             failures += o.failed ? 1 : 0
@@ -101,6 +117,15 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
         self.reward = function.evaluate(BatchMeasurement(
             faithfulness: self.faithfulness, relevancy: self.relevancy, latencyP95Milliseconds: latencyP95Milliseconds,
             costUSD: costUSD, errorRate: errorRate, violationRate: violationRate, qualitySpread: qualitySpread))
+        func lowerBound(_ mean: Double, _ squares: Double) -> Double {
+            mean - Self.marginZ * (max(squares / count - mean * mean, 0) / count).squareRoot()
+        }
+        // The 1-based rank of the 95th percentile's upper bound: 0.95n + z·√(0.95·0.05·n), rounded up.
+        let rank = min(n, Int((0.95 * count + Self.marginZ * (0.95 * 0.05 * count).squareRoot()).rounded(.up)))
+        gatesHeldWithMargin = reward.gatesPassed && function.gateResults(BatchMeasurement(
+            faithfulness: lowerBound(self.faithfulness, faithfulnessSquares), relevancy: lowerBound(self.relevancy, relevancySquares),
+            latencyP95Milliseconds: max(latencies[rank - 1], latencyP95Milliseconds), costUSD: costUSD, errorRate: errorRate,
+            violationRate: violationRate, qualitySpread: qualitySpread)).allSatisfy(\.passed)
     }
 }
 

@@ -25,20 +25,25 @@ public enum ConfigurationGrid {
         return result
     }
 
-    /// The best report: the highest reward among those that pass every gate, or, when none
-    /// passes, the highest reward overall (the caller reports that no configuration passed).
+    /// The best report: the highest reward among those whose gates hold with margin
+    /// (``MetricsSummary/gatesHeldWithMargin``), else among those that pass at the point
+    /// estimates, or, when none passes, the highest reward overall (the caller reports that no
+    /// configuration passed).
     public static func best(_ reports: [BatchReport]) -> BatchReport? {
-        let passing = reports.filter(\.overall.gatesPassed)
+        let held = reports.filter(\.overall.gatesHeldWithMargin)
+        let passing = held.isEmpty ? reports.filter(\.overall.gatesPassed) : held
         return (passing.isEmpty ? reports : passing).max { $0.overall.reward.reward < $1.overall.reward.reward }
     }
 
     /// Which of `summaries` (one configuration's results each, on one category's questions) a
-    /// category is served: the highest reward among those meeting its gates; where none does, the
-    /// least total relative shortfall over the gates, reward breaking ties — rather than whichever
-    /// reward gives up the gate whose penalty costs least. Nil for no summaries.
+    /// category is served: the highest reward among those whose gates hold with margin
+    /// (``MetricsSummary/gatesHeldWithMargin``); where none does, the least total relative
+    /// shortfall over the gates at the point estimates (so those passing there come first), reward
+    /// breaking ties — rather than whichever reward gives up the gate whose penalty costs least.
+    /// `feasible`: the choice's gates hold with margin. Nil for no summaries.
     public static func choose(_ summaries: [MetricsSummary]) -> (index: Int, feasible: Bool)? {
         guard !summaries.isEmpty else { return nil }
-        if let best = summaries.indices.filter({ summaries[$0].gatesPassed }).max(by: { summaries[$0].reward.reward < summaries[$1].reward.reward }) {
+        if let best = summaries.indices.filter({ summaries[$0].gatesHeldWithMargin }).max(by: { summaries[$0].reward.reward < summaries[$1].reward.reward }) {
             return (best, true)
         }
         func shortfall(_ i: Int) -> Double { summaries[i].reward.gates.reduce(0) { $0 + $1.relativeShortfall } }

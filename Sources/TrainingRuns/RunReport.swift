@@ -89,6 +89,8 @@ public struct RunReport: Codable, Sendable {
         public var specialisation: [String: CategoryEvidence]?
         /// What the learned network proposed per train category, before the evidence rule.
         public var proposedConfigs: [String: ReportJSON.Configuration]?
+        /// The margin choices on train kept from the gates (``MetricsSummary/marginDescription``).
+        public var gateMargin: String?
         public var policy: MetricsSummary?
         /// Against an evaluator: how many pairs the gain is over, and what a pair is.
         public var pairs: Int?
@@ -101,7 +103,7 @@ public struct RunReport: Codable, Sendable {
             case gainVsOracle = "gain_vs_oracle", queryReward = "query_reward", gateViolations = "gate_violations"
             case gatesUnattainable = "gates_unattainable", overallGatesPassed = "overall_gates_passed", policyConfigs = "policy_configs"
             case bestStaticConfig = "best_static_config", oracleConfigs = "oracle_configs", pairedOver = "paired_over"
-            case proposedConfigs = "proposed_configs"
+            case proposedConfigs = "proposed_configs", gateMargin = "gate_margin"
         }
     }
 
@@ -164,7 +166,8 @@ public struct RunReport: Codable, Sendable {
             bestStaticConfig: ReportJSON.Configuration(v.bestStaticConfiguration),
             oracleConfigs: v.oracleConfigurations.mapValues(ReportJSON.Configuration.init),
             specialisation: Dictionary(uniqueKeysWithValues: v.specialisation.evidence.map { ($0.category, CategoryEvidence($0)) }),
-            proposedConfigs: v.proposedConfigurations.mapValues(ReportJSON.Configuration.init), policy: v.policy)
+            proposedConfigs: v.proposedConfigurations.mapValues(ReportJSON.Configuration.init), gateMargin: MetricsSummary.marginDescription,
+            policy: v.policy)
     }
 
     /// A run against an evaluator: its verdict and what tuning and the verdict paid.

@@ -26,12 +26,14 @@ public struct Specialisation: Sendable {
         public var questions: Int
         /// The category's own choice on all its train questions.
         public var own: RAGSettings
-        /// Whether any configuration of the grid meets the category's gates on train.
+        /// Whether any configuration of the grid meets the category's gates on train (at the point
+        /// estimates; the choice prefers those holding them with margin).
         public var feasible: Bool
         /// Per query: the own choice (made on the other folds) minus the shared configuration, on
         /// each held-out fold; nil with fewer than ``Specialisation/minimumQuestions`` questions.
         public var crossFittedGain: BootstrapInterval?
-        /// The shared configuration breaches a gate of the category on train that `own` meets.
+        /// The shared configuration does not hold the category's gates with margin on train, and
+        /// `own` does.
         public var sharedBreachesGates: Bool
         /// Gate → how far `own` misses it, relative to the threshold (only the gates it misses).
         public var shortfalls: [String: Double]
@@ -87,7 +89,8 @@ public struct Specialisation: Sendable {
             let sharedOutcomes = try questions.map { try cache.outcome(at: $0, configuration: shared, workspace: workspace) }
             let sharedRewards = sharedOutcomes.map(queryReward)
             let sharedSummary = MetricsSummary(sharedOutcomes, reward: categoryReward)
-            let (ownIndex, feasible) = ConfigurationGrid.choose(whole)!
+            let (ownIndex, held) = ConfigurationGrid.choose(whole)!
+            let feasible = whole.contains(where: \.gatesPassed)
             var gain: BootstrapInterval?
             if crossFits {
                 var differences = [Double](repeating: 0, count: questions.count)
@@ -100,7 +103,7 @@ public struct Specialisation: Sendable {
             let ownGates = whole[ownIndex].reward.gates
             return Evidence(
                 category: name, questions: questions.count, own: grid[ownIndex], feasible: feasible, crossFittedGain: gain,
-                sharedBreachesGates: feasible && !sharedSummary.gatesPassed && grid[ownIndex] != shared,
+                sharedBreachesGates: held && !sharedSummary.gatesHeldWithMargin && grid[ownIndex] != shared,
                 shortfalls: Dictionary(uniqueKeysWithValues: ownGates.filter { !$0.passed }.map { ($0.name, $0.relativeShortfall) }),
                 bestValues: ConfigurationGrid.bestGateValues(whole), sharedReward: sharedSummary.reward.reward)
         }

@@ -143,7 +143,11 @@ import Tuning
             #expect(verdict.oracleConfigurations[category].map { $0 == served } ?? true)
             oracleTotal += Double(summaries[0].n) * summaries[grid.firstIndex(of: served)!].reward.reward
             let own = summaries[grid.firstIndex(of: evidence.own)!]
-            if evidence.feasible {
+            // Holding the gates with margin first, then passing them at the point estimates.
+            let held = summaries.filter(\.gatesHeldWithMargin)
+            if !held.isEmpty {
+                #expect(own.gatesHeldWithMargin && own.reward.reward == held.map(\.reward.reward).max())
+            } else if evidence.feasible {
                 #expect(own.gatesPassed && own.reward.reward == summaries.filter(\.gatesPassed).map(\.reward.reward).max())
             } else {
                 func shortfall(_ m: MetricsSummary) -> Double { m.reward.gates.map(\.relativeShortfall).reduce(0, +) }

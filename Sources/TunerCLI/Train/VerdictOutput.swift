@@ -17,6 +17,7 @@ enum VerdictTable {
             print("  \(name): \(c)\(why)")
         }
         print("best static (chosen on train): \(v.bestStaticConfiguration)")
+        print("choices on train: \(MetricsSummary.marginDescription)")
         for e in v.specialisation.evidence where !e.feasible {
             let gates = e.bestValues.keys.sorted().filter { e.shortfalls[$0] != nil }.map { gate in
                 String(format: "%@ misses by %.1f%% (best any configuration reached: %.4g)", gate, 100 * e.shortfalls[gate]!, e.bestValues[gate]!)
