@@ -13,7 +13,8 @@ extension Tuner {
             abstract: "Serve the evaluator protocol, a reference RAG endpoint, Prometheus metrics and a health check over HTTP.",
             discussion: """
                 GET /tuner/evaluator, POST /tuner/evaluate, POST /query (settings from --checkpoint's policy or --versions' production configuration, or the X-RAG-Configuration \
-                header), GET /metrics, GET /health, and with --checkpoint POST /admin/reload (reads the checkpoint file again; needs --auth-token-file's bearer token); documented in docs/openapi.yaml. SIGTERM or Ctrl-C stops \
+                header), GET /metrics, GET /health, and with --checkpoint POST /decide (the policy's configuration for a service's context), POST /outcome \
+                and POST /admin/reload (reads the checkpoint file again); the last two need --auth-token-file's bearer token; documented in docs/openapi.yaml. SIGTERM or Ctrl-C stops \
                 accepting connections and lets requests in flight finish.
                 """)
 
