@@ -31,7 +31,7 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
     /// One-sided 95%.
     public static let marginZ = 1.645
     /// The margin in words, as verdicts state it.
-    public static let marginDescription = "gates held on train with one-sided 95% bounds: faithfulness and relevancy at mean − 1.645 SE, "
+    public static let marginDescription = "gates held with one-sided 95% bounds: faithfulness and relevancy at mean − 1.645 SE, "
         + "p95 latency at its upper confidence bound; error rate as measured"
 
     enum CodingKeys: String, CodingKey {
