@@ -12,13 +12,14 @@ import TunerPolicy
 ///   chosen (``ConfigurationGrid/choose(_:)``) on four and judged on the fifth against the shared
 ///   one, per query; over the five folds the paired gain's bootstrap interval must lie above zero;
 /// - or the shared configuration breaches a gate of the category on train that the category's own
-///   choice meets.
+///   choice meets — on at least ``minimumQuestions`` questions too: a gate measured on two
+///   questions says nothing about the next ones.
 ///
 /// The per-category oracle reported beside the policy follows the same rule, so the two stay
 /// comparable.
 public struct Specialisation: Sendable {
     public static let folds = 5
-    /// Fewer train questions than this give no evidence: two per fold at least.
+    /// Fewer train questions than this give no evidence, by gain or by gates: two per fold at least.
     public static let minimumQuestions = 2 * folds
 
     public struct Evidence: Sendable, Equatable {
@@ -103,7 +104,7 @@ public struct Specialisation: Sendable {
             let ownGates = whole[ownIndex].reward.gates
             return Evidence(
                 category: name, questions: questions.count, own: grid[ownIndex], feasible: feasible, crossFittedGain: gain,
-                sharedBreachesGates: held && !sharedSummary.gatesHeldWithMargin && grid[ownIndex] != shared,
+                sharedBreachesGates: crossFits && held && !sharedSummary.gatesHeldWithMargin && grid[ownIndex] != shared,
                 shortfalls: Dictionary(uniqueKeysWithValues: ownGates.filter { !$0.passed }.map { ($0.name, $0.relativeShortfall) }),
                 bestValues: ConfigurationGrid.bestGateValues(whole), sharedReward: sharedSummary.reward.reward)
         }

@@ -156,6 +156,10 @@ import Tuning
             }
         }
         #expect(abs(oracleTotal / n - verdict.oracleTrainReward) < 1e-12)
+        // Cranfield's train half has categories of one to four questions: none earns its own
+        // configuration, by gain or by gates ("why", two questions, once did by gates).
+        let tiny = verdict.specialisation.evidence.filter { $0.questions < Specialisation.minimumQuestions }
+        #expect(!tiny.isEmpty && tiny.allSatisfy { !$0.specialised && $0.reason == .tooFewQuestions })
         // The served policy: a category keeps the network's proposal only where it is specialised.
         for (category, served) in verdict.policyConfigurations where !(verdict.specialisation.evidence(for: category)?.specialised ?? false) {
             #expect(served == verdict.bestStaticConfiguration, "\(category)")
