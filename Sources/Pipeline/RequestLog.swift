@@ -100,12 +100,14 @@ public struct RequestLog: Sendable {
     }
 
     /// An ISO 8601 date and time with its offset (or Z), with or without fractional seconds.
+    /// Parsed by swift-foundation's own `ISO8601FormatStyle`, not ICU's: `ISO8601DateFormatter`
+    /// died of a floating-point exception on a fraction of 80 digits (found by the fuzzer).
     public static func time(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions.insert(.withFractionalSeconds)
-        return formatter.date(from: text)
+        (try? fractional.parse(text)) ?? (try? whole.parse(text))
     }
+
+    private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let whole = Date.ISO8601FormatStyle()
 
     private static func line(_ error: DatasetError) -> Int {
         if case let .malformedLine(_, line, _) = error { return line }

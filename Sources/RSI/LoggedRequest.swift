@@ -29,9 +29,8 @@ public struct LoggedRequest: Sendable, Equatable {
     /// judged quality; each id is the file's name and line. Malformed lines are skipped.
     public static func read(requestLog url: URL) throws -> [LoggedRequest] {
         let (rows, _) = try JSONLines.readTolerating(RequestLog.Entry.self, from: url)
-        let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true), whole = Date.ISO8601FormatStyle()
         return rows.compactMap { line, e in
-            guard let time = (try? fractional.parse(e.timestamp)) ?? (try? whole.parse(e.timestamp)) else { return nil }
+            guard let time = RequestLog.time(e.timestamp) else { return nil }
             return LoggedRequest(
                 id: "\(url.lastPathComponent):\(line)", time: time, category: e.category ?? "unknown", settings: e.configuration, version: nil,
                 arm: nil, question: e.question ?? e.text,
@@ -59,9 +58,8 @@ public struct LoggedRequest: Sendable, Equatable {
         for (_, e) in rows where e.event == .outcome {
             if let o = e.outcome { outcomes[e.requestID] = outcomes[e.requestID]?.merging(o) ?? o }
         }
-        let parser = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         return rows.compactMap { _, e in
-            guard e.event == .decision, let time = try? parser.parse(e.timestamp) else { return nil }
+            guard e.event == .decision, let time = RequestLog.time(e.timestamp) else { return nil }
             guard let outcome = [e.outcome, outcomes[e.requestID]].compactMap({ $0 }).reduce(nil, { $0?.merging($1) ?? $1 }) else { return nil }
             return LoggedRequest(id: e.requestID, time: time, category: e.category ?? "unknown", settings: e.configuration,
                                  version: e.policyVersion, arm: e.arm, question: e.question, outcome: outcome)
