@@ -80,6 +80,10 @@ public struct PolicyCheckpoint: Sendable {
             throw TensorArchive.ReadError.missingTensor(path: path, name: "normalizer.mean/variance")
         }
         try Self.validate(metadata.architecture, path: path)
+        guard mean.count == variance.count else {
+            throw TensorArchive.ReadError.malformedHeader(
+                path: path, reason: "tensors 'normalizer.mean' and 'normalizer.variance' hold \(mean.count) and \(variance.count) values; they must match")
+        }
         architecture = metadata.architecture
         normalizer = RunningNormalizer(mean: mean.map(Double.init(bitPattern:)), variance: variance.map(Double.init(bitPattern:)),
                                        count: metadata.normalizerCount, clip: metadata.normalizerClip)

@@ -132,6 +132,13 @@ import TunerPolicy
         #expect(metadata.contains("[\"bm25\"]"))
         let error = #expect(throws: TensorArchive.ReadError.self) { try RAGPolicy(bytes: archive.encoded(), path: "one-variant.ckpt") }
         #expect("\(error!)".contains("a categorical needs 2...10000 choices, has 1"))
+        // Normaliser tensors of different lengths (found by Benchmarks/Fuzz) trapped on a precondition.
+        var words = try good.archive().words
+        words["normalizer.variance"]!.removeLast()
+        archive = try good.archive()
+        archive = TensorArchive(kind: archive.kind, kindVersion: archive.kindVersion, metadata: archive.metadata, floats: archive.floats, words: words)
+        let lengths = #expect(throws: TensorArchive.ReadError.self) { try RAGPolicy(bytes: archive.encoded(), path: "short.ckpt") }
+        #expect("\(lengths!)".contains("'normalizer.mean' and 'normalizer.variance' hold"))
         // A signal the service could not measure reads as the training mean: a decision, not a crash.
         var context = PolicyFixture.contexts(1)[0]
         context.latencyP95Milliseconds = .nan
