@@ -6,8 +6,9 @@
 # from Benchmarks/Fuzz/Seeds/<target> (plus the repository's own files of that kind), runs it in a
 # scratch corpus under .build-fuzz/corpus/<target>, and prints one line per target: executions,
 # coverage (libFuzzer's cov: edges, ft: features), corpus size, seconds and crashes. A crash
-# leaves its input in .build-fuzz/findings/<target>/ and makes the script exit 1; such an input
-# becomes a regression test before it is fixed.
+# leaves its input in .build-fuzz/findings/<target>/ (moved to findings-earlier/ by the next run)
+# and makes the script exit 1; such an input becomes a regression test and a seed under
+# Benchmarks/Fuzz/Seeds/<target>/ when it is fixed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-1000000}
@@ -32,6 +33,8 @@ status=0
 printf '%-17s %10s %6s %6s %9s %8s %7s\n' target execs cov ft corpus seconds crashes
 for t in "${targets[@]}"; do
     corpus=$build/corpus/$t findings=$build/findings/$t
+    # An earlier run's crash inputs move aside, so the count below is this run's.
+    if [ -n "$(ls -A "$findings" 2>/dev/null)" ]; then mkdir -p "$build/findings-earlier/$t"; mv "$findings"/* "$build/findings-earlier/$t/"; fi
     mkdir -p "$corpus" "$findings"
     from=()
     for d in "$seeds/$t" "$build/seeds/$t"; do [ -d "$d" ] && from+=("$d"); done
