@@ -58,6 +58,25 @@ import TunerPolicy
             let gain = try #require((test[key] as? [String: Double])?["mean"])
             #expect(abs(means["policy"]! - means[name]! - gain) < 1e-9, "\(name)")
         }
+        for key in ["policy_reward", "default_static_reward", "best_static_reward", "oracle_reward", "gate_violations", "gates_unattainable",
+                    "overall_gates_passed", "policy_configs", "best_static_config", "oracle_configs", "proposed_configs", "gate_margin"] {
+            #expect(test[key] != nil, "\(key)")
+        }
+        for key in ["gain_vs_default", "gain_vs_best_static", "gain_vs_oracle"] {
+            let gain = try #require(test[key] as? [String: Double])
+            #expect(Set(gain.keys) == ["mean", "ci_low", "ci_high"] && gain["ci_low"]! <= gain["mean"]! && gain["mean"]! <= gain["ci_high"]!)
+        }
+        // Every train category with its evidence; the configuration served follows from it.
+        let evidence = try #require(test["specialisation"] as? [String: [String: Any]])
+        let configs = try #require(test["policy_configs"] as? [String: [String: Any]])
+        #expect(Set(evidence.keys) == ["error_code", "overview", "warranty"])
+        for (category, e) in evidence {
+            let reason = try #require(e["reason"] as? String)
+            #expect(e["specialised"] as? Bool == (reason.hasPrefix("cross-fitted gain above") || reason.hasPrefix("the shared configuration")))
+            if e["specialised"] as? Bool == false {
+                #expect(configs[category].map { NSDictionary(dictionary: $0) } == NSDictionary(dictionary: try #require(test["best_static_config"] as? [String: Any])))
+            }
+        }
         let record = try RunStore(folder: out).run(run)
         #expect(record.status == .finished)
         let verdict = try #require(record.verdict)
