@@ -112,8 +112,9 @@ public final class RAGPolicy: @unchecked Sendable {
         return fixed.action
     }
 
-    /// Those of `categories` the policy was not trained on: their requests get what it chooses
-    /// for a category it never saw (every category feature off), which a service should know.
+    /// Those of `categories` the policy was not trained on: their requests get the shared settings
+    /// where the checkpoint has them, else what the network chooses for a category it never saw
+    /// (every category feature off) — which a service should know.
     public func unknownCategories(_ categories: some Sequence<String>) -> [String] {
         Set(categories).subtracting(features.categories).sorted()
     }
