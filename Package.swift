@@ -24,6 +24,7 @@ var package = Package(
         .library(name: "Tracking", targets: ["Tracking"]),
         .library(name: "Evaluators", targets: ["Evaluators"]),
         .library(name: "TrainingRuns", targets: ["TrainingRuns"]),
+        .library(name: "Reports", targets: ["Reports"]),
         .library(name: "RSI", targets: ["RSI"]),
         .library(name: "TunerServer", targets: ["TunerServer"]),
     ],
@@ -61,6 +62,7 @@ var package = Package(
             name: "TrainingRuns",
             dependencies: ["Tracking", "Evaluators", "Tuning", "Pipeline", "Retrieval", "Statistics", "PPO", "TunerPolicy", "NumericCore"]
         ),
+        .target(name: "Reports", dependencies: ["TrainingRuns", "Tracking"]),
         .target(
             name: "RSI",
             dependencies: [
@@ -94,6 +96,7 @@ var package = Package(
                 "Tuning",
                 "Tracking",
                 "TrainingRuns",
+                "Reports",
                 "Evaluators",
                 "TunerServer",
                 "RSI",
@@ -145,7 +148,7 @@ var package = Package(
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TunerPolicy", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TrainingRunsTests",
-            dependencies: ["TrainingRuns", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
+            dependencies: ["TrainingRuns", "Reports", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
         ),
         .testTarget(name: "RSITests", dependencies: ["RSI", "Evaluators", "Tracking", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore"]),
         .testTarget(

@@ -3,12 +3,15 @@ import NumericCore
 import Pipeline
 import Statistics
 import Tracking
+import TunerPolicy
 import Tuning
 
 /// The files a finished run leaves in its folder: per-query predictions and contexts of the
-/// learned policy on the test split, and the verdict as CSV. Each is written atomically.
+/// learned policy on the test split, the verdict as CSV, every grid configuration on the test
+/// split (the report's frontier) and the learned policy's action shares per category. Each is
+/// written atomically.
 enum RunArtifacts {
-    static func write(_ verdict: OfflineTuning.Verdict, tuning: OfflineTuning, store: RunStore, run: String) throws {
+    static func write(_ verdict: OfflineTuning.Verdict, policy: Policy, tuning: OfflineTuning, store: RunStore, run: String) throws {
         let folder = store.runFolder(run)
         let dataset = tuning.system.dataset
         let pipeline = RAGPipeline(system: tuning.system)
@@ -42,9 +45,58 @@ enum RunArtifacts {
         csv.append(row("best_static", verdict.bestStatic, verdict.gainVersusBestStatic))
         csv.append(row("oracle", verdict.oracle, verdict.gainVersusOracle))
         try AtomicFile.write(Data((csv.joined(separator: "\n") + "\n").utf8), to: folder.appendingPathComponent("summary.csv"))
-        for (name, file) in [("predictions", "predictions.jsonl"), ("contexts", "contexts.jsonl"), ("summary", "summary.csv")] {
+        try AtomicFile.write(Data(try gridCSV(tuning).utf8), to: folder.appendingPathComponent("grid.csv"))
+        try AtomicFile.write(Data(try actionsCSV(policy, tuning: tuning).utf8), to: folder.appendingPathComponent("actions.csv"))
+        for (name, file) in [("predictions", "predictions.jsonl"), ("contexts", "contexts.jsonl"), ("summary", "summary.csv"),
+                             ("grid", "grid.csv"), ("actions", "actions.csv")] {
             try store.addArtifact(run: run, name: name, file: file)
         }
+    }
+
+    /// Every grid configuration on the test split, overall: where the run's choices sit among
+    /// what it could have chosen.
+    static func gridCSV(_ tuning: OfflineTuning) throws -> String {
+        let grid = ConfigurationGrid.configurations(tuning.setup.policy.actions, rerankAvailable: tuning.system.reranker != nil)
+        let workspace = tuning.testCache.makeWorkspace()
+        var lines = ["variant,k,rerank,fusion_weight,template,faithfulness,relevancy,latency_p50_ms,latency_p95_ms,cost_usd,reward,gates_passed"]
+        for c in grid {
+            let m = try tuning.testCache.evaluate(c, reward: tuning.setup.reward, workspace: workspace).overall
+            lines.append("\(c.variant.rawValue),\(c.k),\(c.rerank),\(c.fusionWeight),\(c.template.rawValue),\(m.faithfulness),\(m.relevancy),"
+                         + "\(m.latencyP50Milliseconds),\(m.latencyP95Milliseconds),\(m.costUSD),\(m.reward.reward),\(m.gatesPassed)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// How often the learned (stochastic) policy takes each value of each discrete head in a
+    /// category's starting context, over `samples` draws, and the category's mean train reward
+    /// over the draws that took it: the share of each action with its conditional return.
+    static func actionsCSV(_ policy: Policy, tuning: OfflineTuning, samples: Int = 256) throws -> String {
+        let probe = tuning.environment(seed: 0)
+        let cache = tuning.trainCache
+        let workspace = cache.makeWorkspace()
+        var rng = RandomGenerator(seed: 17)
+        var rewards: [RAGSettings: [String: Double]] = [:]
+        var lines = ["category,head,value,share,train_reward,samples"]
+        for (c, category) in cache.categories.enumerated() {
+            let observation = probe.initialObservation(category: c)
+            var tally: [String: [String: (count: Int, reward: Double)]] = [:]
+            for _ in 0..<samples {
+                let settings = probe.configuration(for: policy.actionSpace.environmentValues(policy.sampledAction(observation, using: &rng)))
+                if rewards[settings] == nil { rewards[settings] = try cache.evaluate(settings, reward: tuning.setup.reward, workspace: workspace).perCategory.mapValues(\.reward.reward) }
+                let reward = rewards[settings]![category] ?? .nan
+                for (head, value) in [("variant", settings.variant.rawValue), ("k", "\(settings.k)"), ("rerank", "\(settings.rerank)"),
+                                      ("template", settings.template.rawValue)] {
+                    let t = tally[head, default: [:]][value, default: (0, 0)]
+                    tally[head, default: [:]][value] = (t.count + 1, t.reward + reward)
+                }
+            }
+            for head in ["variant", "k", "rerank", "template"] {
+                for (value, t) in tally[head, default: [:]].sorted(by: { $0.key < $1.key }) {
+                    lines.append("\(category),\(head),\(value),\(Double(t.count) / Double(samples)),\(t.reward / Double(t.count)),\(t.count)")
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     private static func line(_ object: [String: Any]) throws -> String {

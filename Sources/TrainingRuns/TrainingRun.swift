@@ -43,7 +43,7 @@ public final class TrainingRun {
     /// The run as stored; nil for an untracked run.
     public private(set) var record: RunRecord?
     public private(set) var stoppedBy: Stop?
-    let store: RunStore?
+    public let store: RunStore?
     /// Held while this run lives, so `tuner runs` can tell a live run from one whose process died.
     var lock: RunLock?
     var best: BestPolicy
@@ -194,7 +194,13 @@ public final class TrainingRun {
         ]
         if settings.keeps == .best, case let .offline(tuning) = problem {
             let scored = try best.consider(trainer.checkpoint, update: metrics.update, tuning: tuning)
+            let train = scored.report
             logged["train_reward"] = scored.trainReward
+            logged["train_latency_p50_ms"] = train.overall.latencyP50Milliseconds
+            logged["train_latency_p95_ms"] = train.overall.latencyP95Milliseconds
+            logged["train_cost_usd"] = train.overall.costUSD
+            // The report's pages mark an update whose configurations breach a category's gates on train.
+            logged["train_gate_breaches"] = Double(train.perCategory.values.filter { !$0.gatesPassed }.count)
             if scored.kept, let store, let id = record?.id { try best.checkpoint!.write(to: Self.policyFile(store, id)) }
         }
         if let store, let id = record?.id {
@@ -245,7 +251,7 @@ public final class TrainingRun {
                 checkpoint.sharedSettings = v.bestStaticConfiguration
                 checkpoint.sharedCategories = v.sharedCategories
                 try save()
-                if let store, let id = record?.id { try RunArtifacts.write(v, tuning: tuning, store: store, run: id) }
+                if let store, let id = record?.id { try RunArtifacts.write(v, policy: Policy(checkpoint: checkpoint), tuning: tuning, store: store, run: id) }
                 // Updates are numbered from 0, as in the run's logged metrics.
                 let selection = RunReport.Selection(
                     rule: settings.keeps, update: checkpoint.selection?.update ?? trainer.update - 1, updates: trainer.configuration.updateCount,

@@ -27,14 +27,15 @@ public struct BestPolicy {
 
     /// Scores `candidate`, the policy after update `update`, and keeps it when it beats the best
     /// so far (a tie keeps the earlier update, so a resumed run keeps what the uninterrupted one
-    /// kept). Returns its train reward and whether it was kept.
-    public mutating func consider(_ candidate: PolicyCheckpoint, update: Int, tuning: OfflineTuning) throws -> (trainReward: Double, kept: Bool) {
-        let score = try tuning.trainReward(Policy(checkpoint: candidate))
+    /// kept). Returns its train reward, the train report behind it and whether it was kept.
+    public mutating func consider(_ candidate: PolicyCheckpoint, update: Int, tuning: OfflineTuning) throws
+        -> (trainReward: Double, report: BatchReport, kept: Bool) {
+        let (score, report) = try tuning.trainScore(Policy(checkpoint: candidate))
         guard score.isFinite else { throw PPOError.nonFinite(quantity: "train reward", location: "policy after update \(update)") }
-        guard score > checkpoint?.selection?.score ?? -.infinity else { return (score, false) }
+        guard score > checkpoint?.selection?.score ?? -.infinity else { return (score, report, false) }
         var kept = candidate
         kept.selection = PolicyCheckpoint.Selection(update: update, score: score)
         checkpoint = kept
-        return (score, true)
+        return (score, report, true)
     }
 }

@@ -134,7 +134,10 @@ public struct OfflineTuning {
     /// What a policy's configurations score on the whole train split: each category's reward
     /// under its own gates (the environment's reward), weighted by the category's share of the
     /// split. Deterministic, so a resumed run scores an update as the uninterrupted run did.
-    public func trainReward(_ policy: Policy) throws -> Double {
+    public func trainReward(_ policy: Policy) throws -> Double { try trainScore(policy).reward }
+
+    /// ``trainReward(_:)`` with the report it is computed from (latency, cost and gates per category).
+    public func trainScore(_ policy: Policy) throws -> (reward: Double, report: BatchReport) {
         let categories = trainCache.categories
         let chosen = proposedConfigurations(policy, categories: categories)
         let outcomes = try Self.outcomes(trainCache) { chosen[$0]! }
@@ -143,7 +146,8 @@ public struct OfflineTuning {
             categories: (0..<outcomes.count).map { trainCache.categoryIndex(at: $0) }, categoryNames: categories, reward: setup.reward)
         // Summed in the categories' order, not the dictionary's (which differs between processes),
         // so the score is the same to the last bit in a resumed run.
-        return categories.compactMap { report.perCategory[$0] }.reduce(0) { $0 + Double($1.n) * $1.reward.reward } / Double(outcomes.count)
+        let reward = categories.compactMap { report.perCategory[$0] }.reduce(0) { $0 + Double($1.n) * $1.reward.reward } / Double(outcomes.count)
+        return (reward, report)
     }
 
     /// Every cached query answered with the configuration `choose` gives its category.

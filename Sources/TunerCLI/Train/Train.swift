@@ -4,6 +4,7 @@ import Foundation
 import NumericCore
 import Pipeline
 import PPO
+import Reports
 import Statistics
 import Tracking
 import TrainingRuns
@@ -125,7 +126,9 @@ extension Tuner {
             }
             if !output.json, stop == .budget, let failure = run.remoteFailure { print("\(failure)") }
             let (report, verdict) = try run.judge()
+            let page = try run.store.map { try ReportPage.writeRunReport(report.runID, store: $0) }
             if output.json { return print(try report.json) }
+            defer { if let page { print("report: \(page.path)") } }
             switch verdict {
             case let .offline(v, selection):
                 print(String(format: "\npolicy judged: update %d of 0–%d (%@; train-split reward %.4f, the per-category oracle's %.4f)",
