@@ -20,6 +20,7 @@ public final class CanaryProxy: Sendable {
     let corpusDocuments: Int
     private let upstream: QueryUpstream
     private let onEvaluation: @Sendable (CanaryController.Evaluation) -> Void
+    public let metrics = ServerMetrics()
 
     public static let armHeader = HTTPField.Name("X-Canary-Arm")!
 
@@ -71,6 +72,7 @@ public final class CanaryProxy: Sendable {
             observation = nil
         }
         if status < 400 || status >= 500, let evaluation = controller.record(arm: arm, observation: observation) {
+            metrics.recordCanary(evaluation)
             onEvaluation(evaluation)
             if case let .rollback(reason) = evaluation.action { writeIncident(reason, evaluation) }
         }
@@ -94,6 +96,10 @@ public final class CanaryProxy: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics) { request, response in
+            request.uri.path == "/query" ? response?[Self.armHeader] ?? "none" : nil
+        })
+        metrics.expose(on: router)
         router.get("/health") { _, _ in "ok" }
         router.post("/query") { request, context -> Response in
             let body = Data(buffer: try await request.body.collect(upTo: TunerServer.maxRequestBytes))

@@ -26,6 +26,7 @@ public final class ShadowProxy: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
     private let tally = Mutex(Counters())
+    public let metrics = ServerMetrics()
 
     struct Job: Sendable {
         var query: TunerServer.Query
@@ -97,6 +98,7 @@ public final class ShadowProxy: Sendable {
         guard productionStatus == 200, let query = try? JSONDecoder().decode(TunerServer.Query.self, from: body) else { return }
         guard let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: productionBody), let observation = answer.observation() else {
             tally.withLock { $0.unjudged += 1 }
+            metrics.recordMirror("unjudged")
             return
         }
         let queued = queue.withLock { jobs -> Bool in
@@ -105,6 +107,7 @@ public final class ShadowProxy: Sendable {
             return true
         }
         tally.withLock { c in if queued { c.mirrored += 1 } else { c.dropped += 1 } }
+        metrics.recordMirror(queued ? "queued" : "dropped")
         if queued { wake.yield() } else { comparison.recordDrop() }
     }
 
@@ -130,11 +133,13 @@ public final class ShadowProxy: Sendable {
                 c.candidateErrors += 1
                 c.lastCandidateError = "\(error)"
             }
+            metrics.recordCandidate(failed: true)
             return
         }
         candidateSignals.served(settings, latencyMilliseconds: observation.latencyMilliseconds, costUSD: observation.costUSD)
         candidateSignals.feedback((observation.faithfulness + observation.relevancy) / 2)
-        comparison.add(production: job.production, candidate: observation)
+        if let window = comparison.add(production: job.production, candidate: observation) { metrics.recordShadowWindow(window) }
+        metrics.recordCandidate(failed: false)
         recentPairs.withLock { pairs in
             if pairs.count == Self.pairsKept { pairs.removeFirst() }
             pairs.append(Pair(question: job.query.question, category: job.query.category, productionSettings: job.productionSettings,
@@ -184,6 +189,8 @@ public final class ShadowProxy: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics) { request, _ in request.uri.path == "/query" ? "production" : nil })
+        metrics.expose(on: router)
         router.get("/health") { _, _ in "ok" }
         router.get("/shadow/status") { _, _ in self.status }
         router.addPolicyReload(candidate, token: accessToken)

@@ -184,15 +184,15 @@ public final class TunerServer: Sendable {
 
     public func router() -> Router<TunerRequestContext> {
         let router = Router(context: TunerRequestContext.self)
-        router.add(middleware: MetricsMiddleware(metrics: metrics, queryArm: policy != nil ? "policy" : versions != nil ? "version" : "default"))
+        let queryArm = policy != nil ? "policy" : versions != nil ? "version" : "default"
+        router.add(middleware: MetricsMiddleware(metrics: metrics) { request, _ in
+            request.uri.path == "/query" ? (request.headers[Self.configurationHeader] == nil ? queryArm : "override") : nil
+        })
         router.get("/health") { _, _ in
             Health(status: "ok", dataset: self.evaluator.setup.dataset.manifest.id,
                    policyVersion: self.policy?.current.version ?? self.versions?.productionVersion)
         }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: self.metrics.exposition())))
-        }
+        metrics.expose(on: router)
         if let policy {
             router.addPolicyReload(policy, token: accessToken)
             router.addDecisions(self, policy: policy)
@@ -254,34 +254,6 @@ public struct TunerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public init(source: Source) { coreContext = .init(source: source) }
     public var maxUploadSize: Int { TunerServer.maxRequestBytes }
-}
-
-/// Counts every request and its latency by endpoint, status and arm.
-struct MetricsMiddleware: RouterMiddleware {
-    let metrics: ServerMetrics
-    /// What chooses `/query`'s settings when the request does not override them.
-    let queryArm: String
-
-    func handle(_ request: Request, context: TunerRequestContext, next: (Request, TunerRequestContext) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        let arm = request.uri.path == "/query" ? (request.headers[TunerServer.configurationHeader] == nil ? queryArm : "override") : nil
-        do {
-            let response = try await next(request, context)
-            metrics.recordRequest(path: request.uri.path, status: response.status.code, arm: arm, seconds: Self.seconds(since: start))
-            return response
-        } catch let error as HTTPResponseError {
-            metrics.recordRequest(path: request.uri.path, status: error.status.code, arm: arm, seconds: Self.seconds(since: start))
-            throw error
-        } catch {
-            metrics.recordRequest(path: request.uri.path, status: 500, arm: arm, seconds: Self.seconds(since: start))
-            throw error
-        }
-    }
-
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
 }
 
 extension EvaluatorProtocol.Response: ResponseEncodable {}
