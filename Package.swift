@@ -25,6 +25,7 @@ var package = Package(
         .library(name: "Evaluators", targets: ["Evaluators"]),
         .library(name: "TrainingRuns", targets: ["TrainingRuns"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "MLflow", targets: ["MLflow"]),
         .library(name: "RSI", targets: ["RSI"]),
         .library(name: "TunerServer", targets: ["TunerServer"]),
     ],
@@ -63,6 +64,7 @@ var package = Package(
             dependencies: ["Tracking", "Evaluators", "Tuning", "Pipeline", "Retrieval", "Statistics", "PPO", "TunerPolicy", "NumericCore"]
         ),
         .target(name: "Reports", dependencies: ["TrainingRuns", "Tracking"]),
+        .target(name: "MLflow", dependencies: ["TrainingRuns", "Tracking", "Scoring"]),
         .target(
             name: "RSI",
             dependencies: [
@@ -97,6 +99,7 @@ var package = Package(
                 "Tracking",
                 "TrainingRuns",
                 "Reports",
+                "MLflow",
                 "Evaluators",
                 "TunerServer",
                 "RSI",
@@ -148,7 +151,7 @@ var package = Package(
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TunerPolicy", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TrainingRunsTests",
-            dependencies: ["TrainingRuns", "Reports", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
+            dependencies: ["TrainingRuns", "Reports", "MLflow", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
         ),
         .testTarget(name: "RSITests", dependencies: ["RSI", "Evaluators", "Tracking", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore"]),
         .testTarget(

@@ -54,6 +54,17 @@ public struct MetricRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
     public var step: Int
     public var name: String
     public var value: Double
+    /// When it was logged (runs logged before the time was kept have none).
+    public var time: Date?
+
+    public init(runID: String, update: Int, step: Int, name: String, value: Double, time: Date? = nil) {
+        self.runID = runID
+        self.update = update
+        self.step = step
+        self.name = name
+        self.value = value
+        self.time = time
+    }
 }
 
 /// A file a run left beside the database (checkpoint, predictions, summary).
@@ -116,6 +127,9 @@ public final class RunStore: Sendable {
                 t.primaryKey(["runID", "name"])
             }
         }
+        migrator.registerMigration("v2: metric time") { db in
+            try db.alter(table: "metric") { t in t.add(column: "time", .datetime) }
+        }
         return migrator
     }
 
@@ -153,10 +167,10 @@ public final class RunStore: Sendable {
 
     public func runFolder(_ id: String) -> URL { folder.appendingPathComponent(id) }
 
-    public func log(run id: String, update: Int, step: Int, metrics: [String: Double]) throws {
+    public func log(run id: String, update: Int, step: Int, metrics: [String: Double], time: Date = Date()) throws {
         try database.write { db in
             for (name, value) in metrics.sorted(by: { $0.key < $1.key }) where value.isFinite {
-                try MetricRecord(runID: id, update: update, step: step, name: name, value: value).upsert(db)
+                try MetricRecord(runID: id, update: update, step: step, name: name, value: value, time: time).upsert(db)
             }
         }
     }

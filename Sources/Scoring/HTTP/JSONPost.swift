@@ -59,9 +59,17 @@ public struct JSONPost: Sendable {
     }
 
     /// GETs `url` (a description beside the endpoint) with the same timeout, retries and limit.
-    public func get(_ url: URL) async throws -> Data {
+    public func get(_ url: URL) async throws -> Data { try await send(method: "GET", to: url) }
+
+    /// Any method to another path of the same service (an API of several endpoints), with the
+    /// same timeout, retries and limit; `body` is sent as `contentType`.
+    public func send(method: String, to url: URL, body: Data? = nil, contentType: String = "application/json") async throws -> Data {
         var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = "GET"
+        request.httpMethod = method
+        if let body {
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+            request.httpBody = body
+        }
         return try await perform(request)
     }
 

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import MLflow
 import Tracking
 
 extension Tuner {
     struct Runs: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List, show and compare tracked training runs.",
-            subcommands: [List.self, Show.self, Compare.self])
+            subcommands: [List.self, Show.self, Compare.self, Export.self])
 
         struct StoreOption: ParsableArguments {
             @Option(help: "Run store folder (holds runs.sqlite).")
@@ -63,6 +64,25 @@ extension Tuner {
                 }
                 if let verdict = r.verdict { print("verdict: \(verdict)") }
                 for a in try store.artifacts(run: r.id) { print("artifact \(a.name): \(store.folder.appendingPathComponent(a.path).path)") }
+            }
+        }
+
+        struct Export: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Export a run to MLflow: params, tags, metric history, test metrics, artifacts; a second export updates it.")
+            @OptionGroup var store: StoreOption
+            @OptionGroup var tracking: MLflowOptions
+            @Argument(help: "Run id or a unique prefix.") var id: String
+
+            func validate() throws {
+                guard tracking.mlflow != nil else { throw ValidationError("--mlflow URL names the tracking server to export to") }
+            }
+
+            func run() async throws {
+                let export = try tracking.export(to: store.open())!
+                let result = try await export.export(run: id)
+                print("\(result.created ? "created" : "updated") \(result.link(tracking.mlflow!)): \(result.params) params, "
+                      + "\(result.metricsSent) metric values sent, \(result.artifacts.count) artifacts")
             }
         }
 

@@ -67,6 +67,8 @@ extension Tuner {
         @Option(help: "Charge the stage times in this file (a run's stage-times.json) instead of measuring them: with the run's seed and settings it repeats the run exactly.")
         var stageTimes: String?
 
+        @OptionGroup var tracking: MLflowOptions
+
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -92,6 +94,11 @@ extension Tuner {
         func run() async throws {
             BLAS.setThreads(1)
             if remote.isRemote { return try await runOnOwnThread { try trainAgainstEvaluator() } }
+            // Its own thread: the MLflow export waits on it between updates.
+            try await runOnOwnThread { try trainOffline() }
+        }
+
+        func trainOffline() throws {
             let store = try RunStore(folder: URL(fileURLWithPath: out))
             let resumption = try resume.map { try TrainingRun.Resumption($0, in: store) }
             let settings = try resumption?.settings ?? TrainingSettings(
@@ -119,7 +126,17 @@ extension Tuner {
                 print("run \(run.record!.id) → \(URL(fileURLWithPath: out).appendingPathComponent(run.record!.id).path)")
                 print(Self.progressLegend)
             }
-            let stop = try run.train(shouldStop: { interrupt.raised }, progress: output.json ? nil : { Self.printProgress($0, run) })
+            let export = run.store.flatMap(tracking.export(to:))
+            var exportFailed = false
+            let stop = try run.train(shouldStop: { interrupt.raised }) { progress in
+                if !output.json { Self.printProgress(progress, run) }
+                guard let export, progress.metrics.update % 10 == 0, !exportFailed, let id = run.record?.id else { return }
+                do { try waitOnThisThread { try await export.export(run: id, artifacts: false) } } catch {
+                    // The run goes on; the export at the end (or `tuner runs export`) catches up.
+                    exportFailed = true
+                    Self.warn("MLflow: \(error); training goes on, the run is exported again at the end")
+                }
+            }
             if stop == .interrupted {
                 print("interrupted at update \(run.trainer.update); checkpoint saved. Continue with: \(resumeCommand)")
                 throw ExitCode(130)
@@ -127,8 +144,17 @@ extension Tuner {
             if !output.json, stop == .budget, let failure = run.remoteFailure { print("\(failure)") }
             let (report, verdict) = try run.judge()
             let page = try run.store.map { try ReportPage.writeRunReport(report.runID, store: $0) }
+            var exported: String?
+            if let export, let server = tracking.mlflow {
+                do { exported = try waitOnThisThread { try await export.export(run: report.runID) }.link(server) } catch {
+                    Self.warn("MLflow: \(error); the run is kept: `tuner runs export \(report.runID) --out \(out) --mlflow \(server)` tries again")
+                }
+            }
             if output.json { return print(try report.json) }
-            defer { if let page { print("report: \(page.path)") } }
+            defer {
+                if let page { print("report: \(page.path)") }
+                if let exported { print("mlflow: \(exported)") }
+            }
             switch verdict {
             case let .offline(v, selection):
                 print(String(format: "\npolicy judged: update %d of 0–%d (%@; train-split reward %.4f, the per-category oracle's %.4f)",
@@ -155,6 +181,8 @@ extension Tuner {
         static let progressLegend = "reward: mean batch reward of the episodes ended in the update; KL: mean approximate KL(old ‖ new) of its minibatches; entropy: the policy's, summed over heads (nats)"
 
         /// Every tenth update and the last: the update, reward, KL, entropy, what an evaluator run spent, and time.
+        static func warn(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+
         static func printProgress(_ p: TrainingRun.Progress, _ run: TrainingRun) {
             guard p.metrics.update % 10 == 0 || run.trainer.isFinished else { return }
             var line = String(format: "update %4d/%d  steps %7d  reward %7.4f  KL %.4f  entropy %.3f", p.metrics.update, p.updates, p.steps,
