@@ -56,10 +56,9 @@ enum RunArtifacts {
     /// Every grid configuration on the test split, overall: where the run's choices sit among
     /// what it could have chosen.
     static func gridCSV(_ tuning: OfflineTuning) throws -> String {
-        let grid = ConfigurationGrid.configurations(tuning.setup.policy.actions, rerankAvailable: tuning.system.reranker != nil)
         let workspace = tuning.testCache.makeWorkspace()
         var lines = ["variant,k,rerank,fusion_weight,template,faithfulness,relevancy,latency_p50_ms,latency_p95_ms,cost_usd,reward,gates_passed"]
-        for c in grid {
+        for c in tuning.grid {
             let m = try tuning.testCache.evaluate(c, reward: tuning.setup.reward, workspace: workspace).overall
             lines.append("\(c.variant.rawValue),\(c.k),\(c.rerank),\(c.fusionWeight),\(c.template.rawValue),\(m.faithfulness),\(m.relevancy),"
                          + "\(m.latencyP50Milliseconds),\(m.latencyP95Milliseconds),\(m.costUSD),\(m.reward.reward),\(m.gatesPassed)")

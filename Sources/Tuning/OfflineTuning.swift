@@ -76,6 +76,9 @@ public struct OfflineTuning {
     /// charged the stage times recorded there (a resumed or repeated run), the rest measured.
     public init(setup: EvaluationSetup, system: RetrievalSystem, train: [Int], test: [Int], environmentOptions: RAGTuningEnvironment.Options = .init(),
                 timings: StageTimings? = nil) throws {
+        if let unknown = environmentOptions.frozenHeads?.first(where: { !RAGTuningEnvironment.heads.contains($0) }) {
+            throw UnknownHead(name: unknown)
+        }
         self.setup = setup
         self.system = system
         self.environmentOptions = environmentOptions
@@ -83,6 +86,20 @@ public struct OfflineTuning {
         testCache = EvaluationCache(system: system, queries: test, timings: timings)
         trainReferenceRewards = try CachedBatchSource.referenceRewards(
             cache: trainCache, reference: RAGTuningEnvironment.defaultConfiguration, weights: setup.reward.weights)
+    }
+
+    /// Every static configuration of the grid the run may choose from: the action bounds' grid,
+    /// with any frozen head at its default.
+    public var grid: [RAGSettings] {
+        var seen = Set<RAGSettings>()
+        return ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: system.reranker != nil)
+            .map { RAGTuningEnvironment.freezing(environmentOptions.frozenHeads ?? [], in: $0) }
+            .filter { seen.insert($0).inserted }
+    }
+
+    public struct UnknownHead: Error, CustomStringConvertible {
+        public var name: String
+        public var description: String { "no head '\(name)' to freeze; the heads are \(RAGTuningEnvironment.heads.joined(separator: ", "))" }
     }
 
     /// The stage times both splits charge, by question id: what the run keeps.
@@ -106,7 +123,6 @@ public struct OfflineTuning {
     /// The categories whose gates no grid configuration meets on the train split, said before
     /// training (``ConfigurationGrid/unmetGates(_:)``).
     public func unmetGates() throws -> [ConfigurationGrid.UnmetGates] {
-        let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: system.reranker != nil)
         let workspace = trainCache.makeWorkspace()
         return ConfigurationGrid.unmetGates(try grid.map { try trainCache.evaluate($0, reward: setup.reward, workspace: workspace) })
     }
@@ -161,7 +177,7 @@ public struct OfflineTuning {
     public func verdict(policy: Policy, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
         let reward = setup.reward
         let categories = testCache.categories
-        let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: system.reranker != nil)
+        let grid = self.grid
         let workspace = trainCache.makeWorkspace()
         let trainReports = try grid.map { try trainCache.evaluate($0, reward: reward, workspace: workspace) }
         let bestStatic = ConfigurationGrid.best(trainReports)!.configuration

@@ -27,7 +27,30 @@ public struct RAGTuningEnvironment: Environment {
         public var drift = 0.3
         /// Weight of the newest batch in the smoothed metrics.
         public var smoothing = 0.5
+        /// Heads held at the default configuration's value whatever the policy outputs: an
+        /// ablation's "head removed" (``RAGTuningEnvironment/heads``); nil in runs before it existed.
+        public var frozenHeads: [String]?
         public init() {}
+    }
+
+    /// The heads a configuration is chosen by, as ``Options/frozenHeads`` names them.
+    public static let heads = ["variant", "k", "rerank", "fusion_weight", "template"]
+
+    /// `c` with `heads` set to the default configuration's values.
+    public static func freezing(_ heads: [String], in c: RAGSettings) -> RAGSettings {
+        var c = c
+        let d = defaultConfiguration
+        for head in heads {
+            switch head {
+            case "variant": c.variant = d.variant
+            case "k": c.k = d.k
+            case "rerank": c.rerank = d.rerank
+            case "fusion_weight": c.fusionWeight = d.fusionWeight
+            case "template": c.template = d.template
+            default: continue  // refused before any environment is built (``OfflineTuning``)
+            }
+        }
+        return c
     }
 
     public let source: any BatchSource
@@ -99,7 +122,7 @@ public struct RAGTuningEnvironment: Environment {
 
     /// The configuration an action names; re-ranking is off when the dataset trained no re-ranker.
     public func configuration(for action: [Double]) -> RAGSettings {
-        var c = layout.settings(environmentValues: action)
+        var c = Self.freezing(options.frozenHeads ?? [], in: layout.settings(environmentValues: action))
         if !source.canRerank { c.rerank = false }
         return source.canonical(c)
     }

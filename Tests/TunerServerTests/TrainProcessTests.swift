@@ -112,3 +112,33 @@ import TunerPolicy
         #expect(refused.status != 0 && refused.message.contains("settings: k is 1000000000, expected 3...32"), "\(refused.message)")
     }
 }
+
+/// `tuner ablate` as a real process: one tracked run per ablation, each judged, and one page of all.
+@Suite struct AblateProcessTests {
+    @Test func everyAblationIsATrackedRunWithItsVerdict() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ablate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let page = out.appendingPathComponent("ablation.html")
+        let printed = try TrainProcessTests.tuner(["ablate", "--steps", "1024", "--gamma", "1.0", "--delta", "1.0", "--out", out.path,
+                                                   "--html", page.path, "--json"])
+        let rows = try #require(printed["ablations"] as? [[String: Any]])
+        #expect(rows.compactMap { $0["ablation"] as? String } == ["baseline", "gamma=1.0", "delta=1.0", "frozen:variant", "frozen:k", "frozen:rerank",
+                                                                 "frozen:fusion_weight", "frozen:template", "k:softmax"])
+        let store = try RunStore(folder: out)
+        for row in rows {
+            let id = try #require(row["run_id"] as? String)
+            let record = try store.run(id)
+            #expect(record.status == .finished && record.experiment == "ablate:demo" && record.command.hasSuffix("[ablation \(row["ablation"]!)]"))
+            let test = try #require((row["report"] as? [String: Any])?["test"] as? [String: Any])
+            #expect(test["gain_vs_default"] is [String: Double] && test["gain_vs_best_static"] is [String: Double])
+            // A frozen head is the default's in every configuration the run serves.
+            if row["ablation"] as? String == "frozen:rerank" {
+                let configs = try #require(test["policy_configs"] as? [String: [String: Any]])
+                #expect(!configs.isEmpty && configs.values.allSatisfy { $0["rerank"] as? Bool == false })
+            }
+        }
+        let html = try String(contentsOf: page, encoding: .utf8)
+        #expect(html.components(separatedBy: "<section class=\"panel\"").count - 1 == 6)
+        #expect(rows.allSatisfy { html.contains($0["run_id"] as! String) })
+    }
+}
