@@ -63,7 +63,7 @@ var package = Package(
             name: "TrainingRuns",
             dependencies: ["Tracking", "Evaluators", "Tuning", "Pipeline", "Retrieval", "Statistics", "PPO", "TunerPolicy", "NumericCore"]
         ),
-        .target(name: "Reports", dependencies: ["TrainingRuns", "Tracking"]),
+        .target(name: "Reports", dependencies: ["TrainingRuns", "Evaluators", "Tracking"]),
         .target(name: "MLflow", dependencies: ["TrainingRuns", "Tracking", "Scoring"]),
         .target(
             name: "RSI",
@@ -151,7 +151,7 @@ var package = Package(
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TunerPolicy", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TrainingRunsTests",
-            dependencies: ["TrainingRuns", "Reports", "MLflow", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
+            dependencies: ["TrainingRuns", "Reports", "MLflow", "Evaluators", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
         ),
         .testTarget(name: "RSITests", dependencies: ["RSI", "Evaluators", "Tracking", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore"]),
         .testTarget(

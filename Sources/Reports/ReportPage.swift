@@ -1,3 +1,4 @@
+import Evaluators
 import Foundation
 import Tracking
 import TrainingRuns
@@ -10,10 +11,14 @@ import TrainingRuns
 /// verdicts with their intervals.
 public struct ReportPage {
     public let runs: [RunData]
+    /// What each run is (an ablation's name), shown beside its id.
+    public let labels: [String]
 
-    public init(runs: [RunData]) {
+    public init(runs: [RunData], labels: [String]? = nil) {
         precondition(!runs.isEmpty, "a report needs at least one run")
+        precondition(labels == nil || labels!.count == runs.count, "one label per run")
         self.runs = runs
+        self.labels = labels ?? runs.map { _ in "" }
     }
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -32,7 +37,8 @@ public struct ReportPage {
     public var html: String {
         let panels = [frontier(cost: true), frontier(cost: false), rewardPanel(), actionsPanel(), latencyPanel(), verdictPanel()]
         let runList = runs.enumerated().map { i, r in
-            "<li><span class=\"swatch\" style=\"background:\(colour(i))\"></span><code>\(HTML.escape(r.record.id))</code> — "
+            "<li><span class=\"swatch\" style=\"background:\(colour(i))\"></span><code>\(HTML.escape(r.record.id))</code>"
+                + (labels[i].isEmpty ? "" : " <strong>\(HTML.escape(labels[i]))</strong>") + " — "
                 + "\(HTML.escape(r.record.datasetID)), seed \(r.record.seed), \(HTML.escape(r.record.status.rawValue)), "
                 + "created \(HTML.escape(ISO8601DateFormatter().string(from: r.record.created)))</li>"
         }.joined(separator: "\n")
@@ -177,22 +183,66 @@ public struct ReportPage {
     }
 
     func latencyPanel() -> Panel {
-        let title = "Latency by update"
+        let title = "Latency by update, and the canary"
         let withLatency = runs.enumerated().filter { !$0.element.series("train_latency_p95_ms").isEmpty }
-        guard !withLatency.isEmpty else {
+        var body: [String] = []
+        var marks = 0
+        if !withLatency.isEmpty {
+            let all = withLatency.flatMap { $0.element.series("train_latency_p50_ms") + $0.element.series("train_latency_p95_ms") }
+            var chart = SVGChart(title: "Latency by update", x: .init("update", values: all.map(\.0)),
+                                 y: .init("latency on the train split (ms)", values: all.map(\.1)))
+            for (i, run) in withLatency {
+                chart.line(run.series("train_latency_p50_ms"), colour: colour(i), width: 1.5, dashed: true, name: "\(run.record.id) p50")
+                chart.line(run.series("train_latency_p95_ms"), colour: colour(i), width: 2, name: "\(run.record.id) p95")
+                marks += 2
+            }
+            body.append(chart.svg)
+        }
+        for run in runs where !run.canary.isEmpty {
+            let (svgs, drawn) = canaryCharts(run)
+            body += svgs
+            marks += drawn
+        }
+        guard !body.isEmpty else {
             return Panel(id: "latency", title: title, caption: "", body: "<p class=\"empty\">No latency by update in these runs.</p>", marks: 0)
         }
-        let all = withLatency.flatMap { $0.element.series("train_latency_p50_ms") + $0.element.series("train_latency_p95_ms") }
-        var chart = SVGChart(title: title, x: .init("update", values: all.map(\.0)), y: .init("latency on the train split (ms)", values: all.map(\.1)))
+        let caption = "p50 (dashed) and p95 latency of each update's policy on the train split. Where a canary proved the run's "
+            + "policy (`tuner canary --run`), its windows: the candidate (solid) over the baseline (dashed), p95 latency and "
+            + "reward per window, rollbacks in red, promotions in green."
+        return Panel(id: "latency", title: title, caption: caption, body: body.joined(separator: "\n"), marks: marks)
+    }
+
+    /// A canary's windows, candidate over baseline: p95 latency and reward; its decisions marked.
+    func canaryCharts(_ run: RunData) -> (svgs: [String], marks: Int) {
+        let windows = run.canary
+        var svgs: [String] = []
         var marks = 0
-        for (i, run) in withLatency {
-            chart.line(run.series("train_latency_p50_ms"), colour: colour(i), width: 1.5, dashed: true, name: "\(run.record.id) p50")
-            chart.line(run.series("train_latency_p95_ms"), colour: colour(i), width: 2, name: "\(run.record.id) p95")
-            marks += 2
+        for (label, value) in [("p95 latency (ms)", { (w: CanaryController.ArmWindow) in w.latencyP95Milliseconds }),
+                               ("reward per request", { (w: CanaryController.ArmWindow) in w.reward })] {
+            func series(_ arm: KeyPath<CanaryController.Evaluation, CanaryController.ArmWindow>) -> [(Double, Double)] {
+                windows.compactMap { e in value(e[keyPath: arm]).map { (Double(e.window), $0) } }
+            }
+            let baseline = series(\.baseline), candidate = series(\.candidate)
+            guard !baseline.isEmpty || !candidate.isEmpty else { continue }
+            var chart = SVGChart(title: "canary \(label)", x: .init("canary window of \(run.record.id)", values: windows.map { Double($0.window) }),
+                                 y: .init(label, values: (baseline + candidate).map(\.1)))
+            chart.line(baseline, colour: "#555", width: 1.5, dashed: true, name: "baseline \(label)")
+            chart.line(candidate, colour: "#1f77b4", width: 2, name: "candidate \(label)")
+            marks += (baseline.isEmpty ? 0 : 1) + (candidate.isEmpty ? 0 : 1)
+            for e in windows {
+                switch e.action {
+                case let .rollback(reason):
+                    chart.event(Double(e.window), colour: "#c00", tooltip: "window \(e.window): rolled back — \(reason)")
+                    marks += 1
+                case let .promote(to):
+                    chart.event(Double(e.window), colour: "#2a2", tooltip: "window \(e.window): promoted to \(to)%")
+                    marks += 1
+                case .hold, .complete: break
+                }
+            }
+            svgs.append(chart.svg)
         }
-        let caption = "p50 (dashed) and p95 latency of each update's policy on the train split. No canary record belongs to a "
-            + "training run; `tuner canary` prints its own windows."
-        return Panel(id: "latency", title: title, caption: caption, body: chart.svg, marks: marks)
+        return (svgs, marks)
     }
 
     func actionsPanel() -> Panel {

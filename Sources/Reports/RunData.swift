@@ -1,3 +1,4 @@
+import Evaluators
 import Foundation
 import Tracking
 import TrainingRuns
@@ -47,6 +48,8 @@ public struct RunData: Sendable {
     /// learned_policy, default_static, best_static, oracle: as summary.csv names them.
     public var references: [Point]
     public var actions: [ActionShare]
+    /// The windows of a canary that proved the run's policy (`tuner canary --run`).
+    public var canary: [CanaryController.Evaluation]
 
     public enum Failure: Error, CustomStringConvertible {
         case badArtifact(file: String, line: Int, reason: String)
@@ -90,6 +93,7 @@ public struct RunData: Sendable {
                             share: try t.number(i, "share"), trainReward: try t.number(i, "train_reward"))
             }
         } ?? []
+        canary = try files["canary"].map { try CanaryRecord.read($0) } ?? []
     }
 
     /// The run's metric `name` by update.

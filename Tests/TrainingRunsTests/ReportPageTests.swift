@@ -1,3 +1,4 @@
+import Evaluators
 import Foundation
 import NumericCore
 import Pipeline
@@ -6,6 +7,7 @@ import Retrieval
 import Testing
 import Tracking
 import TrainingRuns
+import TunerPolicy
 import Tuning
 
 /// The run report as a user opens it: trained runs on the demo, the page written from the store,
@@ -28,8 +30,8 @@ import Tuning
                 + [page.absoluteString]
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString).out")
             let err = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString).err")
-            FileManager.default.createFile(atPath: out.path, contents: nil)
-            FileManager.default.createFile(atPath: err.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: err.path, contents: nil)
             defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
             process.standardOutput = try FileHandle(forWritingTo: out)
             process.standardError = try FileHandle(forWritingTo: err)
@@ -117,6 +119,58 @@ import Tuning
         let (dom, console) = try Self.openInChromium(url, screenshot: folder.appendingPathComponent("releases.png"))
         #expect(console.isEmpty, "console: \(console)")
         #expect(dom.contains("data-panels=\"6/6\""))
+    }
+
+    /// A canary kept with the run (`tuner canary --run`): its windows are read back as the
+    /// controller decided them and drawn candidate over baseline, the rollback marked.
+    @Test func aCanaryOfTheRunIsDrawnOverItsBaseline() throws {
+        let (store, folder) = TrainingRunTests.store()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let id = try Self.train(store: store, seed: 1)
+        let router = try CanaryRouter(baseline: PolicyHandle(try DecisionBenchmark.defaultPolicy(seed: 1)),
+                                      candidate: PolicyHandle(try DecisionBenchmark.defaultPolicy(seed: 2)), percentage: 0)
+        var options = CanaryController.Options()
+        options.steps = [50, 100]
+        options.windowRequests = 20
+        options.rule.minimumPerArm = 2
+        let controller = try CanaryController(router: router, reward: TrainingRunTests.demo.0.reward, options: options)
+        var kept: [CanaryController.Evaluation] = []
+        // Two clean windows at the same latency, then the candidate answers 900 ms late: rolled back.
+        for i in 0..<60 {
+            let arm = router.arm(for: "user-\(i)")
+            let late = i >= 40 && arm == .candidate
+            let observation = ShadowComparison.Observation(faithfulness: 0.9, relevancy: 0.9, latencyMilliseconds: late ? 900 : 200, costUSD: 0.0001)
+            if let evaluation = controller.record(arm: arm, observation: observation) {
+                try CanaryRecord.append(evaluation, run: id, store: store)
+                kept.append(evaluation)
+            }
+        }
+        #expect(kept.count == 3)
+        guard case .rollback = kept.last?.action else {
+            Issue.record("expected a rollback, got \(kept.map(\.action))")
+            return
+        }
+        let data = try RunData(run: id, store: store)
+        #expect(data.canary == kept)
+        let html = ReportPage(runs: [data]).html
+        #expect(html.contains("data-series=\"candidate p95 latency (ms)\"") && html.contains("data-series=\"baseline reward per request\""))
+        #expect(html.components(separatedBy: "rolled back").count - 1 == 2)  // one mark on each canary chart
+        let page = folder.appendingPathComponent("canary.html")
+        try ReportPage(runs: [data]).write(to: page)
+        let (dom, console) = try Self.openInChromium(page, screenshot: folder.appendingPathComponent("canary.png"))
+        #expect(console.isEmpty, "console: \(console)")
+        #expect(Self.panelAttribute(dom, "latency", "data-drawn-marks") == "\(2 + 2 * 2 + 2)")
+        #expect(dom.contains("data-panels=\"6/6\""))
+
+        // A damaged line is refused with its number.
+        let file = store.runFolder(id).appendingPathComponent(CanaryRecord.file)
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"window\": 4}\n".utf8))
+        try handle.close()
+        do { _ = try RunData(run: id, store: store); Issue.record("a damaged canary record was read") } catch {
+            #expect("\(error)".contains("canary.jsonl:4:"))
+        }
     }
 
     @Test func theFrontierKeepsOnlyUndominatedConfigurations() {

@@ -139,6 +139,6 @@ import TunerPolicy
         }
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(html.components(separatedBy: "<section class=\"panel\"").count - 1 == 6)
-        #expect(rows.allSatisfy { html.contains($0["run_id"] as! String) })
+        #expect(rows.allSatisfy { html.contains($0["run_id"] as! String) && html.contains("<strong>\($0["ablation"] as! String)</strong>") })
     }
 }

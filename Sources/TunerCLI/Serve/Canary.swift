@@ -3,7 +3,9 @@ import Evaluators
 import Foundation
 import Pipeline
 import Scoring
+import Tracking
 import TunerPolicy
+import TrainingRuns
 import TunerServer
 
 extension Tuner {
@@ -41,6 +43,11 @@ extension Tuner {
 
         @OptionGroup var listen: ListenOptions
 
+        @Option(help: "The training run whose policy this canary proves: each window is kept in its folder (canary.jsonl) and drawn in its report.")
+        var run: String?
+
+        @OptionGroup var store: Tuner.Runs.StoreOption
+
         func validate() throws {
             let values = steps.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard values.count == steps.split(separator: ",").count, !values.isEmpty, values.last == 100,
@@ -61,10 +68,22 @@ extension Tuner {
                 baseline: PolicyHandle(contentsOf: URL(fileURLWithPath: baseline)), candidate: PolicyHandle(contentsOf: URL(fileURLWithPath: service.candidate)),
                 percentage: 0)
             let controller = try CanaryController(router: router, reward: RewardFunction(configuration), options: options)
+            let record = try run.map { id -> (store: RunStore, id: String) in
+                let runs = try store.open()
+                return (runs, try runs.run(id).id)
+            }
             let proxy = CanaryProxy(
                 production: try service.productionURL, candidateService: try service.candidateServiceURL, controller: controller,
                 incidents: URL(fileURLWithPath: incidents), corpusDocuments: service.corpusDocuments
-            ) { evaluation in Shadow.emit(["evaluation": Shadow.object(evaluation)]) }
+            ) { evaluation in
+                Shadow.emit(["evaluation": Shadow.object(evaluation)])
+                if let record {
+                    do { try CanaryRecord.append(evaluation, run: record.id, store: record.store) } catch {
+                        // The canary goes on: the record is for the report, the decisions are the proxy's.
+                        Shadow.emit(["record_failed": "\(error)"])
+                    }
+                }
+            }
             let firstStep = options.steps[0]
             let host = listen.host
             try await proxy.application(host: host, port: listen.port(default: 8082), idleTimeoutSeconds: listen.idleTimeout) { port in

@@ -95,7 +95,7 @@ extension Tuner {
             }
             let page = html.map { URL(fileURLWithPath: $0) }
                 ?? store.folder.appendingPathComponent("ablation-\(manifest.id)-\(rows[0].runID).html")
-            try ReportPage(runs: try rows.map { try RunData(run: $0.runID, store: store) }).write(to: page)
+            try ReportPage(runs: try rows.map { try RunData(run: $0.runID, store: store) }, labels: rows.map(\.ablation)).write(to: page)
             if output.json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

@@ -131,7 +131,7 @@ extension Tuner {
             let stop = try run.train(shouldStop: { interrupt.raised }) { progress in
                 if !output.json { Self.printProgress(progress, run) }
                 guard let export, progress.metrics.update % 10 == 0, !exportFailed, let id = run.record?.id else { return }
-                do { try waitOnThisThread { try await export.export(run: id, artifacts: false) } } catch {
+                do { _ = try waitOnThisThread { try await export.export(run: id, artifacts: false) } } catch {
                     // The run goes on; the export at the end (or `tuner runs export`) catches up.
                     exportFailed = true
                     Self.warn("MLflow: \(error); training goes on, the run is exported again at the end")
