@@ -25,13 +25,14 @@ public final class RollingSignals: Sendable {
     }
 
     /// The context of a request of `category` now.
-    public func context(category: String, corpusDocuments: Int) -> PolicyContext {
+    public func context(category: String, corpusDocuments: Int, corpusAgeDays: Double? = nil) -> PolicyContext {
         state.withLock { s in
             let sorted = s.latencies.sorted()
             func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(p * Double(sorted.count)))] }
             return PolicyContext(
                 category: category, faithfulness: s.quality, relevancy: s.quality, latencyP50Milliseconds: percentile(0.5),
-                latencyP95Milliseconds: percentile(0.95), costUSD: s.cost, current: s.current, corpusDocuments: corpusDocuments)
+                latencyP95Milliseconds: percentile(0.95), costUSD: s.cost, current: s.current, corpusDocuments: corpusDocuments,
+                corpusAgeDays: corpusAgeDays)
         }
     }
 

@@ -31,7 +31,8 @@ extension TunerServer {
             guard !x.category.isEmpty, x.category.utf8.count <= 200 else { throw HTTPError(.badRequest, message: "field 'category' must hold 1 to 200 bytes") }
             for (field, value, range) in [("faithfulness", x.faithfulness, 0.0...1.0), ("relevancy", x.relevancy, 0...1),
                                           ("latency_p50_ms", x.latencyP50Milliseconds, 0...3_600_000), ("latency_p95_ms", x.latencyP95Milliseconds, 0...3_600_000),
-                                          ("cost_usd", x.costUSD, 0...1_000)] where !(value.isFinite && range.contains(value)) {
+                                          ("cost_usd", x.costUSD, 0...1_000), ("corpus_age_days", x.corpusAgeDays ?? 0, 0...365_000)]
+                where !(value.isFinite && range.contains(value)) {
                 throw HTTPError(.badRequest, message: "field '\(field)' is \(value), expected a number in \(range.lowerBound)...\(range.upperBound)")
             }
             guard (1...1_000_000_000_000).contains(x.corpusDocuments) else {

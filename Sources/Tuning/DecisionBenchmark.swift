@@ -30,8 +30,11 @@ public enum DecisionBenchmark {
         let actions = PolicyConfiguration.ActionBounds(variants: EvaluationSetup.variantNames, templates: EvaluationSetup.templateNames)
         let layout = RAGActionLayout(actions)
         let weights = PolicyConfiguration.RewardWeights()
+        // Robust scaling and the corpus's age, as a run trains them (latency does not depend on the statistics).
+        let robust = ContextFeatures.RobustScaling(samples: [[0.5, 0.5, 0.5, 0.5, 0.5], [1.5, 1.5, 1.5, 1.5, 1.5]])
         let features = ContextFeatures(categories: ["error_code", "overview", "warranty"],
-                                       latencyScaleMilliseconds: weights.latencyTargetMilliseconds, costScaleUSD: weights.costReferenceUSD)
+                                       latencyScaleMilliseconds: weights.latencyTargetMilliseconds, costScaleUSD: weights.costReferenceUSD,
+                                       robust: robust, corpusAge: true)
         let network = PolicyNetwork(architecture: PolicyArchitecture(observationSize: features.count(for: layout), actionSpace: layout.actionSpace))
         var rng = RandomGenerator(seed: seed)
         try network.initialize(using: &rng)
@@ -53,7 +56,7 @@ public enum DecisionBenchmark {
                     variant: layout.variants[rng.bounded(layout.variants.count)],
                     k: layout.kRange.lowerBound + rng.bounded(layout.kRange.count), rerank: rng.uniform() < 0.5,
                     fusionWeight: rng.uniform(), template: layout.templates[rng.bounded(layout.templates.count)]),
-                corpusDocuments: 100 + rng.bounded(1_000_000))
+                corpusDocuments: 100 + rng.bounded(1_000_000), corpusAgeDays: rng.uniform() < 0.5 ? nil : rng.uniform(in: 0..<2000))
         }
     }
 

@@ -64,6 +64,8 @@ public struct OfflineTuning {
     public let environmentOptions: RAGTuningEnvironment.Options
     /// The default configuration's per-query reward on the train split: the environments' baseline.
     let trainReferenceRewards: [Double]
+    /// How the environments scale the service metrics (``RAGTuningEnvironment/Options/robustContext``).
+    public private(set) var robustScaling: ContextFeatures.RobustScaling?
 
     public init(setup: EvaluationSetup, system: RetrievalSystem, environmentOptions: RAGTuningEnvironment.Options = .init(),
                 timings: StageTimings? = nil) throws {
@@ -86,6 +88,22 @@ public struct OfflineTuning {
         testCache = EvaluationCache(system: system, queries: test, timings: timings)
         trainReferenceRewards = try CachedBatchSource.referenceRewards(
             cache: trainCache, reference: RAGTuningEnvironment.defaultConfiguration, weights: setup.reward.weights)
+        robustScaling = nil
+        if environmentOptions.robustContext == true { robustScaling = try metricSpread() }
+    }
+
+    /// What the service metrics span on the train split: each grid configuration's figures in
+    /// each category, as ``ContextFeatures`` scales them.
+    func metricSpread() throws -> ContextFeatures.RobustScaling? {
+        let weights = setup.reward.weights
+        let workspace = trainCache.makeWorkspace()
+        let samples = try grid.flatMap { c in
+            try trainCache.evaluate(c, reward: setup.reward, workspace: workspace).perCategory.values.map { m in
+                [m.faithfulness, m.relevancy, m.latencyP50Milliseconds / weights.latencyTargetMilliseconds,
+                 m.latencyP95Milliseconds / weights.latencyTargetMilliseconds, m.costUSD / weights.costReferenceUSD]
+            }
+        }
+        return ContextFeatures.RobustScaling(samples: samples)
     }
 
     /// Every static configuration of the grid the run may choose from: the action bounds' grid,
@@ -108,7 +126,7 @@ public struct OfflineTuning {
     public func environment(seed: UInt64) -> RAGTuningEnvironment {
         RAGTuningEnvironment(
             source: CachedBatchSource(cache: trainCache, referenceRewards: trainReferenceRewards), reward: setup.reward,
-            actions: setup.policy.actions, options: environmentOptions, seed: seed)
+            actions: setup.policy.actions, options: environmentOptions, robust: robustScaling, seed: seed)
     }
 
     /// Environment i of a run seeded with `seed` (the same for a fresh run and a resumed one).

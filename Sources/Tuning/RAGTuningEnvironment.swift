@@ -30,6 +30,13 @@ public struct RAGTuningEnvironment: Environment {
         /// Heads held at the default configuration's value whatever the policy outputs: an
         /// ablation's "head removed" (``RAGTuningEnvironment/heads``); nil in runs before it existed.
         public var frozenHeads: [String]?
+        /// The service context as the specification has it: the five service metrics robustly
+        /// scaled (``ContextFeatures/RobustScaling``), the corpus's age a feature, and the corpus's
+        /// size and age drawn per episode, log-uniformly (two decades either side of the dataset's
+        /// size; 0 to ``ContextFeatures/ageRangeDays`` days) — replayed data cannot vary them, and a policy
+        /// trained on one fixed value answers an unseen one arbitrarily. Nil in runs before it
+        /// existed, which build the features they were trained on.
+        public var robustContext: Bool? = true
         public init() {}
     }
 
@@ -74,19 +81,26 @@ public struct RAGTuningEnvironment: Environment {
     private var metrics: [Double]
     private var configuration: RAGSettings
     private var step = 0
+    /// The corpus the episode's service reports (``Options/robustContext``: drawn per episode).
+    private var corpusDocuments: Int
+    private var corpusAgeDays: Double?
 
     /// The configuration the environment starts from: the policy configuration's default.
     public static let defaultConfiguration = RAGSettings()
 
-    public init(source: any BatchSource, reward: RewardFunction, actions: PolicyConfiguration.ActionBounds, options: Options = Options(), seed: UInt64) {
+    /// `robust`: the scaling of the service metrics, where the caller measured what they span.
+    public init(source: any BatchSource, reward: RewardFunction, actions: PolicyConfiguration.ActionBounds, options: Options = Options(),
+                robust: ContextFeatures.RobustScaling? = nil, seed: UInt64) {
         self.source = source
         self.reward = reward
         self.options = options
         layout = RAGActionLayout(actions)
         actionSpace = layout.actionSpace
+        let context = options.robustContext == true
         features = ContextFeatures(
             categories: source.categories, latencyScaleMilliseconds: reward.weights.latencyTargetMilliseconds,
-            costScaleUSD: reward.weights.costReferenceUSD)
+            costScaleUSD: reward.weights.costReferenceUSD, robust: context ? robust : nil, corpusAge: context ? true : nil)
+        corpusDocuments = source.corpusDocuments
         categoryRewards = source.categories.map { reward.forCategory($0) }
         populated = source.categories.map { _ in true }
         configuration = Self.defaultConfiguration
@@ -105,6 +119,11 @@ public struct RAGTuningEnvironment: Environment {
         configuration = randomConfiguration()
         drawMix()
         drawCategory()
+        if options.robustContext == true {
+            // Log-uniform, as the features see them: every feature value in the range is trained.
+            corpusDocuments = max(1, Int((Double(source.corpusDocuments) * pow(10, 4 * rng.uniform() - 2)).rounded()))
+            corpusAgeDays = expm1(rng.uniform() * log1p(ContextFeatures.ageRangeDays))
+        }
         return observation()
     }
 
@@ -133,6 +152,9 @@ public struct RAGTuningEnvironment: Environment {
         copy.metrics = initialMetrics
         copy.configuration = Self.defaultConfiguration
         copy.category = c
+        // The dataset's own corpus, its age unknown: what the train-split score and the verdict ask.
+        copy.corpusDocuments = source.corpusDocuments
+        copy.corpusAgeDays = nil
         return copy.observation()
     }
 
@@ -170,7 +192,7 @@ public struct RAGTuningEnvironment: Environment {
         PolicyContext(
             category: source.categories[category], faithfulness: metrics[0], relevancy: metrics[1],
             latencyP50Milliseconds: metrics[2], latencyP95Milliseconds: metrics[3], costUSD: metrics[4],
-            current: configuration, corpusDocuments: source.corpusDocuments)
+            current: configuration, corpusDocuments: corpusDocuments, corpusAgeDays: corpusAgeDays)
     }
 
     private func observation() -> [Float] { features.features(context, layout: layout) }
@@ -180,7 +202,7 @@ public struct RAGTuningEnvironment: Environment {
             values: mix + metrics + [Double(category), Double(step)] + [
                 Double(layout.variants.firstIndex(of: configuration.variant)!), Double(configuration.k), configuration.rerank ? 1 : 0,
                 configuration.fusionWeight, Double(layout.templates.firstIndex(of: configuration.template)!),
-            ],
+            ] + (options.robustContext == true ? [Double(corpusDocuments), corpusAgeDays ?? -1] : []),
             words: rng.stateWords)
     }
 
@@ -191,7 +213,11 @@ public struct RAGTuningEnvironment: Environment {
         metrics = Array(v[c..<(c + 5)])
         category = Int(v[c + 5])
         step = Int(v[c + 6])
-        configuration = configuration(for: Array(v[(c + 7)...]))
+        configuration = configuration(for: Array(v[(c + 7)..<(c + 12)]))
+        if v.count >= c + 14 {
+            corpusDocuments = Int(v[c + 12])
+            corpusAgeDays = v[c + 13] < 0 ? nil : v[c + 13]
+        }
         rng = RandomGenerator(state: snapshot.words)
     }
 }

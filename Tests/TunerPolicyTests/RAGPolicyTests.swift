@@ -69,6 +69,40 @@ import TunerPolicy
         #expect(PolicyFixture.features.features(unseen, layout: PolicyFixture.layout).prefix(3).allSatisfy { $0 == 0 })
     }
 
+    /// With robust scaling the five service metrics are (x − median)/spread clipped to ±3, and the
+    /// corpus's age follows the corpus size (an unknown age in the middle of what training drew);
+    /// a checkpoint without them (nil) builds the features above.
+    @Test func robustScalingAndTheCorpusAgeAreTheDocumentedLayout() throws {
+        // Medians 0.5, 0.6, 0.4, 0.8, 0.2; quartiles 0.0674 either side: spreads of 0.1 (IQR/1.349).
+        let medians = [0.5, 0.6, 0.4, 0.8, 0.2]
+        let samples: [[Double]] = [-2.0, -1, 0, 1, 2].map { q in medians.map { $0 + q * 0.06745 } }
+        let robust = try #require(ContextFeatures.RobustScaling(samples: samples))
+        for (a, b) in zip(robust.median, medians) { #expect(abs(a - b) < 1e-12) }
+        #expect(robust.spread.allSatisfy { abs($0 - 0.1) < 1e-9 })
+        #expect(ContextFeatures.RobustScaling(samples: Array(repeating: [1, 1, 1, 1, 1], count: 5))!.spread == Array(repeating: 0.01, count: 5))
+        #expect(ContextFeatures.RobustScaling(samples: []) == nil && ContextFeatures.RobustScaling(samples: [[1, 2, .nan, 4, 5]]) == nil)
+
+        var features = PolicyFixture.features
+        features.robust = robust
+        features.corpusAge = true
+        let context = PolicyContext(
+            category: "overview", faithfulness: 0.55, relevancy: 0.2, latencyP50Milliseconds: 200, latencyP95Milliseconds: 400,
+            costUSD: 0.0004, current: RAGSettings(variant: .rrf, k: 10, rerank: true, fusionWeight: 0.25, template: .budgeted),
+            corpusDocuments: 1000, corpusAgeDays: 30)
+        let x = features.features(context, layout: PolicyFixture.layout)
+        #expect(x.count == 21 && features.count(for: PolicyFixture.layout) == 21)
+        // 0.55 → +0.5, 0.2 → −4 clipped to −3, 200/500 = 0.4 → 0, 400/500 = 0.8 → 0, 0.0004/0.002 = 0.2 → 0.
+        let metrics: [Float] = [0.5, -3, 0, 0, 0]
+        for (a, b) in zip(x[3..<8], metrics) { #expect(abs(a - b) < 1e-5) }
+        #expect(abs(x[15] - 0.5) < 1e-6)  // log10(1000)/6
+        #expect(abs(Double(x[16]) - log1p(30) / log1p(ContextFeatures.ageRangeDays)) < 1e-6)
+        var unknown = context
+        unknown.corpusAgeDays = nil
+        #expect(features.features(unknown, layout: PolicyFixture.layout)[16] == 0.5)
+        // The one-hot template still closes the vector.
+        #expect(Array(x[17...]) == [0, 0, 1, 0])
+    }
+
     @Test func versionIsAContentHash() throws {
         let a = try PolicyFixture.bytes(seed: 21)
         #expect(try RAGPolicy(bytes: a).version == RAGPolicy(bytes: PolicyFixture.bytes(seed: 21)).version)

@@ -46,6 +46,9 @@ import Tuning
             let bad = try await post("decide", ["category": "warranty", "faithfulness": 1.5, "relevancy": 0.5, "latency_p50_ms": 1, "latency_p95_ms": 2,
                                                 "cost_usd": 0, "corpus_documents": 10])
             #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains("'faithfulness'"))
+            let old = try await post("decide", ["category": "warranty", "faithfulness": 0.5, "relevancy": 0.5, "latency_p50_ms": 1, "latency_p95_ms": 2,
+                                                "cost_usd": 0, "corpus_documents": 10, "corpus_age_days": -3])
+            #expect(old.status == 400 && String(decoding: old.body, as: UTF8.self).contains("'corpus_age_days'"))
             let missing = try await post("decide", ["category": "warranty"])
             #expect(missing.status == 400 && String(decoding: missing.body, as: UTF8.self).contains("missing field"))
         }

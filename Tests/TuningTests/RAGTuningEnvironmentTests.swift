@@ -96,18 +96,29 @@ import Tuning
     }
 
     /// Episodes start from random configurations, so the policy sees every setting a service may
-    /// be running when it is asked.
-    @Test func episodesStartFromRandomConfigurations() throws {
+    /// be running when it is asked, and from a corpus of random size (two decades either side of
+    /// the dataset's) and age (0 to 1,825 days), which replayed data cannot vary.
+    @Test func episodesStartFromRandomConfigurationsAndCorpora() throws {
         let tuning = try Self.tuning()
         var env = tuning.environment(seed: 11)
         var variants = Set<Double>(), ks = Set<Double>(), templates = Set<Double>()
+        var sizes: [Double] = [], ages: [Double] = []
+        let n = tuning.trainCache.categories.count
+        let documents = Double(tuning.system.dataset.documents.count)
         for _ in 0..<40 {
             _ = env.reset()
-            let c = Array(env.snapshot.values.suffix(5))
+            // The snapshot: mix and metrics, category and step, the configuration, the corpus.
+            let v = env.snapshot.values
+            let c = Array(v[(n + 7)..<(n + 12)])
             variants.insert(c[0]); ks.insert(c[1]); templates.insert(c[4])
             #expect((3...32).contains(Int(c[1])) && (0...1).contains(c[3]))
+            sizes.append(v[n + 12])
+            ages.append(v[n + 13])
         }
         #expect(variants.count == 4 && templates.count == 4 && ks.count >= 15)
+        #expect(sizes.allSatisfy { $0 >= (documents / 100).rounded(.down) && $0 <= documents * 100 } && Set(sizes).count > 30)
+        #expect(sizes.contains { $0 < documents / 10 } && sizes.contains { $0 > documents * 10 })
+        #expect(ages.allSatisfy { (0...ContextFeatures.ageRangeDays).contains($0) } && ages.contains { $0 < 30 } && ages.contains { $0 > 365 })
     }
 
     /// Short PPO training on Cranfield's train half learns configurations that beat the default

@@ -105,7 +105,7 @@ extension Tuner {
             }
         }
 
-        static let header = "ablation            run id                       F      R      p95 ms  cost/q $   reward   gain vs default [95% CI]       gain vs best static [95% CI]"
+        static let header = "ablation              run id                       F      R      p95 ms  cost/q $   reward   gain vs default [95% CI]       gain vs best static [95% CI]"
 
         static func line(_ row: Row) -> String {
             let t = row.report.test
@@ -114,7 +114,7 @@ extension Tuner {
             }
             let p = t.policy
             let figures = p.map { String(format: "%.3f  %.3f  %7.1f  %.6f", $0.faithfulness, $0.relevancy, $0.latencyP95Milliseconds, $0.costUSD) } ?? ""
-            return row.ablation.padding(toLength: 20, withPad: " ", startingAt: 0) + row.runID.padding(toLength: 29, withPad: " ", startingAt: 0)
+            return row.ablation.padding(toLength: 22, withPad: " ", startingAt: 0) + row.runID.padding(toLength: 29, withPad: " ", startingAt: 0)
                 + figures + String(format: "  %7.4f  ", t.policyReward) + interval(t.gainVsDefault).padding(toLength: 31, withPad: " ", startingAt: 0)
                 + interval(t.gainVsBestStatic)
         }
