@@ -24,6 +24,9 @@ public struct Ablation: Sendable, Equatable {
 
     public var change: Change
 
+    /// The experiment of a dataset's ablation runs: `ablate:<dataset id>`.
+    public static let experimentPrefix = "ablate:"
+
     public var group: Group {
         switch change {
         case .none: .baseline

@@ -83,6 +83,9 @@ public final class TrainingRun {
         /// The run `id` (or a unique prefix) of `store`; a finished run cannot be resumed.
         public init(_ id: String, in store: RunStore) throws {
             record = try store.run(id)
+            // An ablation's reward weights and k formulation are not in its settings: resumed, it
+            // would train on the policy file's.
+            guard !record.experiment.hasPrefix(Ablation.experimentPrefix) else { throw Failure.ablation(record.id) }
             guard record.status != .finished else { throw Failure.finished(record.id) }
             guard FileManager.default.fileExists(atPath: TrainingRun.trainerFile(store, record.id).path) else {
                 throw Failure.noCheckpoint(record.id)
@@ -134,9 +137,11 @@ public final class TrainingRun {
     public enum Failure: Error, CustomStringConvertible, Equatable {
         case finished(String)
         case noCheckpoint(String)
+        case ablation(String)
         public var description: String {
             switch self {
             case let .finished(id): "run \(id) has finished; nothing to resume"
+            case let .ablation(id): "run \(id) is one of `tuner ablate`'s runs, which cannot be resumed: run the ablation again"
             case let .noCheckpoint(id): "run \(id) saved no trainer checkpoint (it stopped before its first update ended); start it again"
             }
         }

@@ -137,6 +137,9 @@ import TunerPolicy
                 #expect(!configs.isEmpty && configs.values.allSatisfy { $0["rerank"] as? Bool == false })
             }
         }
+        // Its weights are not in its settings, so an ablation run is not resumed as a plain run.
+        let resumed = try TrainProcessTests.refusal(["train", "--mode", "offline", "--out", out.path, "--resume", rows[1]["run_id"] as! String])
+        #expect(resumed.status != 0 && resumed.message.contains("cannot be resumed"))
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(html.components(separatedBy: "<section class=\"panel\"").count - 1 == 6)
         #expect(rows.allSatisfy { html.contains($0["run_id"] as! String) && html.contains("<strong>\($0["ablation"] as! String)</strong>") })

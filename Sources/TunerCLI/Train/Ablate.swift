@@ -82,7 +82,7 @@ extension Tuner {
                 let (setup, settings) = ablation.applied(to: context.setup, base)
                 let tuning = try OfflineTuning(setup: setup, system: context.system, environmentOptions: settings.environment)
                 let record = RunRecord(
-                    id: RunStore.newRunID(), experiment: "ablate:\(manifest.id)", created: Date(), status: .running,
+                    id: RunStore.newRunID(), experiment: Ablation.experimentPrefix + manifest.id, created: Date(), status: .running,
                     command: CommandLine.arguments.joined(separator: " ") + " [ablation \(ablation.name)]",
                     datasetPath: options.dataset.joined(separator: "\n"), datasetID: manifest.id, datasetCommit: manifest.commit,
                     policyConfigurationHash: context.policyFileHash, projectVersion: TunerVersion.current, seed: Int64(seed), hyperparameters: "")
