@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The offline-training figures of docs/benchmarks.md: each dataset (and the mixed domain) over
-# seeds, one line per run. Usage: bash Benchmarks/offline_seeds.sh [SEEDS] [STEPS]
-# (default seeds "1 2 3 4 5", 100,000 steps). Needs ../shared/datasets and a release build.
+# seeds, one line per run. Usage: bash Benchmarks/offline_seeds.sh [SEEDS] [STEPS] [NAMES]
+# (default seeds "1 2 3 4 5", 100,000 steps, names "scifact cranfield squad-dev mixed").
+# Needs ../shared/datasets and a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-"1 2 3 4 5"}
 steps=${2:-100000}
+names=${3:-"scifact cranfield squad-dev mixed"}
 tuner=.build/release/tuner
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -16,7 +18,7 @@ declare -A sets=(
     [squad-dev]="--dataset $shared/squad-dev"
     [mixed]="--dataset $shared/scifact --dataset $shared/squad-dev --dataset $shared/cranfield"
 )
-for name in scifact cranfield squad-dev mixed; do
+for name in $names; do
     for seed in $seeds; do
         # shellcheck disable=SC2086
         "$tuner" train --mode offline ${sets[$name]} --steps "$steps" --seed "$seed" --out "$out" --json > "$out/report.json"
