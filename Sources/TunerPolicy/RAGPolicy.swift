@@ -72,6 +72,13 @@ public final class RAGPolicy: @unchecked Sendable {
             throw LoadError.notServable(
                 path: path, reason: "its features make \(features.count(for: layout)) values, the network reads \(checkpoint.architecture.observationSize)")
         }
+        // `encode` reads five medians and spreads and divides by the spreads.
+        if let robust = features.robust,
+           !(robust.median.count == 5 && robust.spread.count == 5 && robust.median.allSatisfy(\.isFinite)
+             && robust.spread.allSatisfy({ $0.isFinite && $0 > 0 })) {
+            throw LoadError.notServable(
+                path: path, reason: "its robust scaling has medians \(robust.median) and spreads \(robust.spread) (five each, finite, spreads > 0)")
+        }
         let network = checkpoint.makeNetwork()
         self.version = version
         self.features = features

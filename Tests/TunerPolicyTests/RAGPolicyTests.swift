@@ -173,6 +173,15 @@ import TunerPolicy
         archive = TensorArchive(kind: archive.kind, kindVersion: archive.kindVersion, metadata: archive.metadata, floats: archive.floats, words: words)
         let lengths = #expect(throws: TensorArchive.ReadError.self) { try RAGPolicy(bytes: archive.encoded(), path: "short.ckpt") }
         #expect("\(lengths!)".contains("'normalizer.mean' and 'normalizer.variance' hold"))
+        // Robust scaling that `encode` would index past or divide by zero with is refused too.
+        let robust = ContextFeatures.RobustScaling(samples: [[0, 0, 0, 0, 0], [1, 1, 1, 1, 1]])!
+        #expect(try refusal { $0.features!.robust = robust }.contains("accepted"))
+        var short = robust
+        short.median.removeLast()
+        #expect(try refusal { $0.features!.robust = short }.contains("its robust scaling has medians"))
+        var flat = robust
+        flat.spread[2] = 0
+        #expect(try refusal { $0.features!.robust = flat }.contains("spreads > 0"))
         // A signal the service could not measure reads as the training mean: a decision, not a crash.
         var context = PolicyFixture.contexts(1)[0]
         context.latencyP95Milliseconds = .nan

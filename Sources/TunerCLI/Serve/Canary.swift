@@ -72,12 +72,15 @@ extension Tuner {
                 let runs = try store.open()
                 return (runs, try runs.run(id).id)
             }
+            // The windows are written off the request that closed them, in order.
+            let recorder = DispatchQueue(label: "canary-record")
             let proxy = CanaryProxy(
                 production: try service.productionURL, candidateService: try service.candidateServiceURL, controller: controller,
                 incidents: URL(fileURLWithPath: incidents), corpusDocuments: service.corpusDocuments
             ) { evaluation in
                 Shadow.emit(["evaluation": Shadow.object(evaluation)])
-                if let record {
+                guard let record else { return }
+                recorder.async {
                     do { try CanaryRecord.append(evaluation, run: record.id, store: record.store) } catch {
                         // The canary goes on: the record is for the report, the decisions are the proxy's.
                         Shadow.emit(["record_failed": "\(error)"])
