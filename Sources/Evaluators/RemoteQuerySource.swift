@@ -106,9 +106,13 @@ public final class RemoteQuerySource: BatchSource, Sendable {
         }
     }
 
-    /// The default configuration over every pool: what the environment starts from.
+    /// Questions of each pool that the environment's starting state is measured on: its metrics
+    /// only seed the observation, so the whole split (thousands of paid answers) would buy nothing.
+    public static let startingQuestions = 30
+
+    /// `c` over the first ``startingQuestions`` questions of every pool: what the environment starts from.
     public func overall(_ c: RAGSettings, reward: RewardFunction) throws -> BatchScore {
-        BatchScore(MetricsSummary(Self.outcomes(try results(c, split: split, ids: pools.flatMap { $0 })), reward: reward))
+        BatchScore(MetricsSummary(Self.outcomes(try results(c, split: split, ids: pools.flatMap { $0.prefix(Self.startingQuestions) })), reward: reward))
     }
 
     static func outcomes(_ results: [EvaluatorProtocol.QueryResult]) -> [QueryOutcome] {
@@ -121,39 +125,67 @@ public final class RemoteQuerySource: BatchSource, Sendable {
     /// `configuration`'s results for `ids` of `split`, in their order: kept ones from memory or
     /// the store, the rest asked for (and paid, and kept).
     public func results(_ configuration: RAGSettings, split: String, ids: [String]) throws -> [EvaluatorProtocol.QueryResult] {
-        let c = canonical(configuration)
-        let key = key(c)
-        var known = kept.withLock { $0[key] ?? [:] }
-        var missing = ids.filter { known[$0] == nil }
-        if !missing.isEmpty, let store {
-            let stored = try store.results(evaluator: evaluatorKey, configuration: key, ids: missing)
-            known.merge(stored) { a, _ in a }
-            missing = missing.filter { known[$0] == nil }
-        }
-        ledger.reused(ids.count - missing.count)
-        if !missing.isEmpty {
-            try ledger.reserve(queries: missing.count)
-            let fetched = try fetch(c, split: split, ids: missing)
-            try store?.save(evaluator: evaluatorKey, configuration: key, results: fetched)
-            for r in fetched { known[r.id] = r }
-        }
-        kept.withLock { $0[key, default: [:]].merge(known) { a, _ in a } }
-        return ids.map { known[$0]! }
+        try results([(configuration, ids)], split: split)[0]
     }
 
-    /// Asks for `ids`, in chunks spread over the endpoints, `concurrency` requests at a time.
-    func fetch(_ c: RAGSettings, split: String, ids: [String]) throws -> [EvaluatorProtocol.QueryResult] {
-        let chunkCount = min(max(concurrency, (ids.count + description.maxBatchSize - 1) / description.maxBatchSize), ids.count)
-        let chunkSize = (ids.count + chunkCount - 1) / chunkCount
-        let chunks = stride(from: 0, to: ids.count, by: chunkSize).map { Array(ids[$0..<min($0 + chunkSize, ids.count)]) }
-        let answers = try waitOnThisThread { [self] in
+    /// The results of several configurations at once, each for its own questions: what none of
+    /// them has kept is asked for together, `concurrency` requests at a time, so a search's round
+    /// waits for one slow answer rather than one per configuration.
+    public func results(_ requests: [(configuration: RAGSettings, ids: [String])], split: String) throws -> [[EvaluatorProtocol.QueryResult]] {
+        var known: [[String: EvaluatorProtocol.QueryResult]] = []
+        var missing: [(configuration: RAGSettings, ids: [String])] = []
+        for (configuration, ids) in requests {
+            let c = canonical(configuration)
+            var have = kept.withLock { $0[key(c)] ?? [:] }
+            var absent = ids.filter { have[$0] == nil }
+            if !absent.isEmpty, let store {
+                have.merge(try store.results(evaluator: evaluatorKey, configuration: key(c), ids: absent)) { a, _ in a }
+                absent = absent.filter { have[$0] == nil }
+            }
+            ledger.reused(ids.count - absent.count)
+            known.append(have)
+            missing.append((c, Array(Set(absent)).sorted()))
+        }
+        let total = missing.reduce(0) { $0 + $1.ids.count }
+        if total > 0 {
+            try ledger.reserve(queries: total)
+            let fetched = try fetch(missing.filter { !$0.ids.isEmpty }, split: split)
+            var next = fetched.makeIterator()
+            for i in missing.indices where !missing[i].ids.isEmpty {
+                let answers = next.next()!
+                try store?.save(evaluator: evaluatorKey, configuration: key(missing[i].configuration), results: answers)
+                for r in answers { known[i][r.id] = r }
+            }
+        }
+        for (i, request) in requests.enumerated() {
+            let have = known[i]
+            kept.withLock { $0[key(canonical(request.configuration)), default: [:]].merge(have) { a, _ in a } }
+        }
+        return requests.enumerated().map { i, request in request.ids.map { known[i][$0]! } }
+    }
+
+    /// Asks for each configuration's `ids`, in chunks spread over the endpoints, `concurrency`
+    /// requests at a time; the answers come back per configuration, in the order of its ids.
+    func fetch(_ requests: [(configuration: RAGSettings, ids: [String])], split: String) throws -> [[EvaluatorProtocol.QueryResult]] {
+        let total = requests.reduce(0) { $0 + $1.ids.count }
+        // As many chunks as requests may run at once (or as the size limit needs), each within one configuration.
+        var chunks: [(request: Int, ids: [String])] = []
+        for (r, request) in requests.enumerated() {
+            let share = max(1, Int((Double(concurrency) * Double(request.ids.count) / Double(total)).rounded(.up)))
+            let count = min(max(share, (request.ids.count + description.maxBatchSize - 1) / description.maxBatchSize), request.ids.count)
+            let size = (request.ids.count + count - 1) / count
+            for start in stride(from: 0, to: request.ids.count, by: size) {
+                chunks.append((r, Array(request.ids[start..<min(start + size, request.ids.count)])))
+            }
+        }
+        let answers = try waitOnThisThread { [self, chunks] in
             try await withThrowingTaskGroup(of: (Int, [EvaluatorProtocol.QueryResult]).self) { group in
                 var next = 0
                 var answers = [[EvaluatorProtocol.QueryResult]](repeating: [], count: chunks.count)
                 func launch() {
                     let i = next
                     next += 1
-                    group.addTask { (i, try await self.ask(c, split: split, ids: chunks[i])) }
+                    group.addTask { (i, try await self.ask(requests[chunks[i].request].configuration, split: split, ids: chunks[i].ids)) }
                 }
                 while next < min(concurrency, chunks.count) { launch() }
                 while let (i, results) = try await group.next() {
@@ -163,7 +195,9 @@ public final class RemoteQuerySource: BatchSource, Sendable {
                 return answers
             }
         }
-        return answers.flatMap { $0 }
+        var perRequest = [[EvaluatorProtocol.QueryResult]](repeating: [], count: requests.count)
+        for (i, chunk) in chunks.enumerated() { perRequest[chunk.request] += answers[i] }
+        return perRequest
     }
 
     /// One request on the next endpoint whose circuit is not open; an endpoint that is

@@ -37,13 +37,23 @@ public struct RemoteTuning: Sendable {
     public let reward: RewardFunction
     public let actions: PolicyConfiguration.ActionBounds
     public let options: RAGTuningEnvironment.Options
+    /// How tuning spends the evaluator: the budgeted grid search (``BudgetedSearch``), which
+    /// needs an evaluator that answers per question, or nil for PPO on real evaluations.
+    public let search: BudgetedSearch.Options?
 
     /// The gates are the evaluator's own where it describes them, else `policy`'s.
-    public init(source: Source, policy: PolicyConfiguration, options: RAGTuningEnvironment.Options = .init()) {
+    public init(source: Source, policy: PolicyConfiguration, options: RAGTuningEnvironment.Options = .init(), search: BudgetedSearch.Options? = nil) {
         self.source = source
         if case let .perQuery(s) = source { reward = s.description.reward(policy) } else { reward = RewardFunction(policy) }
         actions = policy.actions
         self.options = options
+        if case .perQuery = source { self.search = search } else { self.search = nil }
+    }
+
+    /// The budgeted search over the action bounds' grid, when this tuning searches.
+    public var budgetedSearch: BudgetedSearch? {
+        guard let search, case let .perQuery(s) = source else { return nil }
+        return BudgetedSearch(source: s, reward: reward, grid: ConfigurationGrid.configurations(actions, rerankAvailable: s.canRerank), options: search)
     }
 
     public var categories: [String] { source.batchSource.categories }
@@ -89,21 +99,28 @@ public struct RemoteTuning: Sendable {
         }
     }
 
-    /// Judges `policy` on `split`; `batches` seeded batches per category where the evaluator
-    /// answers aggregates only. The evaluations are the ledger's verdict spending, outside the budget.
-    public func verdict(policy: Policy, split: String = "test", batches: Int = 20, bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
+    /// Judges `policy` on `split`, with the categories of `fixed` served its settings rather than
+    /// the network's (``PolicyCheckpoint/categorySettings``); `batches` seeded batches per
+    /// category where the evaluator answers aggregates only. The evaluations are the ledger's
+    /// verdict spending, outside the budget.
+    public func verdict(policy: Policy, fixed: [String: RAGSettings] = [:], split: String = "test", batches: Int = 20,
+                        bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
         source.ledger.enter(.verdict)
         switch source {
-        case let .perQuery(s): return try queryVerdict(s, policy: policy, split: split, bootstrap: bootstrap)
-        case let .batches(s): return try batchVerdict(s, policy: policy, split: split, batches: batches, bootstrap: bootstrap)
+        case let .perQuery(s): return try queryVerdict(s, policy: policy, fixed: fixed, split: split, bootstrap: bootstrap)
+        case let .batches(s): return try batchVerdict(s, policy: policy, fixed: fixed, split: split, batches: batches, bootstrap: bootstrap)
         }
     }
 
-    /// The learned configuration for each of `judged` (all train categories).
-    func configurations(_ policy: Policy, judged: [String]) -> [String: RAGSettings] {
+    /// The configuration each of `judged` (all train categories) is served.
+    func configurations(_ policy: Policy, fixed: [String: RAGSettings], judged: [String]) -> [String: RAGSettings] {
         let probe = environments(seed: 0)(0)
         var chosen: [String: RAGSettings] = [:]
         for (c, category) in categories.enumerated() where judged.contains(category) {
+            if let own = fixed[category] {
+                chosen[category] = own
+                continue
+            }
             let action = policy.deterministicAction(probe.initialObservation(category: c))
             chosen[category] = probe.configuration(for: policy.actionSpace.environmentValues(action))
         }
@@ -118,10 +135,10 @@ public struct RemoteTuning: Sendable {
         return (categories.filter { heldOut.contains($0) }, unjudged)
     }
 
-    func queryVerdict(_ s: RemoteQuerySource, policy: Policy, split: String, bootstrap: Bootstrap) throws -> Verdict {
+    func queryVerdict(_ s: RemoteQuerySource, policy: Policy, fixed: [String: RAGSettings], split: String, bootstrap: Bootstrap) throws -> Verdict {
         let heldOut = try s.description.categories(of: split)
         let (judged, unjudged) = try judged(heldOut: Array(heldOut.keys), split: split)
-        let chosen = configurations(policy, judged: judged)
+        let chosen = configurations(policy, fixed: fixed, judged: judged)
         // Every held-out question: a category training never saw gets the default configuration.
         let names = heldOut.keys.sorted()
         var learnedOutcomes: [QueryOutcome] = [], defaultOutcomes: [QueryOutcome] = [], categoryIndices: [Int] = []
@@ -146,10 +163,11 @@ public struct RemoteTuning: Sendable {
             gateViolations: learnedReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted(), unjudgedCategories: unjudged)
     }
 
-    func batchVerdict(_ s: RemoteBatchSource, policy: Policy, split: String, batches: Int, bootstrap: Bootstrap) throws -> Verdict {
+    func batchVerdict(_ s: RemoteBatchSource, policy: Policy, fixed: [String: RAGSettings], split: String, batches: Int,
+                      bootstrap: Bootstrap) throws -> Verdict {
         let heldOut = try RemoteBatchSource.probe(s.evaluator, split: split, size: s.probeSize, ledger: s.ledger).perCategory.keys
         let (judged, unjudged) = try judged(heldOut: Array(heldOut), split: split)
-        let chosen = configurations(policy, judged: judged)
+        let chosen = configurations(policy, fixed: fixed, judged: judged)
         var learnedRewards: [Double] = [], defaultRewards: [Double] = []
         var learned: [String: Double] = [:], defaults: [String: Double] = [:]
         var violations: [String] = []

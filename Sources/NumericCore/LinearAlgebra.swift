@@ -52,12 +52,17 @@ public enum LinearAlgebra {
                 for j in i..<p { gram[i * p + j] += x[i] * x[j] }
             }
         }
-        for i in 0..<p {
-            if i > 0 { gram[i * p + i] += lambda }
-            for j in 0..<i { gram[i * p + j] = gram[j * p + i] }
-        }
-        let info = LAPACKE_dposv(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), LAPACKInt(p), 1, &gram, LAPACKInt(p), &moment, 1)
+        for i in 1..<max(p, 1) { gram[i * p + i] += lambda }
+        return try solvePositiveDefinite(gram, moment, size: p)
+    }
+
+    /// x solving A x = b for a symmetric positive definite A (`size`², row-major; only its upper
+    /// triangle is read), by Cholesky (`dposv`).
+    public static func solvePositiveDefinite(_ a: [Double], _ b: [Double], size n: Int) throws -> [Double] {
+        precondition(a.count == n * n && b.count == n, "solve: an n×n matrix and n right-hand sides")
+        var a = a, x = b
+        let info = LAPACKE_dposv(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), LAPACKInt(n), 1, &a, LAPACKInt(n), &x, 1)
         guard info == 0 else { throw Failure(routine: "dposv", info: info) }
-        return moment
+        return x
     }
 }

@@ -139,9 +139,36 @@ public struct RunReport: Codable, Sendable {
     public var policyConfigs: [String: ReportJSON.Configuration]?
     public var learnedReward: [String: Double]?
     public var defaultReward: [String: Double]?
+    public var search: [SearchUnit]?
+
+    /// What the budgeted search spent on a group of categories and what it chose.
+    public struct SearchUnit: Codable, Sendable, Equatable {
+        public var categories: [String]
+        public var chosen: ReportJSON.Configuration
+        public var predictedTrainReward: Double
+        public var questions: Int
+        public var queryEvaluations: Int
+        public var refinedConfigurations: Int
+        public var rounds: Int
+
+        enum CodingKeys: String, CodingKey {
+            case categories, chosen, questions, rounds
+            case predictedTrainReward = "predicted_train_reward", queryEvaluations = "query_evaluations", refinedConfigurations = "refined_configurations"
+        }
+
+        init(_ u: BudgetedSearch.UnitResult) {
+            categories = u.categories
+            chosen = ReportJSON.Configuration(u.chosen)
+            predictedTrainReward = u.predictedReward
+            questions = u.questions
+            queryEvaluations = u.paid
+            refinedConfigurations = u.refined
+            rounds = u.rounds
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case dataset, test, evaluators, requests
+        case dataset, test, evaluators, requests, search
         case runID = "run_id", wallSeconds = "wall_seconds", policySelection = "policy_selection", stoppedBy = "stopped_by"
         case queryEvaluations = "query_evaluations", verdictQueryEvaluations = "verdict_query_evaluations", costUSD = "cost_usd"
         case verdictCostUSD = "verdict_cost_usd", reusedResults = "reused_results", unjudgedCategories = "unjudged_categories"
@@ -172,7 +199,8 @@ public struct RunReport: Codable, Sendable {
 
     /// A run against an evaluator: its verdict and what tuning and the verdict paid.
     public init(_ v: RemoteTuning.Verdict, runID: String, evaluators: [String], spending s: EvaluationLedger.Spending, stoppedBy: TrainingRun.Stop,
-                wallSeconds: Double) {
+                search: [BudgetedSearch.UnitResult]? = nil, wallSeconds: Double) {
+        self.search = search?.map(SearchUnit.init)
         let configurations = v.configurations.mapValues(ReportJSON.Configuration.init)
         self.runID = runID
         self.wallSeconds = wallSeconds

@@ -43,6 +43,8 @@ public final class TrainingRun {
     /// The run as stored; nil for an untracked run.
     public private(set) var record: RunRecord?
     public private(set) var stoppedBy: Stop?
+    /// Each unit's outcome where the run spent its evaluations on the budgeted search.
+    public private(set) var search: [BudgetedSearch.UnitResult]?
     public let store: RunStore?
     /// Held while this run lives, so `tuner runs` can tell a live run from one whose process died.
     var lock: RunLock?
@@ -153,7 +155,17 @@ public final class TrainingRun {
     /// or (against an evaluator) the budget is spent. Returns why it stopped; an interrupted
     /// tracked run saves its trainer and can be resumed.
     @discardableResult
-    public func train(shouldStop: () -> Bool = { false }, progress: ((Progress) -> Void)? = nil) throws -> Stop {
+    public func train(shouldStop: () -> Bool = { false }, progress: ((Progress) -> Void)? = nil, searchProgress: ((String) -> Void)? = nil) throws -> Stop {
+        if case let .remote(tuning) = problem, let searcher = tuning.budgetedSearch {
+            do {
+                search = try searcher.run(progress: searchProgress)
+            } catch {
+                try? setStatus(.failed)
+                throw error
+            }
+            stoppedBy = tuning.source.ledger.budget.queries == nil && tuning.source.ledger.budget.usd == nil ? .steps : .budget
+            return stoppedBy!
+        }
         do {
             var failure: (any Error)?
             var interrupted = false
@@ -265,11 +277,13 @@ public final class TrainingRun {
                 verdict = .offline(v, selection)
                 report = RunReport(v, runID: id, dataset: tuning.setup.dataset.manifest.id, wallSeconds: 0, selection: selection)
             case let .remote(tuning):
+                // A searched run serves each unit's choice to the unit's categories.
+                for unit in search ?? [] { for category in unit.categories { checkpoint.categorySettings[category] = unit.chosen } }
                 try save()
-                let v = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: bootstrap)
+                let v = try tuning.verdict(policy: Policy(checkpoint: checkpoint), fixed: checkpoint.categorySettings, bootstrap: bootstrap)
                 verdict = .remote(v, tuning.source.ledger.spending)
                 report = RunReport(v, runID: id, evaluators: record?.datasetPath.split(separator: "\n").map(String.init) ?? [],
-                                   spending: tuning.source.ledger.spending, stoppedBy: stoppedBy ?? .steps, wallSeconds: 0)
+                                   spending: tuning.source.ledger.spending, stoppedBy: stoppedBy ?? .steps, search: search, wallSeconds: 0)
             }
             let wall = Self.seconds(ContinuousClock.now - started)
             report.wallSeconds = wall

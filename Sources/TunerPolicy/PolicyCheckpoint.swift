@@ -22,6 +22,9 @@ public struct PolicyCheckpoint: Sendable {
     /// a service serves exactly what the verdict judged.
     public var sharedSettings: RAGSettings?
     public var sharedCategories: [String] = []
+    /// Settings served to a category without asking the network, where they are its own rather
+    /// than the shared ones: a budgeted run's choice for each group of categories under other gates.
+    public var categorySettings: [String: RAGSettings] = [:]
 
     /// The update a run kept and the score that chose it.
     public struct Selection: Sendable, Codable, Equatable {
@@ -53,12 +56,13 @@ public struct PolicyCheckpoint: Sendable {
         var selection: Selection?
         var sharedSettings: RAGSettings?
         var sharedCategories: [String]?
+        var categorySettings: [String: RAGSettings]?
     }
 
     public func archive() throws -> TensorArchive {
         let metadata = Metadata(
             architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip, features: features, selection: selection,
-            sharedSettings: sharedSettings, sharedCategories: sharedCategories)
+            sharedSettings: sharedSettings, sharedCategories: sharedCategories, categorySettings: categorySettings.isEmpty ? nil : categorySettings)
         return TensorArchive(
             kind: Self.kind, kindVersion: Self.version, metadata: try JSONEncoder.sorted.encode(metadata),
             floats: ["parameters": parameters],
@@ -92,6 +96,7 @@ public struct PolicyCheckpoint: Sendable {
         selection = metadata.selection
         sharedSettings = metadata.sharedSettings
         sharedCategories = metadata.sharedCategories ?? []
+        categorySettings = metadata.categorySettings ?? [:]
         // Counted before the network is allocated: an architecture far larger than the weights the
         // file holds would otherwise allocate its arena first (gigabytes for a forged header).
         let weights = [architecture.actorSpec, architecture.criticSpec].reduce(architecture.actionSpace.logStdCount) { total, spec in

@@ -35,9 +35,11 @@ public final class RAGPolicy: @unchecked Sendable {
     private let clip: Double
     private let widest: Int
     private let scratchCount: Int
-    /// The checkpoint's shared settings, their stored action, and per category feature whether
-    /// the category is served them (``PolicyCheckpoint/sharedSettings``).
-    private let fixed: (settings: RAGSettings, action: [Float], categories: [Bool])?
+    /// Per category feature, the settings it is served without asking the network and their
+    /// stored action (``PolicyCheckpoint/sharedSettings``, ``PolicyCheckpoint/categorySettings``);
+    /// `fixedForUnseen`: those of a category the policy never saw.
+    private let fixed: [(settings: RAGSettings, action: [Float])?]
+    private let fixedForUnseen: (settings: RAGSettings, action: [Float])?
 
     public enum LoadError: Error, CustomStringConvertible {
         case notServable(path: String, reason: String)
@@ -92,32 +94,39 @@ public final class RAGPolicy: @unchecked Sendable {
         clip = normalizer.clip
         widest = layers.map(\.outputs).max()!
         scratchCount = checkpoint.architecture.actionSpace.scratchCount
-        if let shared = checkpoint.sharedSettings {
-            guard let action = layout.storedAction(shared), layout.fusionRange.contains(shared.fusionWeight) else {
-                throw LoadError.notServable(path: path, reason: "its shared settings \(shared) lie outside its action bounds")
+        let layout = self.layout
+        func stored(_ settings: RAGSettings, _ what: String) throws -> (settings: RAGSettings, action: [Float]) {
+            guard let action = layout.storedAction(settings), layout.fusionRange.contains(settings.fusionWeight) else {
+                throw LoadError.notServable(path: path, reason: "its \(what) settings \(settings) lie outside its action bounds")
             }
-            if let stranger = checkpoint.sharedCategories.first(where: { !features.categories.contains($0) }) {
-                throw LoadError.notServable(path: path, reason: "it serves category '\(stranger)' the shared settings, but was not trained on it")
-            }
-            fixed = (shared, action, features.categories.map(checkpoint.sharedCategories.contains))
-        } else {
-            fixed = nil
+            return (settings, action)
         }
+        let shared = try checkpoint.sharedSettings.map { try stored($0, "shared") }
+        guard shared != nil || checkpoint.sharedCategories.isEmpty else {
+            throw LoadError.notServable(path: path, reason: "it names categories served the shared settings but holds none")
+        }
+        let categories = features.categories
+        for (category, what) in checkpoint.sharedCategories.map({ ($0, "the shared") }) + checkpoint.categorySettings.keys.sorted().map({ ($0, "its own") })
+        where !categories.contains(category) {
+            throw LoadError.notServable(path: path, reason: "it serves category '\(category)' \(what) settings, but was not trained on it")
+        }
+        fixed = try categories.map { category in
+            if let own = checkpoint.categorySettings[category] { return try stored(own, "category '\(category)'") }
+            return checkpoint.sharedCategories.contains(category) ? shared : nil
+        }
+        fixedForUnseen = shared
     }
 
-    /// Whether the category in features `x` (its one-hot, all 0 for a category never seen) is
-    /// served the fixed settings.
-    private func fixedApplies(_ x: UnsafeBufferPointer<Float>, _ categories: [Bool]) -> Bool {
-        guard let hot = categories.indices.first(where: { x[$0] > 0.5 }) else { return true }
-        return categories[hot]
+    /// The fixed settings of the category in features `x` (its one-hot, all 0 for a category
+    /// never seen), if it is served some.
+    private func fixedSettings(_ x: UnsafeBufferPointer<Float>) -> (settings: RAGSettings, action: [Float])? {
+        guard let hot = fixed.indices.first(where: { x[$0] > 0.5 }) else { return fixedForUnseen }
+        return fixed[hot]
     }
 
     /// The stored action of the fixed settings when the category in features `x` is served them:
     /// what off-policy evaluation treats as the target's only action there.
-    public func fixedAction(features x: UnsafeBufferPointer<Float>) -> [Float]? {
-        guard let fixed, fixedApplies(x, fixed.categories) else { return nil }
-        return fixed.action
-    }
+    public func fixedAction(features x: UnsafeBufferPointer<Float>) -> [Float]? { fixedSettings(x)?.action }
 
     /// Those of `categories` the policy was not trained on: their requests get the shared settings
     /// where the checkpoint has them, else what the network chooses for a category it never saw
@@ -146,7 +155,7 @@ public final class RAGPolicy: @unchecked Sendable {
     /// logged decisions and replays have them.
     public func decide(features x: UnsafeBufferPointer<Float>, mode: Mode = .deterministic) -> Decision {
         precondition(x.count == featureCount, "policy reads \(featureCount) features, got \(x.count)")
-        if let fixed, fixedApplies(x, fixed.categories) {
+        if let fixed = fixedSettings(x) {
             return Decision(settings: fixed.settings, policyVersion: version, fusionWeightSample: fixed.settings.fusionWeight, logProbability: 0,
                             indices: (Int(fixed.action[0]), Int(fixed.action[1]), Int(fixed.action[4])))
         }

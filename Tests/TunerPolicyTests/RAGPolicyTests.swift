@@ -231,4 +231,39 @@ import TunerPolicy
         let stranger = #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: checkpoint.archive().encoded()) }
         #expect(stranger?.description.contains("'long'") == true)
     }
+
+    /// Settings of a category's own (a budgeted run's choice for a group of categories under other
+    /// gates) take precedence over the shared ones; a category with neither asks the network; a
+    /// category the policy never saw gets the shared settings. They survive the file and are
+    /// checked at load like the shared ones.
+    @Test func categorySettingsServeTheirCategory() throws {
+        let shared = RAGSettings(variant: .bm25, k: 7, rerank: true, fusionWeight: 0.5, template: .budgeted)
+        let own = RAGSettings(variant: .rrf, k: 3, rerank: false, fusionWeight: 0.75, template: .truncated)
+        let plain = try PolicyFixture.policy(seed: 6)
+        let categories = PolicyFixture.features.categories
+        var checkpoint = try PolicyFixture.checkpoint(seed: 6)
+        checkpoint.sharedSettings = shared
+        checkpoint.sharedCategories = [categories[0], categories[1]]
+        checkpoint.categorySettings = [categories[1]: own]
+        let policy = try RAGPolicy(bytes: checkpoint.archive().encoded())
+        #expect(policy.checkpoint.categorySettings == [categories[1]: own])
+        var asked = 0
+        for context in PolicyFixture.contexts(300) {
+            let decision = policy.decide(context, mode: .sampled(seed: 4))
+            switch context.category {
+            case categories[0], "never_seen": #expect(decision.settings == shared && decision.probability == 1)
+            case categories[1]: #expect(decision.settings == own && decision.storedAction == PolicyFixture.layout.storedAction(own))
+            default:
+                asked += 1
+                #expect(decision.settings == plain.decide(context, mode: .sampled(seed: 4)).settings)
+            }
+        }
+        #expect(asked > 30)
+
+        checkpoint.categorySettings = ["long": own]
+        let stranger = #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: checkpoint.archive().encoded()) }
+        #expect(stranger?.description.contains("'long'") == true)
+        checkpoint.categorySettings = [categories[1]: RAGSettings(k: 99)]
+        #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: checkpoint.archive().encoded()) }
+    }
 }

@@ -187,7 +187,7 @@ extension TunerServerTests {
             func train() throws -> [String: Any] {
                 try TrainProcessTests.tuner([
                     "train", "--mode", "offline", "--evaluator", base.absoluteString, "--budget-queries", "300", "--pool-size", "10",
-                    "--batch-size", "10", "--steps", "1024", "--corpus-documents", "480", "--seed", "2", "--out", out.path, "--json",
+                    "--batch-size", "10", "--steps", "1024", "--corpus-documents", "480", "--seed", "2", "--strategy", "ppo", "--out", out.path, "--json",
                 ])
             }
             let first = try train()

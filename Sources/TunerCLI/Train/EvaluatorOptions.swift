@@ -29,6 +29,14 @@ struct EvaluatorOptions: ParsableArguments {
     @Option(help: "Train questions per category that tuning batches are drawn from (default: all of them).")
     var poolSize: Int?
 
+    /// How tuning spends the evaluator's answers.
+    enum Strategy: String, ExpressibleByArgument, CaseIterable {
+        case search, ppo
+    }
+
+    @Option(help: "How tuning spends evaluations: 'search', the budgeted search of the grid (a response model says which configurations to answer on more questions; needs an evaluator that answers per question), or 'ppo', PPO on real evaluations.")
+    var strategy: Strategy = .search
+
     var isRemote: Bool { !urls.isEmpty }
 
     func validate() throws {

@@ -128,7 +128,7 @@ extension Tuner {
             }
             let export = run.store.flatMap(tracking.export(to:))
             var exportFailed = false
-            let stop = try run.train(shouldStop: { interrupt.raised }) { progress in
+            let stop = try run.train(shouldStop: { interrupt.raised }, progress: { progress in
                 if !output.json { Self.printProgress(progress, run) }
                 guard let export, progress.metrics.update % 10 == 0, !exportFailed, let id = run.record?.id else { return }
                 do { _ = try waitOnThisThread { try await export.export(run: id, artifacts: false) } } catch {
@@ -136,7 +136,7 @@ extension Tuner {
                     exportFailed = true
                     Self.warn("MLflow: \(error); training goes on, the run is exported again at the end")
                 }
-            }
+            }, searchProgress: { line in if !output.json { print("search: \(line)") } })
             if stop == .interrupted {
                 print("interrupted at update \(run.trainer.update); checkpoint saved. Continue with: \(resumeCommand)")
                 throw ExitCode(130)
@@ -163,7 +163,7 @@ extension Tuner {
                 VerdictTable.printTable(v, wallSeconds: report.wallSeconds,
                                         heldOut: run.settings.requestLog == nil ? "test split" : "held-out requests (the replayed log's last 20%, by time)")
             case let .remote(v, spending):
-                Self.printVerdict(v, spending: spending, wallSeconds: report.wallSeconds)
+                Self.printVerdict(v, spending: spending, search: run.search, wallSeconds: report.wallSeconds)
             }
         }
 

@@ -16,7 +16,9 @@ extension Tuner.Train {
         let ledger = EvaluationLedger(budget: remote.budget)
         let settings = try TrainingSettings(steps: steps, seed: seed, batchSize: batchSize, overrides: overrides, selection: .last)
         let source = try Self.source(try remote.evaluators, remote: remote, ledger: ledger, out: out, seed: seed)
-        let tuning = RemoteTuning(source: source, policy: try data.policy.load(), options: settings.environment)
+        let tuning = RemoteTuning(source: source, policy: try data.policy.load(), options: settings.environment,
+                                  search: remote.strategy == .search ? BudgetedSearch.Options() : nil)
+        if remote.strategy == .search, tuning.search == nil { Self.warn("--strategy search needs per-question answers: this run trains PPO on the evaluator's batches") }
         if !output.json { print("evaluator \(remote.urls.joined(separator: ", ")): categories \(tuning.categories.joined(separator: ", "))") }
         let record = RunRecord(
             id: RunStore.newRunID(), experiment: "evaluator", created: Date(), status: .running,
@@ -53,7 +55,7 @@ extension Tuner.Train {
         return text + " (\(s.reused) reused)"
     }
 
-    static func printVerdict(_ v: RemoteTuning.Verdict, spending s: EvaluationLedger.Spending, wallSeconds: Double) {
+    static func printVerdict(_ v: RemoteTuning.Verdict, spending s: EvaluationLedger.Spending, search: [BudgetedSearch.UnitResult]?, wallSeconds: Double) {
         let judgedOn = v.pairing == .queries ? "every held-out question" : "\(v.pairs / max(v.configurations.count, 1)) seeded batches each"
         print("\nlearned configuration per category (held-out split, \(judgedOn)):")
         for category in v.configurations.keys.sorted() {
@@ -61,6 +63,11 @@ extension Tuner.Train {
                          v.learned[category] ?? .nan, v.defaultStatic[category] ?? .nan))
         }
         print(String(format: "held-out reward: policy %.4f, default static %.4f", v.policyReward, v.defaultReward))
+        for unit in search ?? [] {
+            print(String(format: "search of %@: %@ (predicted train reward %.4f on %d questions); %d query-evaluations, %d configurations refined in %d rounds",
+                         unit.categories.joined(separator: ", "), unit.chosen.description, unit.predictedReward, unit.questions, unit.paid,
+                         unit.refined, unit.rounds))
+        }
         print(String(format: "gain vs default static per %@: %+.4f  (95%% CI %+.4f … %+.4f)", v.pairing == .queries ? "query" : "batch",
                      v.gain.estimate, v.gain.lower, v.gain.upper))
         if !v.unjudgedCategories.isEmpty { print("not judged (no held-out question): \(v.unjudgedCategories.joined(separator: ", "))") }

@@ -1,0 +1,206 @@
+import NumericCore
+import Pipeline
+import Scoring
+import Statistics
+import TunerPolicy
+
+/// Where a budget of paid query-evaluations goes: a search of the configuration grid that spends
+/// them where they decide something.
+///
+/// Categories that share their gates form a unit (one dataset is one unit; a mixed domain has one
+/// per dataset) and get the budget in equal shares. In a unit, every grid configuration is first
+/// answered on the same few questions; then, round by round, a ``ResponseModel`` per metric
+/// (faithfulness, relevancy, latency, cost) is fitted on everything paid for so far, each
+/// configuration's reward is predicted with the unit's gates — optimistically, each metric moved
+/// `optimism` posterior standard deviations its favourable way — and the most promising
+/// configurations are answered on more questions (`growth` times as many, the next ones of one
+/// stratified order: common random numbers, so differences are paired). A configuration that looks
+/// poor stays at a few questions; a contender reaches hundreds, where a gate near its threshold
+/// can be judged. The unit's choice is the best predicted reward at the point estimates among the
+/// configurations answered on at least `eligibleShare` of the most any was.
+///
+/// Every evaluation goes through the query source, so nothing is paid twice and the ledger keeps
+/// the budget. The choice rests on real evaluations; the model only says where to look next.
+public struct BudgetedSearch: Sendable {
+    public struct Options: Sendable, Equatable {
+        /// Questions every configuration is first answered on.
+        public var initialQuestions = 3
+        /// How much a chosen configuration's question count grows each time it is picked…
+        public var growth = 1.5
+        /// …and by at least this many questions.
+        public var minimumStep = 5
+        /// Configurations answered on more questions per round.
+        public var picksPerRound = 4
+        /// Standard deviations of optimism in the predictions that pick them.
+        public var optimism = 1.0
+        /// Share of the largest question count a configuration needs to be chosen.
+        public var eligibleShare = 0.25
+        /// Query-evaluations per unit when the ledger has no query budget.
+        public var unboundedShare = 10_000
+        /// The most questions of a unit's order: its gates are judged on this many at most.
+        public var questionLimit = 1_500
+        public init() {}
+    }
+
+    /// One unit's outcome.
+    public struct UnitResult: Sendable {
+        public var categories: [String]
+        public var chosen: RAGSettings
+        /// The chosen configuration's predicted reward on the unit's train questions, and how
+        /// many it was answered on.
+        public var predictedReward: Double
+        public var questions: Int
+        /// Query-evaluations the unit paid for, and configurations answered on more than the
+        /// first questions.
+        public var paid: Int
+        public var refined: Int
+        public var rounds: Int
+    }
+
+    public enum Failure: Error, CustomStringConvertible, Equatable {
+        case budgetTooSmall(categories: [String], budget: Int, needed: Int)
+        public var description: String {
+            switch self {
+            case let .budgetTooSmall(categories, budget, needed):
+                "the search of \(categories.joined(separator: ", ")) has \(budget) query-evaluations; answering every grid configuration on its first questions takes \(needed): raise --budget-queries or narrow the action bounds"
+            }
+        }
+    }
+
+    public let source: RemoteQuerySource
+    public let reward: RewardFunction
+    public let grid: [RAGSettings]
+    public let options: Options
+    let model: ResponseModel
+
+    public init(source: RemoteQuerySource, reward: RewardFunction, grid: [RAGSettings], options: Options = Options()) {
+        precondition(!grid.isEmpty, "a search needs a grid")
+        self.source = source
+        self.reward = reward
+        self.grid = grid
+        self.options = options
+        let (features, count) = Self.features(grid)
+        model = ResponseModel(features: features, featureCount: count)
+    }
+
+    /// The categories grouped by the gates in force for them, in the source's category order.
+    public var units: [[String]] {
+        var units: [(gates: PolicyConfiguration.GateThresholds, categories: [String])] = []
+        for category in source.categories {
+            let gates = reward.forCategory(category).gates
+            if let i = units.firstIndex(where: { $0.gates == gates }) { units[i].categories.append(category) } else { units.append((gates, [category])) }
+        }
+        return units.map(\.categories)
+    }
+
+    /// Searches each unit within its share of the ledger's query budget.
+    public func run(progress: ((String) -> Void)? = nil) throws -> [UnitResult] {
+        let units = self.units
+        let share = source.ledger.budget.queries.map { max(($0 - source.ledger.spending.tuningQueries) / units.count, 0) } ?? options.unboundedShare
+        return try units.map { try search($0, budget: share, progress: progress) }
+    }
+
+    /// One stratified question order over the categories' pools: each category's questions spread
+    /// evenly through it, so every prefix holds the categories in proportion.
+    func order(_ categories: [String]) -> [String] {
+        var keyed: [(Double, Int, String)] = []
+        for (c, category) in categories.enumerated() {
+            let pool = source.pools[source.categories.firstIndex(of: category)!]
+            for (i, id) in pool.enumerated() { keyed.append(((Double(i) + 0.5) / Double(pool.count), c, id)) }
+        }
+        return Array(keyed.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2).prefix(options.questionLimit))
+    }
+
+    /// What the search measures of each answer, in the model's order.
+    enum Metric: Int, CaseIterable { case faithfulness, relevancy, latency, cost }
+
+    func search(_ categories: [String], budget: Int, progress: ((String) -> Void)?) throws -> UnitResult {
+        let order = order(categories)
+        let unitReward = reward.forCategory(categories[0])
+        var observed = [[[Double]]](repeating: [[Double]](repeating: [], count: grid.count), count: Metric.allCases.count)
+        var errors = [Int](repeating: 0, count: grid.count), violations = [Int](repeating: 0, count: grid.count)
+        var counts = [Int](repeating: 0, count: grid.count)
+        var paid = 0
+        /// Answers each configuration on the order's questions up to its target, all at once.
+        func extend(_ targets: [(configuration: Int, questions: Int)]) throws {
+            let before = source.ledger.spending.tuningQueries
+            let answers = try source.results(targets.map { (grid[$0.configuration], Array(order[counts[$0.configuration]..<$0.questions])) }, split: source.split)
+            paid += source.ledger.spending.tuningQueries - before
+            for ((c, n), results) in zip(targets, answers) {
+                for r in results {
+                    observed[Metric.faithfulness.rawValue][c].append(r.faithfulness)
+                    observed[Metric.relevancy.rawValue][c].append(r.relevancy)
+                    observed[Metric.latency.rawValue][c].append(r.latencyMilliseconds)
+                    observed[Metric.cost.rawValue][c].append(r.costUSD)
+                    errors[c] += r.error ? 1 : 0
+                    violations[c] += r.violation == true ? 1 : 0
+                }
+                counts[c] = n
+            }
+        }
+        let first = min(options.initialQuestions, order.count)
+        guard grid.count * first <= budget else { throw Failure.budgetTooSmall(categories: categories, budget: budget, needed: grid.count * first) }
+        try extend(grid.indices.map { ($0, first) })
+        var rounds = 0
+        // A dollar budget is checked by the ledger on each request: reaching it ends the search.
+        do {
+            while true {
+                let predicted = try predict(observed, errors: errors, violations: violations, counts: counts, reward: unitReward, optimism: options.optimism)
+                let picks = grid.indices.filter { counts[$0] < order.count }.sorted { predicted[$0] > predicted[$1] }.prefix(options.picksPerRound)
+                let targets = picks.map { c in min(order.count, max(Int(Double(counts[c]) * options.growth), counts[c] + options.minimumStep)) }
+                let cost = zip(picks, targets).reduce(0) { $0 + $1.1 - counts[$1.0] }
+                guard !picks.isEmpty, paid + cost <= budget else { break }
+                try extend(zip(picks, targets).map { ($0, $1) })
+                rounds += 1
+                if rounds % 25 == 0 { progress?("\(categories.joined(separator: ", ")): round \(rounds), \(paid)/\(budget) query-evaluations") }
+            }
+        } catch is EvaluationLedger.Exhausted {}
+        let estimates = try predict(observed, errors: errors, violations: violations, counts: counts, reward: unitReward, optimism: 0)
+        let most = counts.max()!
+        let eligible = grid.indices.filter { Double(counts[$0]) >= Double(most) * options.eligibleShare }
+        let chosen = eligible.max { estimates[$0] < estimates[$1] }!
+        return UnitResult(
+            categories: categories, chosen: grid[chosen], predictedReward: estimates[chosen], questions: counts[chosen], paid: paid,
+            refined: counts.filter { $0 > first }.count, rounds: rounds)
+    }
+
+    /// Each configuration's reward on the unit's questions as the fitted models predict it, each
+    /// metric moved `optimism` standard errors its favourable way.
+    func predict(_ observed: [[[Double]]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction, optimism: Double) throws -> [Double] {
+        let fits = try observed.map { try model.fit($0) }
+        let latency = fits[Metric.latency.rawValue]
+        return grid.indices.map { c in
+            func shifted(_ m: Metric, _ direction: Double) -> Double { fits[m.rawValue].mean(c) + direction * optimism * fits[m.rawValue].standardErrors[c] }
+            let shift = latency.effects[c] - optimism * latency.standardErrors[c]
+            let n = Double(max(counts[c], 1))
+            let quality = zip(observed[Metric.faithfulness.rawValue][c], observed[Metric.relevancy.rawValue][c]).map {
+                reward.quality(faithfulness: $0, relevancy: $1)
+            }
+            let meanQuality = quality.reduce(0, +) / n
+            let spread = (quality.reduce(0) { $0 + ($1 - meanQuality) * ($1 - meanQuality) } / n).squareRoot()
+            return reward.evaluate(BatchMeasurement(
+                faithfulness: shifted(.faithfulness, 1), relevancy: shifted(.relevancy, 1),
+                latencyP95Milliseconds: Percentile.sorted(latency.questionLevels.map { $0 + shift }.sorted(), 95),
+                costUSD: shifted(.cost, -1), errorRate: Double(errors[c]) / n, violationRate: Double(violations[c]) / n,
+                qualitySpread: spread)).reward
+        }
+    }
+
+    /// One-hot features of each knob's value (fusion weight only for the variants that fuse) and
+    /// of every pair of them.
+    static func features(_ grid: [RAGSettings]) -> (features: [[Int]], count: Int) {
+        var index: [String: Int] = [:]
+        let rows = grid.map { c -> [Int] in
+            let values = ["variant=\(c.variant.rawValue)", "k=\(c.k)", "rerank=\(c.rerank)", "template=\(c.template.rawValue)",
+                          "fusion=\(c.variant.rawValue):\(c.variant.usesFusionWeight ? "\(c.fusionWeight)" : "-")"]
+            var names = values
+            for i in values.indices { for j in (i + 1)..<values.count { names.append(values[i] + "&" + values[j]) } }
+            return names.map { name in
+                if let i = index[name] { return i }
+                index[name] = index.count
+                return index.count - 1
+            }
+        }
+        return (rows, index.count)
+    }
+}
