@@ -16,8 +16,8 @@ import TunerPolicy
 /// configurations are answered on more questions (`growth` times as many, the next ones of one
 /// stratified order: common random numbers, so differences are paired). A configuration that looks
 /// poor stays at a few questions; a contender reaches hundreds, where a gate near its threshold
-/// can be judged. The unit's choice is the best predicted reward at the point estimates among the
-/// configurations answered on at least `eligibleShare` of the most any was.
+/// can be judged. The unit's choice is the best reward judged from its own answers (``judge``) among
+/// the configurations answered on at least `eligibleShare` of the most any was.
 ///
 /// Every evaluation goes through the query source, so nothing is paid twice and the ledger keeps
 /// the budget. The choice rests on real evaluations; the model only says where to look next.
@@ -46,9 +46,9 @@ public struct BudgetedSearch: Sendable {
     public struct UnitResult: Sendable {
         public var categories: [String]
         public var chosen: RAGSettings
-        /// The chosen configuration's predicted reward on the unit's train questions, and how
+        /// The chosen configuration's reward on the unit's train questions as its answers judge it, and how
         /// many it was answered on.
-        public var predictedReward: Double
+        public var trainReward: Double
         public var questions: Int
         /// Query-evaluations the unit paid for, and configurations answered on more than the
         /// first questions.
@@ -155,12 +155,12 @@ public struct BudgetedSearch: Sendable {
                 if rounds % 25 == 0 { progress?("\(categories.joined(separator: ", ")): round \(rounds), \(paid)/\(budget) query-evaluations") }
             }
         } catch is EvaluationLedger.Exhausted {}
-        let estimates = try predict(observed, errors: errors, violations: violations, counts: counts, reward: unitReward, optimism: 0)
+        let estimates = try judge(observed, errors: errors, violations: violations, counts: counts, reward: unitReward)
         let most = counts.max()!
         let eligible = grid.indices.filter { Double(counts[$0]) >= Double(most) * options.eligibleShare }
         let chosen = eligible.max { estimates[$0] < estimates[$1] }!
         return UnitResult(
-            categories: categories, chosen: grid[chosen], predictedReward: estimates[chosen], questions: counts[chosen], paid: paid,
+            categories: categories, chosen: grid[chosen], trainReward: estimates[chosen], questions: counts[chosen], paid: paid,
             refined: counts.filter { $0 > first }.count, rounds: rounds)
     }
 
@@ -173,17 +173,43 @@ public struct BudgetedSearch: Sendable {
             func shifted(_ m: Metric, _ direction: Double) -> Double { fits[m.rawValue].mean(c) + direction * optimism * fits[m.rawValue].standardErrors[c] }
             let shift = latency.effects[c] - optimism * latency.standardErrors[c]
             let n = Double(max(counts[c], 1))
-            let quality = zip(observed[Metric.faithfulness.rawValue][c], observed[Metric.relevancy.rawValue][c]).map {
-                reward.quality(faithfulness: $0, relevancy: $1)
-            }
-            let meanQuality = quality.reduce(0, +) / n
-            let spread = (quality.reduce(0) { $0 + ($1 - meanQuality) * ($1 - meanQuality) } / n).squareRoot()
             return reward.evaluate(BatchMeasurement(
                 faithfulness: shifted(.faithfulness, 1), relevancy: shifted(.relevancy, 1),
                 latencyP95Milliseconds: Percentile.sorted(latency.questionLevels.map { $0 + shift }.sorted(), 95),
                 costUSD: shifted(.cost, -1), errorRate: Double(errors[c]) / n, violationRate: Double(violations[c]) / n,
-                qualitySpread: spread)).reward
+                qualitySpread: spread(observed, c, reward: reward))).reward
         }
+    }
+
+    /// Each configuration's reward on the unit's questions from its own answers: where it was
+    /// answered, the answers; on the questions it was not, the question's level plus its own mean
+    /// difference from the levels (not shrunk towards its knobs: the choice rests on its answers).
+    /// A configuration answered on every question gets exactly its measured reward.
+    func judge(_ observed: [[[Double]]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction) throws -> [Double] {
+        let fits = try observed.map { try model.fit($0) }
+        return grid.indices.map { c in
+            func filled(_ m: Metric) -> [Double] {
+                let fit = fits[m.rawValue]
+                return observed[m.rawValue][c] + fit.questionLevels.dropFirst(counts[c]).map { $0 + fit.ownEffects[c] }
+            }
+            func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+            let n = Double(max(counts[c], 1))
+            return reward.evaluate(BatchMeasurement(
+                faithfulness: mean(filled(.faithfulness)), relevancy: mean(filled(.relevancy)),
+                latencyP95Milliseconds: Percentile.sorted(filled(.latency).sorted(), 95), costUSD: mean(filled(.cost)),
+                errorRate: Double(errors[c]) / n, violationRate: Double(violations[c]) / n,
+                qualitySpread: spread(observed, c, reward: reward))).reward
+        }
+    }
+
+    /// The standard deviation of the per-question quality of c's answers.
+    func spread(_ observed: [[[Double]]], _ c: Int, reward: RewardFunction) -> Double {
+        let quality = zip(observed[Metric.faithfulness.rawValue][c], observed[Metric.relevancy.rawValue][c]).map {
+            reward.quality(faithfulness: $0, relevancy: $1)
+        }
+        let n = Double(max(quality.count, 1))
+        let meanQuality = quality.reduce(0, +) / n
+        return (quality.reduce(0) { $0 + ($1 - meanQuality) * ($1 - meanQuality) } / n).squareRoot()
     }
 
     /// One-hot features of each knob's value (fusion weight only for the variants that fuse) and

@@ -44,6 +44,9 @@ public struct ResponseModel: Sendable {
         public var effects: [Double]
         /// The posterior standard deviation of each effect's u_c part.
         public var standardErrors: [Double]
+        /// Each configuration's own mean difference from the question levels, unshrunk (its
+        /// effect where it was answered on no question).
+        public var ownEffects: [Double]
         public var residualVariance: Double
 
         /// The configuration's predicted mean over the questions the levels cover.
@@ -61,6 +64,7 @@ public struct ResponseModel: Sendable {
         var levels = [Double](repeating: 0, count: questions)
         var standardErrors = [Double](repeating: 0, count: observed.count)
         var residualVariance = 0.0
+        var ownEffects = effects
         for _ in 0..<max(iterations, 1) {
             var sums = [Double](repeating: 0, count: questions), counts = [Double](repeating: 0, count: questions)
             for (c, row) in observed.enumerated() {
@@ -93,11 +97,12 @@ public struct ResponseModel: Sendable {
             let tau2 = max(between / Double(max(observations, 1)) - residualVariance / max(meanWeight, 1), residualVariance / priorQuestions)
             for c in observed.indices {
                 let w = weights[c]
+                ownEffects[c] = w > 0 ? meanResidual[c] : linear[c]
                 effects[c] = linear[c] + w * (meanResidual[c] - linear[c]) / (w + residualVariance / tau2)
                 standardErrors[c] = (1 / (w / residualVariance + 1 / tau2)).squareRoot()
             }
         }
-        return Fit(questionLevels: levels, effects: effects, standardErrors: standardErrors, residualVariance: residualVariance)
+        return Fit(questionLevels: levels, effects: effects, standardErrors: standardErrors, ownEffects: ownEffects, residualVariance: residualVariance)
     }
 
     /// β minimising Σ_c w_c (d_c − φ(c)·β)² + λ‖β‖², from the normal equations built from each

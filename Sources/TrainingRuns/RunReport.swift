@@ -145,7 +145,7 @@ public struct RunReport: Codable, Sendable {
     public struct SearchUnit: Codable, Sendable, Equatable {
         public var categories: [String]
         public var chosen: ReportJSON.Configuration
-        public var predictedTrainReward: Double
+        public var trainReward: Double
         public var questions: Int
         public var queryEvaluations: Int
         public var refinedConfigurations: Int
@@ -153,13 +153,13 @@ public struct RunReport: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case categories, chosen, questions, rounds
-            case predictedTrainReward = "predicted_train_reward", queryEvaluations = "query_evaluations", refinedConfigurations = "refined_configurations"
+            case trainReward = "train_reward", queryEvaluations = "query_evaluations", refinedConfigurations = "refined_configurations"
         }
 
         init(_ u: BudgetedSearch.UnitResult) {
             categories = u.categories
             chosen = ReportJSON.Configuration(u.chosen)
-            predictedTrainReward = u.predictedReward
+            trainReward = u.trainReward
             questions = u.questions
             queryEvaluations = u.paid
             refinedConfigurations = u.refined

@@ -41,6 +41,10 @@ struct ResponseModelTests {
         // On three questions, configuration 11 leans on its knobs and is less certain.
         #expect(abs((fit.effects[11] - fit.effects[0]) - (Self.truth(11) - Self.truth(0))) < 0.15)
         #expect(fit.standardErrors[11] > 3 * fit.standardErrors[0])
+        // Unshrunk, a configuration answered on every question is exactly its own mean.
+        let observed = Self.observe(counts, seed: 1)
+        let levels = fit.questionLevels.reduce(0, +) / Double(fit.questionLevels.count)
+        #expect(abs(levels + fit.ownEffects[5] - observed[5].reduce(0, +) / 400) < 1e-9)
         #expect(abs(fit.residualVariance - 0.09) < 0.02)
     }
 

@@ -64,8 +64,8 @@ extension Tuner.Train {
         }
         print(String(format: "held-out reward: policy %.4f, default static %.4f", v.policyReward, v.defaultReward))
         for unit in search ?? [] {
-            print(String(format: "search of %@: %@ (predicted train reward %.4f on %d questions); %d query-evaluations, %d configurations refined in %d rounds",
-                         unit.categories.joined(separator: ", "), unit.chosen.description, unit.predictedReward, unit.questions, unit.paid,
+            print(String(format: "search of %@: %@ (train reward %.4f judged from its answers on %d questions); %d query-evaluations, %d configurations refined in %d rounds",
+                         unit.categories.joined(separator: ", "), unit.chosen.description, unit.trainReward, unit.questions, unit.paid,
                          unit.refined, unit.rounds))
         }
         print(String(format: "gain vs default static per %@: %+.4f  (95%% CI %+.4f … %+.4f)", v.pairing == .queries ? "query" : "batch",
