@@ -93,11 +93,12 @@ public struct BudgetedSearch: Sendable {
         return units.map(\.categories)
     }
 
-    /// Searches each unit within its share of the ledger's query budget.
-    public func run(progress: ((String) -> Void)? = nil) throws -> [UnitResult] {
+    /// Searches each unit within its share of the ledger's query budget. `shouldStop` is asked
+    /// after each round: answering true ends the search, and each unit chooses from what it has.
+    public func run(shouldStop: () -> Bool = { false }, progress: ((String) -> Void)? = nil) throws -> [UnitResult] {
         let units = self.units
         let share = source.ledger.budget.queries.map { max(($0 - source.ledger.spending.tuningQueries) / units.count, 0) } ?? options.unboundedShare
-        return try units.map { try search($0, budget: share, progress: progress) }
+        return try units.map { try search($0, budget: share, shouldStop: shouldStop, progress: progress) }
     }
 
     /// One stratified question order over the categories' pools: each category's questions spread
@@ -114,7 +115,7 @@ public struct BudgetedSearch: Sendable {
     /// What the search measures of each answer, in the model's order.
     enum Metric: Int, CaseIterable { case faithfulness, relevancy, latency, cost }
 
-    func search(_ categories: [String], budget: Int, progress: ((String) -> Void)?) throws -> UnitResult {
+    func search(_ categories: [String], budget: Int, shouldStop: () -> Bool, progress: ((String) -> Void)?) throws -> UnitResult {
         let order = order(categories)
         let unitReward = reward.forCategory(categories[0])
         var observed = [[[Double]]](repeating: [[Double]](repeating: [], count: grid.count), count: Metric.allCases.count)
@@ -144,7 +145,7 @@ public struct BudgetedSearch: Sendable {
         var rounds = 0
         // A dollar budget is checked by the ledger on each request: reaching it ends the search.
         do {
-            while true {
+            while !shouldStop() {
                 let predicted = try predict(observed, errors: errors, violations: violations, counts: counts, reward: unitReward, optimism: options.optimism)
                 let picks = grid.indices.filter { counts[$0] < order.count }.sorted { predicted[$0] > predicted[$1] }.prefix(options.picksPerRound)
                 let targets = picks.map { c in min(order.count, max(Int(Double(counts[c]) * options.growth), counts[c] + options.minimumStep)) }

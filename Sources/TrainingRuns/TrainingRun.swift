@@ -158,12 +158,18 @@ public final class TrainingRun {
     public func train(shouldStop: () -> Bool = { false }, progress: ((Progress) -> Void)? = nil, searchProgress: ((String) -> Void)? = nil) throws -> Stop {
         if case let .remote(tuning) = problem, let searcher = tuning.budgetedSearch {
             do {
-                search = try searcher.run(progress: searchProgress)
+                search = try searcher.run(shouldStop: shouldStop, progress: searchProgress)
             } catch {
                 try? setStatus(.failed)
                 throw error
             }
-            stoppedBy = tuning.source.ledger.budget.queries == nil && tuning.source.ledger.budget.usd == nil ? .steps : .budget
+            if shouldStop() {
+                stoppedBy = .interrupted
+                try setStatus(.interrupted)
+                lock = nil
+            } else {
+                stoppedBy = tuning.source.ledger.budget.queries == nil && tuning.source.ledger.budget.usd == nil ? .steps : .budget
+            }
             return stoppedBy!
         }
         do {
@@ -197,6 +203,12 @@ public final class TrainingRun {
             try? setStatus(.failed)
             throw remoteFailure ?? error
         }
+    }
+
+    /// Whether the run spends its evaluations on the budgeted search rather than on PPO.
+    public var searches: Bool {
+        guard case let .remote(tuning) = problem else { return false }
+        return tuning.budgetedSearch != nil
     }
 
     /// The policy the run judges and deploys: its best update on the train split, or its last.

@@ -43,6 +43,25 @@ extension TunerServerTests {
         }
     }
 
+    /// A stop request (Ctrl-C in `tuner train`) ends the search after the round it is in: here
+    /// the first answers of every configuration, and the choice is made from them.
+    @Test func aStopRequestEndsTheSearchAfterItsRound() async throws {
+        let server = TunerServer(evaluator: Loopback.evaluator, policy: nil)
+        try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
+            let remote = RemoteEvaluator(baseURL: base, requestsPerSecond: 100_000)
+            let description = try #require(try await remote.describe())
+            let ledger = EvaluationLedger(budget: .init(queries: 4_000))
+            let source = try RemoteQuerySource(evaluators: [remote], description: description, corpusDocuments: 480, ledger: ledger, store: nil,
+                                               concurrency: 4)
+            let setup = Loopback.evaluator.setup
+            let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: true)
+            let search = BudgetedSearch(source: source, reward: description.reward(setup.policy), grid: grid)
+            let units = try await runOnOwnThread { try search.run(shouldStop: { true }) }
+            #expect(units.count == 1 && units[0].rounds == 0 && units[0].paid == 3 * grid.count && units[0].questions == 3)
+            #expect(ledger.spending.tuningQueries == 3 * grid.count)
+        }
+    }
+
     /// Categories under other gates are searched apart, each within an equal share; a budget
     /// that cannot answer the grid once is refused, naming what it would take.
     @Test func categoriesUnderOtherGatesAreSearchedApart() throws {

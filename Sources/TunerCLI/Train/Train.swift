@@ -124,7 +124,7 @@ extension Tuner {
             interrupt.install()
             if !output.json {
                 print("run \(run.record!.id) → \(URL(fileURLWithPath: out).appendingPathComponent(run.record!.id).path)")
-                print(Self.progressLegend)
+                if !run.searches { print(Self.progressLegend) }
             }
             let export = run.store.flatMap(tracking.export(to:))
             var exportFailed = false
@@ -138,7 +138,8 @@ extension Tuner {
                 }
             }, searchProgress: { line in if !output.json { print("search: \(line)") } })
             if stop == .interrupted {
-                print("interrupted at update \(run.trainer.update); checkpoint saved. Continue with: \(resumeCommand)")
+                print(run.searches ? "interrupted during the search. Run again with: \(resumeCommand)"
+                                   : "interrupted at update \(run.trainer.update); checkpoint saved. Continue with: \(resumeCommand)")
                 throw ExitCode(130)
             }
             if !output.json, stop == .budget, let failure = run.remoteFailure { print("\(failure)") }
