@@ -48,7 +48,7 @@ var package = Package(
         .target(name: "PPO", dependencies: ["TunerPolicy", "NumericCore"]),
         .target(name: "ConfigurationFiles", dependencies: ["Yams"]),
         .target(name: "Retrieval", dependencies: ["ConfigurationFiles", "NumericCore"]),
-        .target(name: "Scoring", dependencies: ["ConfigurationFiles", "NumericCore"]),
+        .target(name: "Scoring", dependencies: ["ConfigurationFiles", "TunerPolicy", "NumericCore"]),
         .target(name: "Statistics", dependencies: ["NumericCore"]),
         .target(name: "Pipeline", dependencies: ["Retrieval", "Scoring", "ConfigurationFiles", "TunerPolicy", "NumericCore"]),
         .target(name: "Tuning", dependencies: ["Pipeline", "PPO", "Retrieval", "Scoring", "Statistics", "TunerPolicy", "NumericCore"]),

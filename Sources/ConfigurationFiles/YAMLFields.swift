@@ -66,6 +66,28 @@ public struct YAMLFields {
         return try YAMLFields(node: value, file: file, path: qualified(key))
     }
 
+    /// The mappings of a list field, each read as its own fields (`key[i]` in errors); nil when
+    /// the field is absent.
+    public func mappings(_ key: String) throws -> [YAMLFields]? {
+        guard let value = mapping[key] else { return nil }
+        guard let sequence = value.sequence else { throw error(key, "must be a list") }
+        return try sequence.enumerated().map { i, item in try YAMLFields(node: item, file: file, path: "\(qualified(key))[\(i)]") }
+    }
+
+    /// The scalar of a field, or nil when it is absent; a list or mapping there is refused.
+    public func scalar(_ key: String) throws -> YAMLScalar? {
+        guard let value = mapping[key] else { return nil }
+        guard value.scalar != nil else { throw error(key, "must be a single value") }
+        return YAMLScalar(node: value)
+    }
+
+    /// The items of a list field, or nil when it is absent.
+    public func scalars(_ key: String) throws -> [YAMLScalar]? {
+        guard let value = mapping[key] else { return nil }
+        guard let sequence = value.sequence, sequence.allSatisfy({ $0.scalar != nil }) else { throw error(key, "must be a list of values") }
+        return sequence.map(YAMLScalar.init(node:))
+    }
+
     /// A number in `range`, or `fallback` when the field is absent.
     public func double(_ key: String, in range: ClosedRange<Double>, default fallback: Double) throws -> Double {
         guard let value = mapping[key] else { return fallback }

@@ -45,7 +45,7 @@ public struct BudgetedSearch: Sendable {
     /// One unit's outcome.
     public struct UnitResult: Sendable {
         public var categories: [String]
-        public var chosen: RAGSettings
+        public var chosen: Configuration
         /// The chosen configuration's reward on the unit's train questions as its answers judge it, and how
         /// many it was answered on.
         public var trainReward: Double
@@ -69,17 +69,17 @@ public struct BudgetedSearch: Sendable {
 
     public let source: RemoteQuerySource
     public let reward: RewardFunction
-    public let grid: [RAGSettings]
+    /// The source's knobs' grid (``KnobDeclaration/grid``).
+    public let grid: [Configuration]
     public let options: Options
     let model: ResponseModel
 
-    public init(source: RemoteQuerySource, reward: RewardFunction, grid: [RAGSettings], options: Options = Options()) {
-        precondition(!grid.isEmpty, "a search needs a grid")
+    public init(source: RemoteQuerySource, reward: RewardFunction, options: Options = Options()) {
         self.source = source
         self.reward = reward
-        self.grid = grid
+        grid = source.knobs.grid
         self.options = options
-        let (features, count) = Self.features(grid)
+        let (features, count) = Self.features(grid, knobs: source.knobs)
         model = ResponseModel(features: features, featureCount: count)
     }
 
@@ -213,13 +213,15 @@ public struct BudgetedSearch: Sendable {
         return (quality.reduce(0) { $0 + ($1 - meanQuality) * ($1 - meanQuality) } / n).squareRoot()
     }
 
-    /// One-hot features of each knob's value (fusion weight only for the variants that fuse) and
-    /// of every pair of them.
-    static func features(_ grid: [RAGSettings]) -> (features: [[Int]], count: Int) {
+    /// One-hot features of each knob's value — a knob with a condition read together with the
+    /// value of the knob it applies under, and "-" where it does not apply — and of every pair of them.
+    static func features(_ grid: [Configuration], knobs: KnobDeclaration) -> (features: [[Int]], count: Int) {
         var index: [String: Int] = [:]
         let rows = grid.map { c -> [Int] in
-            let values = ["variant=\(c.variant.rawValue)", "k=\(c.k)", "rerank=\(c.rerank)", "template=\(c.template.rawValue)",
-                          "fusion=\(c.variant.rawValue):\(c.variant.usesFusionWeight ? "\(c.fusionWeight)" : "-")"]
+            let values = knobs.knobs.map { knob in
+                let value = knobs.applies(knob, in: c) ? "\(c[knob.name]!)" : "-"
+                return knob.condition.map { "\(knob.name)=\(c[$0.knob]!):\(value)" } ?? "\(knob.name)=\(value)"
+            }
             var names = values
             for i in values.indices { for j in (i + 1)..<values.count { names.append(values[i] + "&" + values[j]) } }
             return names.map { name in

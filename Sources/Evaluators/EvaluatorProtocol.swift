@@ -2,8 +2,9 @@ import Scoring
 import TunerPolicy
 
 /// The evaluator protocol (docs/openapi.yaml). `GET /tuner/evaluator` describes the evaluator:
-/// its question ids per split and category and the gates it judges by. `POST /tuner/evaluate`
-/// takes a configuration and either named questions or a seeded batch, and answers
+/// its question ids per split and category, the gates it judges by and the knobs it lets the
+/// tuner set. `POST /tuner/evaluate` takes a configuration (an object of those knobs) and either
+/// named questions or a seeded batch, and answers
 /// faithfulness, relevancy, latency p50/p95, cost, error rate and the number of queries, overall
 /// and per category, and one record per question. The tuner's own server implements it for the
 /// built-in pipeline; a team implements it on its staging service and points the trainer at it.
@@ -50,14 +51,16 @@ public enum EvaluatorProtocol {
 
     /// A configuration and what to answer with it: `questions` or `batch`, exactly one.
     public struct Request: Sendable, Hashable, Codable {
-        public var configuration: RAGSettings
+        /// A value for each of the evaluator's knobs (`knobs` of its description); one left out
+        /// takes its default.
+        public var configuration: Configuration
         public var batch: Batch?
         public var questions: Questions?
-        public init(configuration: RAGSettings, batch: Batch) {
+        public init(configuration: Configuration, batch: Batch) {
             self.configuration = configuration
             self.batch = batch
         }
-        public init(configuration: RAGSettings, questions: Questions) {
+        public init(configuration: Configuration, questions: Questions) {
             self.configuration = configuration
             self.questions = questions
         }
@@ -118,19 +121,24 @@ public enum EvaluatorProtocol {
         /// Thresholds that replace `gates` for a category's questions.
         public var categoryGates: [String: PolicyConfiguration.GateThresholds]
         public var maxBatchSize: Int
+        /// The knobs a configuration may set, with their kinds, ranges and defaults; absent from
+        /// an evaluator of the built-in pipeline's knobs that does not declare them.
+        public var knobs: KnobDeclaration?
 
         public init(dataset: String, version: String, splits: [String: [String: [String]]], gates: PolicyConfiguration.GateThresholds,
-                    categoryGates: [String: PolicyConfiguration.GateThresholds] = [:], maxBatchSize: Int = EvaluatorProtocol.maxBatchSize) {
+                    categoryGates: [String: PolicyConfiguration.GateThresholds] = [:], maxBatchSize: Int = EvaluatorProtocol.maxBatchSize,
+                    knobs: KnobDeclaration? = nil) {
             self.dataset = dataset
             self.version = version
             self.splits = splits
             self.gates = gates
             self.categoryGates = categoryGates
             self.maxBatchSize = maxBatchSize
+            self.knobs = knobs
         }
 
         enum CodingKeys: String, CodingKey {
-            case dataset, version, splits, gates
+            case dataset, version, splits, gates, knobs
             case categoryGates = "category_gates"
             case maxBatchSize = "max_batch_size"
         }
@@ -203,14 +211,16 @@ public enum EvaluatorProtocol {
     }
 
     public struct Response: Sendable, Equatable, Codable {
-        public var configuration: RAGSettings
+        /// The configuration as the evaluator applied it (every knob, those that do not apply at
+        /// their defaults).
+        public var configuration: Configuration
         public var overall: Metrics
         public var perCategory: [String: Metrics]
         /// One per question, in the request's order; absent from an evaluator that answers
         /// aggregates only.
         public var queries: [QueryResult]?
 
-        public init(configuration: RAGSettings, overall: Metrics, perCategory: [String: Metrics], queries: [QueryResult]? = nil) {
+        public init(configuration: Configuration, overall: Metrics, perCategory: [String: Metrics], queries: [QueryResult]? = nil) {
             self.configuration = configuration
             self.overall = overall
             self.perCategory = perCategory

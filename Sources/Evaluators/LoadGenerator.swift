@@ -105,7 +105,7 @@ public struct LoadGenerator: Sendable {
             endpoint = target.appendingPathComponent("tuner").appendingPathComponent("evaluate")
             body = { i in
                 try! JSONEncoder().encode(EvaluatorProtocol.Request(
-                    configuration: configuration, batch: .init(size: batchSize, split: split, seed: UInt64(i))))
+                    configuration: configuration.configuration, batch: .init(size: batchSize, split: split, seed: UInt64(i))))
             }
         }
         let configuration = URLSessionConfiguration.ephemeral

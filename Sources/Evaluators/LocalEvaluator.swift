@@ -53,11 +53,15 @@ public final class LocalEvaluator: Sendable {
         }
         // The answers depend on the questions, the data's commit and the modelled services.
         let fingerprint = (try? JSONEncoder.sorted.encode(splits)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        knobs = try setup.policy.knobs()
         description = EvaluatorProtocol.Description(
             dataset: setup.dataset.manifest.id,
             version: StableHash.hexDigest("\(fingerprint)|\(setup.dataset.manifest.commit ?? "")|\(setup.costModel)".utf8),
-            splits: splits, gates: setup.gates, categoryGates: setup.categoryGates)
+            splits: splits, gates: setup.gates, categoryGates: setup.categoryGates, knobs: knobs)
     }
+
+    /// The built-in pipeline's knobs within the policy configuration's bounds: what a request may set.
+    public let knobs: KnobDeclaration
 
     /// Question id → cache position, per split.
     let positions: [String: [String: Int]]
@@ -67,6 +71,18 @@ public final class LocalEvaluator: Sendable {
     /// Refuses settings outside the policy configuration's action bounds, naming the field.
     public func validate(_ c: RAGSettings) throws {
         if let problem = setup.policy.actions.problem(with: c, rerankAvailable: system.reranker != nil) { throw Failure.configuration(problem) }
+    }
+
+    /// The settings a request's configuration names, checked against the knobs and the bounds.
+    public func settings(_ c: Configuration) throws -> (configuration: Configuration, settings: RAGSettings) {
+        do {
+            let canonical = try knobs.canonical(c)
+            let settings = try RAGSettings(canonical)
+            try validate(settings)
+            return (canonical, settings)
+        } catch let problem as KnobProblem {
+            throw Failure.configuration(problem.description)
+        }
     }
 
     /// The queries (cache positions) a request names or draws.
@@ -109,13 +125,13 @@ public final class LocalEvaluator: Sendable {
     /// The batch's report (reward and gates included) and the protocol's answer with one record
     /// per question.
     public func evaluate(_ request: EvaluatorProtocol.Request) throws -> (report: BatchReport, response: EvaluatorProtocol.Response) {
-        try validate(request.configuration)
+        let (configuration, settings) = try self.settings(request.configuration)
         let (cache, positions) = try draw(request)
         let workspace = cache.makeWorkspace()
-        let outcomes = try positions.map { try cache.outcome(at: $0, configuration: request.configuration, workspace: workspace) }
+        let outcomes = try positions.map { try cache.outcome(at: $0, configuration: settings, workspace: workspace) }
         let categories = positions.map { cache.categoryIndex(at: $0) }
         let report = BatchReport(
-            configuration: request.configuration, outcomes: outcomes, categories: categories, categoryNames: cache.categories, reward: setup.reward)
+            configuration: settings, outcomes: outcomes, categories: categories, categoryNames: cache.categories, reward: setup.reward)
         let queries = zip(positions, outcomes).map { position, o in
             EvaluatorProtocol.QueryResult(
                 id: setup.dataset.queries[cache.queries[position]].id, category: cache.categories[cache.categoryIndex(at: position)],
@@ -123,7 +139,7 @@ public final class LocalEvaluator: Sendable {
                 error: o.failed, violation: o.violation)
         }
         return (report, EvaluatorProtocol.Response(
-            configuration: request.configuration, overall: .init(report.overall), perCategory: report.perCategory.mapValues { .init($0) },
+            configuration: configuration, overall: .init(report.overall), perCategory: report.perCategory.mapValues { .init($0) },
             queries: queries))
     }
 }

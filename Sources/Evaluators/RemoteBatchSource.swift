@@ -50,14 +50,14 @@ public struct RemoteBatchSource: BatchSource, Sendable {
     /// The default configuration on a seeded batch of `size` questions of `split`, which says the
     /// split's categories.
     static func probe(_ evaluator: RemoteEvaluator, split: String, size: Int, ledger: EvaluationLedger) throws -> EvaluatorProtocol.Response {
-        let response = try paid(evaluator, .init(configuration: RAGSettings(), batch: .init(size: size, split: split, seed: 0)), ledger: ledger)
+        let response = try paid(evaluator, .init(configuration: RAGSettings().configuration, batch: .init(size: size, split: split, seed: 0)), ledger: ledger)
         guard !response.perCategory.isEmpty else { throw RemoteEvaluator.Failure.malformed("the probe batch of split '\(split)' reported no categories") }
         return response
     }
 
     public func score(_ c: RAGSettings, category: Int, size: Int, reward: RewardFunction, using rng: inout RandomGenerator) throws -> BatchScore {
         let request = EvaluatorProtocol.Request(
-            configuration: c, batch: .init(size: size, split: split, seed: rng.next(), category: categories[category]))
+            configuration: c.configuration, batch: .init(size: size, split: split, seed: rng.next(), category: categories[category]))
         do {
             return Self.score(try Self.paid(evaluator, request, ledger: ledger).overall, reward: reward)
         } catch {
@@ -68,7 +68,7 @@ public struct RemoteBatchSource: BatchSource, Sendable {
 
     public func overall(_ c: RAGSettings, reward: RewardFunction) throws -> BatchScore {
         if c == RAGSettings() { return Self.score(probe, reward: reward) }
-        let request = EvaluatorProtocol.Request(configuration: c, batch: .init(size: probeSize, split: split, seed: 0))
+        let request = EvaluatorProtocol.Request(configuration: c.configuration, batch: .init(size: probeSize, split: split, seed: 0))
         return Self.score(try Self.paid(evaluator, request, ledger: ledger).overall, reward: reward)
     }
 

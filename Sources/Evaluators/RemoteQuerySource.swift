@@ -20,7 +20,8 @@ public protocol ResultStore: Sendable {
 ///
 /// Each category's batches are drawn from a fixed pool of its train questions (common random
 /// numbers: configurations are compared on the same questions, and a configuration costs at most
-/// its pool once). Fusion weights are rounded to `fusionStep`, so nearby proposals share results.
+/// its pool once). Continuous knobs are rounded to `continuousStep` of their range, so nearby
+/// proposals share results.
 /// The learner is paid a batch's reward less the default configuration's mean per-query reward on
 /// the same questions, plus its mean over the pool (the input-dependent baseline of
 /// ``CachedBatchSource``). Requests for one batch go out `concurrency` at a time over the
@@ -40,18 +41,35 @@ public final class RemoteQuerySource: BatchSource, Sendable {
     public let ledger: EvaluationLedger
     public let store: (any ResultStore)?
     public let concurrency: Int
-    public let fusionStep: Double
+    public let continuousStep: Double
+    /// The knobs the tuner sets: its own declaration, checked against the evaluator's.
+    public let knobs: KnobDeclaration
     /// `dataset@version`: the key results are kept under.
     public let evaluatorKey: String
     private let kept = Mutex<[String: [String: EvaluatorProtocol.QueryResult]]>([:])
     private let failure = Mutex<(any Error)?>(nil)
     private let nextEndpoint = Atomic<Int>(0)
 
+    public enum Failure: Error, CustomStringConvertible {
+        case knobs(KnobProblem)
+        case noKnobs
+        public var description: String {
+            switch self {
+            case let .knobs(problem): "the tuner's knobs do not fit the evaluator's: \(problem)"
+            case .noKnobs: "the evaluator declares no knobs and the tuner was given none: declare them in the policy file (knobs:)"
+            }
+        }
+    }
+
     /// `poolSize`: questions per category that tuning draws from (nil: all of the category's).
-    public init(evaluators: [RemoteEvaluator], description: EvaluatorProtocol.Description, split: String = "train", poolSize: Int? = nil,
-                seed: UInt64 = 0, corpusDocuments: Int, ledger: EvaluationLedger, store: (any ResultStore)?, concurrency: Int = 1,
-                fusionStep: Double = 0.05) throws {
-        precondition(!evaluators.isEmpty && concurrency >= 1 && fusionStep > 0, "a query source needs an endpoint, concurrency ≥ 1, a positive fusion step")
+    /// `knobs`: what the tuner sets, within the knobs the evaluator declares; nil: the evaluator's.
+    public init(evaluators: [RemoteEvaluator], description: EvaluatorProtocol.Description, knobs: KnobDeclaration? = nil, split: String = "train",
+                poolSize: Int? = nil, seed: UInt64 = 0, corpusDocuments: Int, ledger: EvaluationLedger, store: (any ResultStore)?,
+                concurrency: Int = 1, continuousStep: Double = 0.05) throws {
+        precondition(!evaluators.isEmpty && concurrency >= 1 && continuousStep > 0, "a query source needs an endpoint, concurrency ≥ 1, a positive step")
+        guard let declared = knobs ?? description.knobs else { throw Failure.noKnobs }
+        if let theirs = description.knobs, let problem = declared.problem(within: theirs) { throw Failure.knobs(problem) }
+        self.knobs = declared
         self.evaluators = evaluators
         self.description = description
         self.split = split
@@ -67,21 +85,25 @@ public final class RemoteQuerySource: BatchSource, Sendable {
         self.ledger = ledger
         self.store = store
         self.concurrency = concurrency
-        self.fusionStep = fusionStep
+        self.continuousStep = continuousStep
         evaluatorKey = "\(description.dataset)@\(description.version)"
     }
 
     public var lastFailure: (any Error)? { failure.withLock { $0 } }
 
-    public func canonical(_ c: RAGSettings) -> RAGSettings {
-        var c = c
-        c.fusionWeight = c.variant.usesFusionWeight ? min(max((c.fusionWeight / fusionStep).rounded() * fusionStep, 0), 1) : 0.5
-        return c
+    /// `c` as results are kept under it (``KnobDeclaration/canonical(_:step:)``).
+    public func canonical(_ c: Configuration) throws -> Configuration {
+        do { return try knobs.canonical(c, step: continuousStep) } catch { throw Failure.knobs(error) }
     }
 
-    /// The key a configuration's results are kept under: its canonical settings as sorted JSON.
-    public func key(_ c: RAGSettings) -> String {
-        String(decoding: (try? JSONEncoder.sorted.encode(canonical(c))) ?? Data(), as: UTF8.self)
+    /// The built-in pipeline's settings as PPO's environment sees them after rounding.
+    public func canonical(_ c: RAGSettings) -> RAGSettings {
+        (try? RAGSettings(canonical(c.configuration))) ?? c
+    }
+
+    /// The key a configuration's results are kept under: its canonical form as sorted JSON.
+    public func key(_ canonical: Configuration) -> String {
+        String(decoding: (try? JSONEncoder.sorted.encode(canonical)) ?? Data(), as: UTF8.self)
     }
 
     public func score(_ c: RAGSettings, category: Int, size: Int, reward: RewardFunction, using rng: inout RandomGenerator) throws -> BatchScore {
@@ -89,8 +111,8 @@ public final class RemoteQuerySource: BatchSource, Sendable {
         rng.shuffle(&pool)
         let ids = Array(pool.prefix(size))
         do {
-            let results = try self.results(c, split: split, ids: ids)
-            let reference = try self.results(RAGSettings(), split: split, ids: pools[category])
+            let results = try self.results(c.configuration, split: split, ids: ids)
+            let reference = try self.results(knobs.defaults, split: split, ids: pools[category])
             let referenceByID = Dictionary(uniqueKeysWithValues: reference.map { ($0.id, $0) })
             let queryReward = { (r: EvaluatorProtocol.QueryResult) in
                 reward.weights.queryReward(faithfulness: r.faithfulness, relevancy: r.relevancy, latencyMilliseconds: r.latencyMilliseconds, costUSD: r.costUSD)
@@ -112,7 +134,7 @@ public final class RemoteQuerySource: BatchSource, Sendable {
 
     /// `c` over the first ``startingQuestions`` questions of every pool: what the environment starts from.
     public func overall(_ c: RAGSettings, reward: RewardFunction) throws -> BatchScore {
-        BatchScore(MetricsSummary(Self.outcomes(try results(c, split: split, ids: pools.flatMap { $0.prefix(Self.startingQuestions) })), reward: reward))
+        BatchScore(MetricsSummary(Self.outcomes(try results(c.configuration, split: split, ids: pools.flatMap { $0.prefix(Self.startingQuestions) })), reward: reward))
     }
 
     static func outcomes(_ results: [EvaluatorProtocol.QueryResult]) -> [QueryOutcome] {
@@ -124,18 +146,18 @@ public final class RemoteQuerySource: BatchSource, Sendable {
 
     /// `configuration`'s results for `ids` of `split`, in their order: kept ones from memory or
     /// the store, the rest asked for (and paid, and kept).
-    public func results(_ configuration: RAGSettings, split: String, ids: [String]) throws -> [EvaluatorProtocol.QueryResult] {
+    public func results(_ configuration: Configuration, split: String, ids: [String]) throws -> [EvaluatorProtocol.QueryResult] {
         try results([(configuration, ids)], split: split)[0]
     }
 
     /// The results of several configurations at once, each for its own questions: what none of
     /// them has kept is asked for together, `concurrency` requests at a time, so a search's round
     /// waits for one slow answer rather than one per configuration.
-    public func results(_ requests: [(configuration: RAGSettings, ids: [String])], split: String) throws -> [[EvaluatorProtocol.QueryResult]] {
+    public func results(_ requests: [(configuration: Configuration, ids: [String])], split: String) throws -> [[EvaluatorProtocol.QueryResult]] {
         var known: [[String: EvaluatorProtocol.QueryResult]] = []
-        var missing: [(configuration: RAGSettings, ids: [String])] = []
-        for (configuration, ids) in requests {
-            let c = canonical(configuration)
+        var missing: [(configuration: Configuration, ids: [String])] = []
+        let canonical = try requests.map { try self.canonical($0.configuration) }
+        for ((_, ids), c) in zip(requests, canonical) {
             var have = kept.withLock { $0[key(c)] ?? [:] }
             var absent = ids.filter { have[$0] == nil }
             if !absent.isEmpty, let store {
@@ -157,16 +179,16 @@ public final class RemoteQuerySource: BatchSource, Sendable {
                 for r in answers { known[i][r.id] = r }
             }
         }
-        for (i, request) in requests.enumerated() {
+        for (i, c) in canonical.enumerated() {
             let have = known[i]
-            kept.withLock { $0[key(canonical(request.configuration)), default: [:]].merge(have) { a, _ in a } }
+            kept.withLock { $0[key(c), default: [:]].merge(have) { a, _ in a } }
         }
         return requests.enumerated().map { i, request in request.ids.map { known[i][$0]! } }
     }
 
     /// Asks for each configuration's `ids`, in chunks spread over the endpoints, `concurrency`
     /// requests at a time; the answers come back per configuration, in the order of its ids.
-    func fetch(_ requests: [(configuration: RAGSettings, ids: [String])], split: String) throws -> [[EvaluatorProtocol.QueryResult]] {
+    func fetch(_ requests: [(configuration: Configuration, ids: [String])], split: String) throws -> [[EvaluatorProtocol.QueryResult]] {
         let total = requests.reduce(0) { $0 + $1.ids.count }
         // As many chunks as requests may run at once (or as the size limit needs), each within one configuration.
         var chunks: [(request: Int, ids: [String])] = []
@@ -202,7 +224,7 @@ public final class RemoteQuerySource: BatchSource, Sendable {
 
     /// One request on the next endpoint whose circuit is not open; an endpoint that is
     /// unreachable or failing (after its own retries) hands the request to the next.
-    func ask(_ c: RAGSettings, split: String, ids: [String]) async throws -> [EvaluatorProtocol.QueryResult] {
+    func ask(_ c: Configuration, split: String, ids: [String]) async throws -> [EvaluatorProtocol.QueryResult] {
         let request = EvaluatorProtocol.Request(configuration: c, questions: .init(split: split, ids: ids))
         let first = nextEndpoint.add(1, ordering: .relaxed).oldValue
         var lastError: any Error = CircuitBreaker.Open(peer: "every evaluator", retryAfter: 0)

@@ -53,7 +53,29 @@ public struct RemoteTuning: Sendable {
     /// The budgeted search over the action bounds' grid, when this tuning searches.
     public var budgetedSearch: BudgetedSearch? {
         guard let search, case let .perQuery(s) = source else { return nil }
-        return BudgetedSearch(source: s, reward: reward, grid: ConfigurationGrid.configurations(actions, rerankAvailable: s.canRerank), options: search)
+        return BudgetedSearch(source: s, reward: reward, options: search)
+    }
+
+    /// The knobs tuning sets: the query source's, or the built-in pipeline's for an evaluator
+    /// that answers aggregates only.
+    public var knobs: KnobDeclaration? {
+        if case let .perQuery(s) = source { s.knobs } else { nil }
+    }
+
+    /// Whether the knobs are the built-in pipeline's, which PPO's environment applies.
+    public var tunesPipelineKnobs: Bool { knobs.map { $0.names == PolicyConfiguration.pipelineKnobNames } ?? true }
+
+    /// The service's own configuration, what the verdict compares with.
+    public var defaultConfiguration: Configuration { knobs?.defaults ?? RAGTuningEnvironment.defaultConfiguration.configuration }
+
+    public enum Refusal: Error, CustomStringConvertible {
+        case ppoNeedsPipelineKnobs([String])
+        public var description: String {
+            switch self {
+            case let .ppoNeedsPipelineKnobs(names):
+                "--strategy ppo trains on the built-in pipeline's knobs (\(PolicyConfiguration.pipelineKnobNames.joined(separator: ", "))); this evaluator's are \(names.joined(separator: ", ")): use --strategy search"
+            }
+        }
     }
 
     public var categories: [String] { source.batchSource.categories }
@@ -65,13 +87,14 @@ public struct RemoteTuning: Sendable {
     }
 
     public func trainer(_ configuration: PPOConfiguration) throws -> PPOTrainer<RAGTuningEnvironment> {
-        try PPOTrainer(configuration: configuration, makeEnvironment: environments(seed: configuration.seed))
+        guard tunesPipelineKnobs else { throw Refusal.ppoNeedsPipelineKnobs(knobs?.names ?? []) }
+        return try PPOTrainer(configuration: configuration, makeEnvironment: environments(seed: configuration.seed))
     }
 
     public struct Verdict: Sendable {
         public enum Pairing: String, Sendable { case queries, batches }
         /// The learned configuration of each judged category.
-        public var configurations: [String: RAGSettings]
+        public var configurations: [String: Configuration]
         /// Reward of the learned configurations and of the default one: on the whole held-out
         /// split (per question), or the mean batch reward over categories (batches).
         public var policyReward: Double
@@ -99,11 +122,12 @@ public struct RemoteTuning: Sendable {
         }
     }
 
-    /// Judges `policy` on `split`, with the categories of `fixed` served its settings rather than
-    /// the network's (``PolicyCheckpoint/categorySettings``); `batches` seeded batches per
-    /// category where the evaluator answers aggregates only. The evaluations are the ledger's
-    /// verdict spending, outside the budget.
-    public func verdict(policy: Policy, fixed: [String: RAGSettings] = [:], split: String = "test", batches: Int = 20,
+    /// Judges `policy` on `split`, with the categories of `fixed` served its configuration rather
+    /// than the network's (``PolicyCheckpoint/categorySettings``; a searched run fixes every
+    /// category, and has no network where the knobs are not the pipeline's); `batches` seeded
+    /// batches per category where the evaluator answers aggregates only. The evaluations are the
+    /// ledger's verdict spending, outside the budget.
+    public func verdict(policy: Policy?, fixed: [String: Configuration] = [:], split: String = "test", batches: Int = 20,
                         bootstrap: Bootstrap = Bootstrap()) throws -> Verdict {
         source.ledger.enter(.verdict)
         switch source {
@@ -113,16 +137,18 @@ public struct RemoteTuning: Sendable {
     }
 
     /// The configuration each of `judged` (all train categories) is served.
-    func configurations(_ policy: Policy, fixed: [String: RAGSettings], judged: [String]) -> [String: RAGSettings] {
-        let probe = environments(seed: 0)(0)
-        var chosen: [String: RAGSettings] = [:]
+    func configurations(_ policy: Policy?, fixed: [String: Configuration], judged: [String]) -> [String: Configuration] {
+        var chosen: [String: Configuration] = [:]
         for (c, category) in categories.enumerated() where judged.contains(category) {
             if let own = fixed[category] {
                 chosen[category] = own
-                continue
+            } else if let policy {
+                let probe = environments(seed: 0)(0)
+                let action = policy.deterministicAction(probe.initialObservation(category: c))
+                chosen[category] = probe.configuration(for: policy.actionSpace.environmentValues(action)).configuration
+            } else {
+                chosen[category] = defaultConfiguration
             }
-            let action = policy.deterministicAction(probe.initialObservation(category: c))
-            chosen[category] = probe.configuration(for: policy.actionSpace.environmentValues(action))
         }
         return chosen
     }
@@ -135,7 +161,7 @@ public struct RemoteTuning: Sendable {
         return (categories.filter { heldOut.contains($0) }, unjudged)
     }
 
-    func queryVerdict(_ s: RemoteQuerySource, policy: Policy, fixed: [String: RAGSettings], split: String, bootstrap: Bootstrap) throws -> Verdict {
+    func queryVerdict(_ s: RemoteQuerySource, policy: Policy?, fixed: [String: Configuration], split: String, bootstrap: Bootstrap) throws -> Verdict {
         let heldOut = try s.description.categories(of: split)
         let (judged, unjudged) = try judged(heldOut: Array(heldOut.keys), split: split)
         let chosen = configurations(policy, fixed: fixed, judged: judged)
@@ -144,8 +170,8 @@ public struct RemoteTuning: Sendable {
         var learnedOutcomes: [QueryOutcome] = [], defaultOutcomes: [QueryOutcome] = [], categoryIndices: [Int] = []
         for (c, name) in names.enumerated() {
             let ids = heldOut[name]!
-            learnedOutcomes += RemoteQuerySource.outcomes(try s.results(chosen[name] ?? RAGTuningEnvironment.defaultConfiguration, split: split, ids: ids))
-            defaultOutcomes += RemoteQuerySource.outcomes(try s.results(RAGTuningEnvironment.defaultConfiguration, split: split, ids: ids))
+            learnedOutcomes += RemoteQuerySource.outcomes(try s.results(chosen[name] ?? defaultConfiguration, split: split, ids: ids))
+            defaultOutcomes += RemoteQuerySource.outcomes(try s.results(defaultConfiguration, split: split, ids: ids))
             categoryIndices += Array(repeating: c, count: ids.count)
         }
         func report(_ outcomes: [QueryOutcome]) -> BatchReport {
@@ -163,7 +189,7 @@ public struct RemoteTuning: Sendable {
             gateViolations: learnedReport.perCategory.filter { !$0.value.gatesPassed }.map(\.key).sorted(), unjudgedCategories: unjudged)
     }
 
-    func batchVerdict(_ s: RemoteBatchSource, policy: Policy, fixed: [String: RAGSettings], split: String, batches: Int,
+    func batchVerdict(_ s: RemoteBatchSource, policy: Policy?, fixed: [String: Configuration], split: String, batches: Int,
                       bootstrap: Bootstrap) throws -> Verdict {
         let heldOut = try RemoteBatchSource.probe(s.evaluator, split: split, size: s.probeSize, ledger: s.ledger).perCategory.keys
         let (judged, unjudged) = try judged(heldOut: Array(heldOut), split: split)
@@ -175,13 +201,13 @@ public struct RemoteTuning: Sendable {
             let categoryReward = reward.forCategory(category)
             var breached = false
             for seed in 0..<UInt64(batches) {
-                func score(_ c: RAGSettings) throws -> RewardBreakdown {
+                func score(_ c: Configuration) throws -> RewardBreakdown {
                     let request = EvaluatorProtocol.Request(configuration: c, batch: .init(size: options.batchSize, split: split, seed: seed, category: category))
                     return try RemoteBatchSource.paid(s.evaluator, request, ledger: s.ledger).overall.reward(categoryReward)
                 }
                 let l = try score(chosen[category]!)
                 learnedRewards.append(l.reward)
-                defaultRewards.append(try score(RAGTuningEnvironment.defaultConfiguration).reward)
+                defaultRewards.append(try score(defaultConfiguration).reward)
                 breached = breached || !l.gatesPassed
             }
             if breached { violations.append(category) }

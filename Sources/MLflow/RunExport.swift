@@ -90,12 +90,7 @@ public struct RunExport: Sendable {
         var params: [String: String] = ["dataset_id": record.datasetID, "seed": String(record.seed)]
         if let settings = try? JSONDecoder().decode(JSONValue.self, from: Data(record.hyperparameters.utf8)) { settings.flatten(prefix: "", into: &params) }
         for (category, c) in report?.test.policyConfigs ?? [:] {
-            let key = sanitised(category)
-            params["\(key).variant"] = c.variant
-            params["\(key).k"] = String(c.k)
-            params["\(key).rerank"] = String(c.rerank)
-            params["\(key).fusion_weight"] = String(c.fusionWeight)
-            params["\(key).prompt_id"] = c.template
+            for (knob, value) in c.values { params["\(sanitised(category)).\(sanitised(knob))"] = "\(value)" }
         }
         // MLflow keeps params of up to 6,000 characters.
         return params.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: String($0.value.prefix(6000))) }

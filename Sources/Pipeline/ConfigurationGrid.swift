@@ -12,7 +12,7 @@ public enum ConfigurationGrid {
             guard let variant = RAGSettings.Variant(rawValue: variantName) else { continue }
             let weights = variant.usesFusionWeight ? actions.fusionWeightGrid : [0.5]
             for k in actions.topKGrid {
-                for rerank in actions.rerank where !rerank || rerankAvailable {
+                for rerank in [false, true] where !rerank || rerankAvailable {
                     for w in weights {
                         for templateName in actions.templates {
                             guard let template = RAGSettings.Template(rawValue: templateName) else { continue }

@@ -5,30 +5,9 @@ import TunerPolicy
 /// The JSON form of reports: snake_case metric names, overall and per category.
 public enum ReportJSON {
     /// A ``RAGSettings`` as JSON.
-    public struct Configuration: Codable, Sendable, Equatable {
-        public var variant: String
-        public var k: Int
-        public var rerank: Bool
-        public var fusionWeight: Double
-        public var template: String
-
-        enum CodingKeys: String, CodingKey {
-            case variant, k, rerank, template
-            case fusionWeight = "fusion_weight"
-        }
-
-        public init(_ c: RAGSettings) {
-            variant = c.variant.rawValue
-            k = c.k
-            rerank = c.rerank
-            fusionWeight = c.fusionWeight
-            template = c.template.rawValue
-        }
-    }
-
     public static func metrics(_ m: MetricsSummary) -> [String: Any] { object(m) }
 
-    public static func configuration(_ c: RAGSettings) -> [String: Any] { object(Configuration(c)) }
+    public static func configuration(_ c: RAGSettings) -> [String: Any] { object(c.configuration) }
 
     /// `metrics(overall)` with `config` and `per_category` added.
     public static func configurationObject(_ report: BatchReport) -> [String: Any] {

@@ -75,7 +75,7 @@ public struct HypothesisGenerator {
         // replayed window, not from whichever batches came last.
         let run = try TrainingRun(.offline(tuning), settings: TrainingSettings(steps: configuration.trainingSteps, seed: configuration.seed))
         try run.train(shouldStop: shouldStop)
-        let checkpoint = run.policy
+        guard let checkpoint = run.policy else { preconditionFailure("an offline run has a trainer") }
         // A production configuration carries the fusion weight to two decimals: finer differences are noise.
         let proposed = tuning.proposedConfigurations(Policy(checkpoint: checkpoint), categories: tuning.trainCache.categories).mapValues { c in
             var rounded = c

@@ -39,7 +39,6 @@ public struct HypothesisValidator: Sendable {
         if !bounds.variants.contains(h.to.variant.rawValue) { problems.append("variant \(h.to.variant.rawValue) is outside the allowed \(bounds.variants)") }
         if !bounds.templates.contains(h.to.template.rawValue) { problems.append("template \(h.to.template.rawValue) is outside the allowed \(bounds.templates)") }
         if !bounds.topK.contains(h.to.k) { problems.append("k \(h.to.k) is outside \(bounds.topK.lowerBound)...\(bounds.topK.upperBound)") }
-        if !bounds.rerank.contains(h.to.rerank) { problems.append("rerank \(h.to.rerank) is not allowed") }
         if !bounds.fusionWeight.contains(h.to.fusionWeight) { problems.append("fusion weight \(h.to.fusionWeight) is outside \(bounds.fusionWeight)") }
         if !problems.isEmpty { return Validation(status: .rejected, reasons: problems) }
         if let threshold = configuration.autoApproveMaxRisk, h.risk <= threshold {

@@ -322,7 +322,7 @@ public struct ReportPage {
                 let why = evidence.map { e in
                     e.reason + (e.crossFittedGain.map { " (cross-fitted gain \(Self.signed($0.mean)) [\(Self.signed($0.ciLow)), \(Self.signed($0.ciHigh))])" } ?? "")
                 } ?? ""
-                configs.append("<tr><td>\(HTML.escape(category))</td><td>\(HTML.escape("\(c.variant) k=\(c.k) rerank=\(c.rerank) w=\(String(format: "%.2f", c.fusionWeight)) \(c.template)"))</td>"
+                configs.append("<tr><td>\(HTML.escape(category))</td><td>\(HTML.escape(c.description))</td>"
                                + "<td>\(HTML.escape(why))</td></tr>")
             }
             tables.append("<table>\n" + configs.joined(separator: "\n") + "\n</table>")

@@ -2,6 +2,7 @@ import Evaluators
 import Foundation
 import Pipeline
 import Statistics
+import TunerPolicy
 import Tuning
 
 /// A finished run's verdict as it is printed with `--json` and stored with the run: the
@@ -47,7 +48,7 @@ public struct RunReport: Codable, Sendable {
         public var reason: String
         public var questions: Int
         public var crossFittedGain: Interval?
-        public var own: ReportJSON.Configuration
+        public var own: Configuration
         public var feasible: Bool
         public var shortfalls: [String: Double]?
         public var bestValues: [String: Double]?
@@ -62,7 +63,7 @@ public struct RunReport: Codable, Sendable {
             reason = e.reason.rawValue
             questions = e.questions
             crossFittedGain = e.crossFittedGain.map(Interval.init)
-            own = ReportJSON.Configuration(e.own)
+            own = e.own.configuration
             feasible = e.feasible
             shortfalls = e.feasible ? nil : e.shortfalls
             bestValues = e.feasible ? nil : e.bestValues
@@ -82,13 +83,13 @@ public struct RunReport: Codable, Sendable {
         public var gateViolations: [String]
         public var gatesUnattainable: [String]?
         public var overallGatesPassed: Bool?
-        public var policyConfigs: [String: ReportJSON.Configuration]
-        public var bestStaticConfig: ReportJSON.Configuration?
-        public var oracleConfigs: [String: ReportJSON.Configuration]?
+        public var policyConfigs: [String: Configuration]
+        public var bestStaticConfig: Configuration?
+        public var oracleConfigs: [String: Configuration]?
         /// By train category: whether it earned its own configuration (offline).
         public var specialisation: [String: CategoryEvidence]?
         /// What the learned network proposed per train category, before the evidence rule.
-        public var proposedConfigs: [String: ReportJSON.Configuration]?
+        public var proposedConfigs: [String: Configuration]?
         /// The margin choices on train kept from the gates (``MetricsSummary/marginDescription``).
         public var gateMargin: String?
         public var policy: MetricsSummary?
@@ -136,7 +137,7 @@ public struct RunReport: Codable, Sendable {
     public var requests: Int?
     public var reusedResults: Int?
     public var unjudgedCategories: [String]?
-    public var policyConfigs: [String: ReportJSON.Configuration]?
+    public var policyConfigs: [String: Configuration]?
     public var learnedReward: [String: Double]?
     public var defaultReward: [String: Double]?
     public var search: [SearchUnit]?
@@ -144,7 +145,7 @@ public struct RunReport: Codable, Sendable {
     /// What the budgeted search spent on a group of categories and what it chose.
     public struct SearchUnit: Codable, Sendable, Equatable {
         public var categories: [String]
-        public var chosen: ReportJSON.Configuration
+        public var chosen: Configuration
         public var trainReward: Double
         public var questions: Int
         public var queryEvaluations: Int
@@ -158,7 +159,7 @@ public struct RunReport: Codable, Sendable {
 
         init(_ u: BudgetedSearch.UnitResult) {
             categories = u.categories
-            chosen = ReportJSON.Configuration(u.chosen)
+            chosen = u.chosen
             trainReward = u.trainReward
             questions = u.questions
             queryEvaluations = u.paid
@@ -189,11 +190,11 @@ public struct RunReport: Codable, Sendable {
             queryReward: QueryRewards(policy: v.queryRewards.policy, defaultStatic: v.queryRewards.defaultStatic,
                                       bestStatic: v.queryRewards.bestStatic, oracle: v.queryRewards.oracle),
             gateViolations: v.gateViolations, gatesUnattainable: v.unattainableGateCategories, overallGatesPassed: v.overallGatesPassed,
-            policyConfigs: v.policyConfigurations.mapValues(ReportJSON.Configuration.init),
-            bestStaticConfig: ReportJSON.Configuration(v.bestStaticConfiguration),
-            oracleConfigs: v.oracleConfigurations.mapValues(ReportJSON.Configuration.init),
+            policyConfigs: v.policyConfigurations.mapValues(\.configuration),
+            bestStaticConfig: v.bestStaticConfiguration.configuration,
+            oracleConfigs: v.oracleConfigurations.mapValues(\.configuration),
             specialisation: Dictionary(uniqueKeysWithValues: v.specialisation.evidence.map { ($0.category, CategoryEvidence($0)) }),
-            proposedConfigs: v.proposedConfigurations.mapValues(ReportJSON.Configuration.init), gateMargin: MetricsSummary.marginDescription,
+            proposedConfigs: v.proposedConfigurations.mapValues(\.configuration), gateMargin: MetricsSummary.marginDescription,
             policy: v.policy)
     }
 
@@ -201,7 +202,7 @@ public struct RunReport: Codable, Sendable {
     public init(_ v: RemoteTuning.Verdict, runID: String, evaluators: [String], spending s: EvaluationLedger.Spending, stoppedBy: TrainingRun.Stop,
                 search: [BudgetedSearch.UnitResult]? = nil, wallSeconds: Double) {
         self.search = search?.map(SearchUnit.init)
-        let configurations = v.configurations.mapValues(ReportJSON.Configuration.init)
+        let configurations = v.configurations
         self.runID = runID
         self.wallSeconds = wallSeconds
         self.evaluators = evaluators

@@ -39,7 +39,9 @@ public final class TrainingRun {
 
     public let problem: Problem
     public let settings: TrainingSettings
-    public let trainer: PPOTrainer<RAGTuningEnvironment>
+    /// PPO's trainer; nil for a search of knobs other than the built-in pipeline's, which PPO's
+    /// environment cannot apply.
+    public let trainer: PPOTrainer<RAGTuningEnvironment>?
     /// The run as stored; nil for an untracked run.
     public private(set) var record: RunRecord?
     public private(set) var stoppedBy: Stop?
@@ -61,7 +63,7 @@ public final class TrainingRun {
         self.store = store
         switch problem {
         case let .offline(tuning): trainer = try tuning.trainer(settings.ppo)
-        case let .remote(tuning): trainer = try tuning.trainer(settings.ppo)
+        case let .remote(tuning): trainer = tuning.search != nil && !tuning.tunesPipelineKnobs ? nil : try tuning.trainer(settings.ppo)
         }
         best = BestPolicy()
         if let store, var record {
@@ -172,6 +174,7 @@ public final class TrainingRun {
             }
             return stoppedBy!
         }
+        guard let trainer else { preconditionFailure("a run without a trainer searches") }
         do {
             var failure: (any Error)?
             var interrupted = false
@@ -211,8 +214,9 @@ public final class TrainingRun {
         return tuning.budgetedSearch != nil
     }
 
-    /// The policy the run judges and deploys: its best update on the train split, or its last.
-    public var policy: PolicyCheckpoint { best.checkpoint ?? trainer.checkpoint }
+    /// The policy the run judges and deploys: its best update on the train split, or its last;
+    /// nil for a run without a trainer.
+    public var policy: PolicyCheckpoint? { best.checkpoint ?? trainer?.checkpoint }
 
     func afterUpdate(_ metrics: UpdateMetrics, progress: ((Progress) -> Void)?) throws {
         let batches = Double(settings.environment.batchesPerEpisode)
@@ -221,6 +225,7 @@ public final class TrainingRun {
             "policy_loss": metrics.policyLoss, "value_loss": metrics.valueLoss, "learning_rate": metrics.learningRate,
             "clip_fraction": metrics.clipFraction, "explained_variance": metrics.explainedVariance, "steps_per_second": metrics.stepsPerSecond,
         ]
+        guard let trainer else { return }
         if settings.keeps == .best, case let .offline(tuning) = problem {
             let scored = try best.consider(trainer.checkpoint, update: metrics.update, tuning: tuning)
             let train = scored.report
@@ -262,8 +267,7 @@ public final class TrainingRun {
     /// records the run as finished with its report.
     public func judge() throws -> (report: RunReport, verdict: Verdict) {
         do {
-            var checkpoint = policy
-            func save() throws {
+            func save(_ checkpoint: PolicyCheckpoint) throws {
                 guard let store, let id = record?.id else { return }
                 try checkpoint.write(to: Self.policyFile(store, id))
                 try store.addArtifact(run: id, name: "policy-checkpoint", file: "policy.ckpt")
@@ -274,12 +278,13 @@ public final class TrainingRun {
             var report: RunReport
             switch problem {
             case let .offline(tuning):
+                guard var checkpoint = policy, let trainer else { preconditionFailure("an offline run has a trainer") }
                 let v = try tuning.verdict(policy: Policy(checkpoint: checkpoint), bootstrap: bootstrap)
                 // The checkpoint serves what the verdict judged: the categories without evidence
                 // for their own configuration get the shared one.
                 checkpoint.sharedSettings = v.bestStaticConfiguration
                 checkpoint.sharedCategories = v.sharedCategories
-                try save()
+                try save(checkpoint)
                 if let store, let id = record?.id { try RunArtifacts.write(v, policy: Policy(checkpoint: checkpoint), tuning: tuning, store: store, run: id) }
                 // Updates are numbered from 0, as in the run's logged metrics.
                 let selection = RunReport.Selection(
@@ -290,9 +295,12 @@ public final class TrainingRun {
                 report = RunReport(v, runID: id, dataset: tuning.setup.dataset.manifest.id, wallSeconds: 0, selection: selection)
             case let .remote(tuning):
                 // A searched run serves each unit's choice to the unit's categories.
-                for unit in search ?? [] { for category in unit.categories { checkpoint.categorySettings[category] = unit.chosen } }
-                try save()
-                let v = try tuning.verdict(policy: Policy(checkpoint: checkpoint), fixed: checkpoint.categorySettings, bootstrap: bootstrap)
+                var fixed: [String: Configuration] = [:]
+                for unit in search ?? [] { for category in unit.categories { fixed[category] = unit.chosen } }
+                var checkpoint = policy
+                checkpoint?.categorySettings = fixed
+                if let checkpoint { try save(checkpoint) }
+                let v = try tuning.verdict(policy: checkpoint.map(Policy.init(checkpoint:)), fixed: fixed, bootstrap: bootstrap)
                 verdict = .remote(v, tuning.source.ledger.spending)
                 report = RunReport(v, runID: id, evaluators: record?.datasetPath.split(separator: "\n").map(String.init) ?? [],
                                    spending: tuning.source.ledger.spending, stoppedBy: stoppedBy ?? .steps, search: search, wallSeconds: 0)

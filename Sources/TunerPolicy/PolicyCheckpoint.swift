@@ -24,7 +24,7 @@ public struct PolicyCheckpoint: Sendable {
     public var sharedCategories: [String] = []
     /// Settings served to a category without asking the network, where they are its own rather
     /// than the shared ones: a budgeted run's choice for each group of categories under other gates.
-    public var categorySettings: [String: RAGSettings] = [:]
+    public var categorySettings: [String: Configuration] = [:]
 
     /// The update a run kept and the score that chose it.
     public struct Selection: Sendable, Codable, Equatable {
@@ -56,7 +56,7 @@ public struct PolicyCheckpoint: Sendable {
         var selection: Selection?
         var sharedSettings: RAGSettings?
         var sharedCategories: [String]?
-        var categorySettings: [String: RAGSettings]?
+        var categorySettings: [String: Configuration]?
     }
 
     public func archive() throws -> TensorArchive {

@@ -111,7 +111,11 @@ public final class RAGPolicy: @unchecked Sendable {
             throw LoadError.notServable(path: path, reason: "it serves category '\(category)' \(what) settings, but was not trained on it")
         }
         fixed = try categories.map { category in
-            if let own = checkpoint.categorySettings[category] { return try stored(own, "category '\(category)'") }
+            if let own = checkpoint.categorySettings[category] {
+                do { return try stored(try RAGSettings(own), "category '\(category)'") } catch let problem as KnobProblem {
+                    throw LoadError.notServable(path: path, reason: "category '\(category)' is served \(own): \(problem)")
+                }
+            }
             return checkpoint.sharedCategories.contains(category) ? shared : nil
         }
         fixedForUnseen = shared

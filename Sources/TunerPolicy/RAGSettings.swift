@@ -54,3 +54,29 @@ public struct RAGSettings: Sendable, Hashable, Codable, CustomStringConvertible 
                   template: try c.decode(Template.self, forKey: .template))
     }
 }
+
+extension RAGSettings {
+    /// The settings as a configuration of the built-in pipeline's knobs.
+    public var configuration: Configuration {
+        Configuration([
+            "variant": .text(variant.rawValue), "k": .integer(k), "rerank": .flag(rerank), "fusion_weight": .number(fusionWeight),
+            "template": .text(template.rawValue),
+        ])
+    }
+
+    /// The settings a configuration of the built-in pipeline's knobs names; a knob missing or of
+    /// another type is named.
+    public init(_ c: Configuration) throws(KnobProblem) {
+        func value<T>(_ name: String, _ read: (KnobValue) -> T?) throws(KnobProblem) -> T {
+            guard let v = c[name] else { throw KnobProblem(knob: name, reason: "is missing (the built-in pipeline's knobs are variant, k, rerank, fusion_weight, template)") }
+            guard let t = read(v) else { throw KnobProblem(knob: name, reason: "is \(v), which the built-in pipeline cannot apply") }
+            return t
+        }
+        self.init(
+            variant: try value("variant") { if case let .text(s) = $0 { Variant(rawValue: s) } else { nil } },
+            k: try value("k") { if case let .integer(i) = $0 { i } else { nil } },
+            rerank: try value("rerank") { if case let .flag(b) = $0 { b } else { nil } },
+            fusionWeight: try value("fusion_weight") { $0.real },
+            template: try value("template") { if case let .text(s) = $0 { Template(rawValue: s) } else { nil } })
+    }
+}

@@ -103,6 +103,8 @@ public final class TunerServer: Sendable {
         do {
             answer = try evaluator.evaluate(request)
         } catch let failure as LocalEvaluator.Failure {
+            // A configuration the knobs refuse is well-formed JSON that cannot be applied.
+            if case .configuration = failure { throw HTTPError(.unprocessableContent, message: failure.description) }
             throw HTTPError(.badRequest, message: failure.description)
         }
         let reward = answer.report.overall.reward

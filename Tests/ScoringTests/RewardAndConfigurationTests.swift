@@ -9,6 +9,30 @@ import Testing
     static let variants = ["bm25", "dense", "hybrid", "rrf"]
     static let templates = ["ranked", "truncated", "budgeted", "sandwich"]
 
+    /// The shipped file's `knobs:` section (its line 1 is the file's `knobs:` line) with one change.
+    static func pipeline(_ text: String, _ replacement: String) -> String {
+        let shipped = try! String(contentsOf: repository.appendingPathComponent("configs/rl/policy.defaults.yaml"), encoding: .utf8)
+        let knobs = String(shipped[shipped.range(of: "\nknobs:\n")!.upperBound...])
+        precondition(knobs.contains(text), "the shipped knobs have no '\(text)'")
+        return "knobs:\n" + knobs.replacingOccurrences(of: text, with: replacement)
+    }
+
+    @Test func aServiceDeclaresItsOwnKnobs() throws {
+        let c = try Self.parse("""
+            knobs:
+              - {name: answer_model, kind: categorical, choices: [small, large], default: small}
+              - {name: chunk_size, kind: integer, min: 128, max: 1024, grid: [128, 512, 1024], default: 512}
+              - {name: rewrite_query, kind: bernoulli, default: false}
+              - {name: temperature, kind: continuous, min: 0, max: 1, grid: [0, 1], default: 0.2, when: {knob: answer_model, values: [large]}}
+            """)
+        let knobs = try #require(c.serviceKnobs)
+        #expect(try c.knobs() == knobs)
+        #expect(knobs.names == ["answer_model", "chunk_size", "rewrite_query", "temperature"])
+        // small: 3 chunks × 2; large: 3 × 2 × 2 temperatures.
+        #expect(knobs.grid.count == 6 + 12)
+        #expect(knobs.defaults.description == "answer_model=small chunk_size=512 rewrite_query=false temperature=0.2")
+    }
+
     static func parse(_ yaml: String) throws -> PolicyConfiguration {
         try PolicyConfiguration.parse(YAMLFields(text: yaml, file: "policy.yaml"), variants: variants, templates: templates)
     }
@@ -22,7 +46,12 @@ import Testing
         #expect(c.gates.latencyP95MaxMilliseconds == 500 && c.gates.errorRateMax == 0.01)
         #expect(c.actions.topKGrid == [3, 5, 8, 10, 16, 24, 32] && c.actions.fusionWeightGrid == [0, 0.25, 0.5, 0.75, 1])
         #expect(c.actions.topKDistribution == .logNormal)
-        #expect(try Self.parse("actions:\n  top_k_distribution: softmax\n").actions.topKDistribution == .softmax)
+        let shipped = try String(contentsOf: Self.repository.appendingPathComponent("configs/rl/policy.defaults.yaml"), encoding: .utf8)
+        #expect(try Self.parse(shipped.replacingOccurrences(of: "distribution: lognormal", with: "distribution: softmax")).actions.topKDistribution == .softmax)
+        // The shipped knobs are the built-in pipeline's: no service knobs, and the declaration they
+        // make is the one the pipeline's bounds make.
+        #expect(c.serviceKnobs == nil && c.actions == PolicyConfiguration(actions: .init(variants: Self.variants, templates: Self.templates)).actions)
+        #expect(try c.knobs().names == PolicyConfiguration.pipelineKnobNames && c.knobs().grid.count == 672)
         let model = try PipelineModel.load(from: Self.repository.appendingPathComponent("configs/rag/pipeline.yaml"))
         #expect(model == PipelineModel(), "the shipped pipeline model is the built-in default")
     }
@@ -31,14 +60,36 @@ import Testing
         ("reward:\n  alpha: 12\n", "policy.yaml:2: field 'reward.alpha' is 12.0, allowed range [0, 10]"),
         ("gates:\n  relevancy_min: high\n", "policy.yaml:2: field 'gates.relevancy_min' is 'high', expected a finite number in [0, 1]"),
         ("gates:\n  recall_min: 0.5\n", "policy.yaml:2: field 'gates.recall_min' is not a known field (known: error_rate_max, faithfulness_min, latency_p95_max_ms, relevancy_min)"),
-        ("actions:\n  variants: [bm25, splade]\n", "policy.yaml:2: field 'actions.variants' has 'splade', allowed: bm25, dense, hybrid, rrf"),
-        ("actions:\n  top_k_min: 5\n  top_k_grid: [3, 5]\n", "policy.yaml:3: field 'actions.top_k_grid' has '3', allowed: integers in [5, 32]"),
-        ("actions:\n  top_k_distribution: poisson\n", "policy.yaml:2: field 'actions.top_k_distribution' is 'poisson', allowed: lognormal, softmax"),
         ("version: 2\n", "policy.yaml:1: field 'version' is 2, allowed range [1, 1]"),
+        ("actions:\n  variants: [bm25, dense]\n", "policy.yaml:2: field 'actions' is not a known field (known: gates, knobs, penalties, reward, version)"),
+        // A service's own knobs: each mistake named with its knob's line and field.
+        ("knobs:\n  - {name: model, kind: small, default: a}\n", "policy.yaml:2: field 'knobs[0].kind' is 'small', allowed: categorical, integer, bernoulli, continuous"),
+        ("knobs:\n  - {name: model, kind: categorical, choices: [], default: a}\n", "policy.yaml:2: field 'knobs[0].choices' must be a non-empty list of names"),
+        ("knobs:\n  - {name: model, kind: categorical, choices: [a, a], default: a}\n",
+         "policy.yaml:2: field 'knobs[0].choices' has choices [a, a]: a categorical needs 2 to 10000 distinct choices"),
+        ("knobs:\n  - {name: model, kind: categorical, choices: [a, b], default: a}\n  - {name: chunk, kind: integer, min: 512, max: 128, default: 256}\n",
+         "policy.yaml:3: field 'knobs[1].max' is 128, not above min 512"),
+        ("knobs:\n  - name: chunk\n    kind: integer\n    min: 128\n    max: 512\n    default: 1024\n",
+         "policy.yaml:6: field 'knobs[0].default' has default 1024, expected an integer in 128...512"),
+        ("knobs:\n  - {name: chunk, kind: integer, min: 128, max: 512, grid: [64, 128], default: 128}\n",
+         "policy.yaml:2: field 'knobs[0].grid' has grid value 64 outside 128...512"),
+        ("knobs:\n  - {name: t, kind: continuous, min: 0, max: 1, default: 0.2, when: {knob: model, values: [large]}}\n",
+         "policy.yaml:2: field 'knobs[0].when.knob' is 'model', which is not a knob declared before 't'"),
+        ("knobs:\n  - {name: model, kind: categorical, choices: [a, b], default: a}\n  - {name: t, kind: continuous, min: 0, max: 1, default: 0.2, when: {knob: model, values: [c]}}\n",
+         "policy.yaml:3: field 'knobs[1].when' applies when 'model' is c, which it cannot be"),
+        ("knobs:\n  - {name: rewrite, kind: bernoulli, choices: [a, b], default: false}\n", "policy.yaml:2: field 'knobs[0].choices' does not apply to a bernoulli knob"),
+        ("knobs:\n  - {name: rewrite, kind: bernoulli, default: maybe}\n", "policy.yaml:2: field 'knobs[0].default' is 'maybe', which this knob cannot take"),
+        ("knobs:\n  - {name: a, kind: bernoulli, default: false}\n  - {name: a, kind: bernoulli, default: true}\n", "policy.yaml:3: field 'knobs[1].name' is declared twice"),
+        ("knobs: []\n", "policy.yaml:1: field 'knobs' is empty: declare at least one knob"),
+        // The built-in pipeline's knobs must be what the pipeline applies.
+        (pipeline("choices: [bm25, dense, hybrid, rrf]", "choices: [bm25, hybrid, rrf, splade]"),
+         "policy.yaml:4: field 'knobs[0].choices' has 'splade', which the built-in pipeline does not have (it has: bm25, dense, hybrid, rrf)"),
+        (pipeline("default: ranked", "default: sandwich"), "policy.yaml:26: field 'knobs[4].default' is sandwich; the built-in pipeline runs ranked without the tuner"),
+        (pipeline("values: [hybrid, rrf]", "values: [hybrid]"), "policy.yaml:22: field 'knobs[3].when' must be {knob: variant, values: [hybrid, rrf]}: the pipeline fuses only there"),
         // Configurations the policy's action layout cannot represent (they once crashed training).
-        ("actions:\n  variants: [hybrid]\n", "policy.yaml:2: field 'actions.variants' has 1 distinct choice(s); the policy needs at least 2 (to fix one, leave the tuner out of it)"),
-        ("actions:\n  templates: [ranked, ranked]\n", "policy.yaml:2: field 'actions.templates' has 1 distinct choice(s); the policy needs at least 2 (to fix one, leave the tuner out of it)"),
-        ("actions:\n  top_k_min: 8\n  top_k_max: 8\n", "policy.yaml:3: field 'actions.top_k_max' is 8, allowed range [9, 1000]"),
+        (pipeline("choices: [ranked, truncated, budgeted, sandwich]", "choices: [ranked, ranked]"),
+         "policy.yaml:25: field 'knobs[4].choices' has choices [ranked, ranked]: a categorical needs 2 to 10000 distinct choices"),
+        (pipeline("max: 32", "max: 3"), "policy.yaml:9: field 'knobs[1].max' is 3, not above min 3"),
         ("- a\n- b\n", "policy.yaml:1: must be a mapping"),
         ("", "policy.yaml: is empty (delete it, or leave out --policy, to use the built-in defaults)"),
         ("# nothing but a comment\n", "policy.yaml: is empty (delete it, or leave out --policy, to use the built-in defaults)"),

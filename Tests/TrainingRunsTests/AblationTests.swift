@@ -19,7 +19,7 @@ import Tuning
         let d = RAGTuningEnvironment.defaultConfiguration
         #expect(frozen.grid.allSatisfy { $0.k == d.k && $0.rerank == d.rerank })
         // Every other combination is kept once: the grid shrinks by the frozen heads' choices.
-        let ks = setup.policy.actions.topKGrid.count, reranks = setup.policy.actions.rerank.count
+        let ks = setup.policy.actions.topKGrid.count, reranks = 2
         #expect(frozen.grid.count * ks * reranks == full.grid.count)
         let environment = frozen.environment(seed: 1)
         let layout = environment.layout

@@ -6,6 +6,7 @@ import MLflow
 import Reports
 import Testing
 import Tracking
+import TunerPolicy
 import TrainingRuns
 #if canImport(Glibc)
 import Glibc
@@ -108,8 +109,10 @@ import Glibc
         #expect(params["seed"] == "4" && params["dataset_id"] == "demo" && params["ppo.totalSteps"] == "2048")
         #expect(!report.test.policyConfigs.isEmpty)
         for (category, c) in report.test.policyConfigs {
-            #expect(params["\(category).variant"] == c.variant && params["\(category).k"] == String(c.k))
-            #expect(params["\(category).prompt_id"] == c.template && params["\(category).rerank"] == String(c.rerank))
+            // One param per knob of the served configuration.
+            let settings = try RAGSettings(c)
+            #expect(params["\(category).variant"] == settings.variant.rawValue && params["\(category).k"] == String(settings.k))
+            #expect(params["\(category).template"] == settings.template.rawValue && params["\(category).rerank"] == String(settings.rerank))
         }
         let tags = Dictionary(uniqueKeysWithValues: (run.data.tags ?? []).map { ($0.key, $0.value) })
         #expect(tags["tuner.status"] == "finished" && tags["mlflow.runName"] == id)

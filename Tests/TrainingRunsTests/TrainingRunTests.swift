@@ -115,7 +115,7 @@ import Tuning
 
         let stopped = try Self.run(settings, store: store, timings: times, stopAfter: 3)
         let id = try #require(stopped.run.record?.id)
-        #expect(stopped.stop == .interrupted && stopped.run.trainer.update == 3)
+        #expect(stopped.stop == .interrupted && stopped.run.trainer?.update == 3)
         #expect(try store.run(id).status == .interrupted)
 
         let resumption = try TrainingRun.Resumption(String(id.prefix(id.count - 2)), in: store)
@@ -123,7 +123,7 @@ import Tuning
         let (setup, system) = Self.demo
         let (tuning, _) = try TrainingRun.offlineTuning(resumption.settings, setup: setup, system: system, timings: resumption.timings, maxBadLines: 0)
         let resumed = try TrainingRun(resuming: resumption, tuning: tuning, store: store)
-        #expect(resumed.trainer.update == 3)
+        #expect(resumed.trainer?.update == 3)
         #expect(try resumed.train() == .steps)
         let report = try resumed.judge().report
         #expect(report.test.policyReward == whole.report!.test.policyReward)
@@ -174,7 +174,7 @@ import Tuning
         let (run, _, report) = try TrainingRunTests.run(settings, store: store)
         guard case let .offline(tuning) = run.problem else { return [] }
         let policy = try RAGPolicy(bytes: try Data(contentsOf: TrainingRun.policyFile(store, report!.runID)))
-        let features = try #require(run.policy.features)
+        let features = try #require(run.policy?.features)
         let documents = TrainingRunTests.demo.0.dataset.documents.count
         let workspace = tuning.trainCache.makeWorkspace()
         var losses: [Double] = []

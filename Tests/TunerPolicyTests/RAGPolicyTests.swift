@@ -244,9 +244,9 @@ import TunerPolicy
         var checkpoint = try PolicyFixture.checkpoint(seed: 6)
         checkpoint.sharedSettings = shared
         checkpoint.sharedCategories = [categories[0], categories[1]]
-        checkpoint.categorySettings = [categories[1]: own]
+        checkpoint.categorySettings = [categories[1]: own.configuration]
         let policy = try RAGPolicy(bytes: checkpoint.archive().encoded())
-        #expect(policy.checkpoint.categorySettings == [categories[1]: own])
+        #expect(policy.checkpoint.categorySettings == [categories[1]: own.configuration])
         var asked = 0
         for context in PolicyFixture.contexts(300) {
             let decision = policy.decide(context, mode: .sampled(seed: 4))
@@ -260,10 +260,10 @@ import TunerPolicy
         }
         #expect(asked > 30)
 
-        checkpoint.categorySettings = ["long": own]
+        checkpoint.categorySettings = ["long": own.configuration]
         let stranger = #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: checkpoint.archive().encoded()) }
         #expect(stranger?.description.contains("'long'") == true)
-        checkpoint.categorySettings = [categories[1]: RAGSettings(k: 99)]
+        checkpoint.categorySettings = [categories[1]: RAGSettings(k: 99).configuration]
         #expect(throws: RAGPolicy.LoadError.self) { try RAGPolicy(bytes: checkpoint.archive().encoded()) }
     }
 }

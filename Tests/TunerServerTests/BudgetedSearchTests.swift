@@ -20,8 +20,9 @@ extension TunerServerTests {
             let source = try RemoteQuerySource(evaluators: [remote], description: description, seed: 3, corpusDocuments: 480, ledger: ledger, store: nil)
             let setup = Loopback.evaluator.setup
             let reward = description.reward(setup.policy)
-            let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: true)
-            let search = BudgetedSearch(source: source, reward: reward, grid: grid)
+            let search = BudgetedSearch(source: source, reward: reward)
+            let grid = search.grid
+            #expect(grid.count == 672 && Set(grid).count == 672, "the evaluator's declared knobs make the whole grid, each configuration once")
             #expect(search.units == [["error_code", "overview", "warranty"]])
             let units = try await runOnOwnThread { try search.run() }
             let unit = try #require(units.first)
@@ -32,14 +33,14 @@ extension TunerServerTests {
 
             // Judged on every train question, locally: the whole grid, 672 × the split.
             let ids = description.splits["train"]!.values.flatMap { $0 }
-            func trainReward(_ c: RAGSettings) throws -> Double {
+            func trainReward(_ c: Configuration) throws -> Double {
                 try Loopback.evaluator.evaluate(.init(configuration: c, questions: .init(split: "train", ids: ids))).response.overall.reward(reward).reward
             }
             let rewards = try grid.map(trainReward)
             let best = rewards.max()!, chosen = try trainReward(unit.chosen)
             let rank = rewards.filter { $0 > chosen }.count
             #expect(chosen >= best - 0.03 && rank < 20, "chosen \(unit.chosen): \(chosen), rank \(rank) of \(grid.count); best \(best)")
-            #expect(chosen > (try trainReward(RAGSettings())) + 0.1)
+            #expect(chosen > (try trainReward(description.knobs!.defaults)) + 0.1)
         }
     }
 
@@ -53,9 +54,8 @@ extension TunerServerTests {
             let ledger = EvaluationLedger(budget: .init(queries: 4_000))
             let source = try RemoteQuerySource(evaluators: [remote], description: description, corpusDocuments: 480, ledger: ledger, store: nil,
                                                concurrency: 4)
-            let setup = Loopback.evaluator.setup
-            let grid = ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: true)
-            let search = BudgetedSearch(source: source, reward: description.reward(setup.policy), grid: grid)
+            let search = BudgetedSearch(source: source, reward: description.reward(Loopback.evaluator.setup.policy))
+            let grid = search.grid
             let units = try await runOnOwnThread { try search.run(shouldStop: { true }) }
             #expect(units.count == 1 && units[0].rounds == 0 && units[0].paid == 3 * grid.count && units[0].questions == 3)
             #expect(ledger.spending.tuningQueries == 3 * grid.count)
@@ -73,8 +73,7 @@ extension TunerServerTests {
         let source = try RemoteQuerySource(evaluators: [RemoteEvaluator(baseURL: URL(string: "http://127.0.0.1:9")!)], description: description,
                                            corpusDocuments: 480, ledger: ledger, store: nil)
         let setup = Loopback.evaluator.setup
-        let search = BudgetedSearch(source: source, reward: description.reward(setup.policy),
-                                    grid: ConfigurationGrid.configurations(setup.policy.actions, rerankAvailable: true))
+        let search = BudgetedSearch(source: source, reward: description.reward(setup.policy))
         #expect(search.units == [["error_code", "overview"], ["warranty"]])
         let refused = #expect(throws: BudgetedSearch.Failure.self) { try search.run() }
         #expect(refused?.description.contains("500 query-evaluations") == true && refused?.description.contains("2016") == true,

@@ -32,7 +32,7 @@ import TunerServer
             let weak = RAGSettings(variant: .bm25, k: 3, rerank: false, fusionWeight: 0.5, template: .ranked)
             let evaluate = try await Loopback.request(
                 productionURL.appendingPathComponent("tuner/evaluate"), method: "POST",
-                body: try JSONEncoder().encode(EvaluatorProtocol.Request(configuration: weak, batch: .init(size: 30, split: "test", seed: 1))))
+                body: try JSONEncoder().encode(EvaluatorProtocol.Request(configuration: weak.configuration, batch: .init(size: 30, split: "test", seed: 1))))
             #expect(evaluate.status == 200)
 
             let comparison = ShadowComparison(reward: evaluator.setup.reward, windowSize: 5, windowsForVerdict: 2)

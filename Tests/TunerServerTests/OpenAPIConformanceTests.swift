@@ -29,7 +29,7 @@ import Yams
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         #expect(Set(paths.keys) == ["/tuner/evaluator", "/tuner/evaluate", "/query", "/metrics", "/health", "/admin/reload", "/decide", "/outcome"])
         try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
-            var checked = 0
+            var checked = 0, unprocessableChecked = 0
             for (path, operations) in paths {
                 for (method, operation) in operations {
                     let operation = try #require(operation as? [String: Any])
@@ -81,10 +81,20 @@ import Yams
                         let huge = try await Loopback.request(url, method: "POST", body: Data(repeating: 0x20, count: TunerServer.maxRequestBytes + 1), headers: headers)
                         #expect(huge.status == 413, "\(path) with an oversized body answered \(huge.status)")
                     }
+                    // A configuration with a knob the evaluator does not declare.
+                    if let unprocessable = resolve(responses["422"]).flatMap({ content($0) }), var request = example as? [String: Any],
+                       var configuration = request["configuration"] as? [String: Any] {
+                        configuration["no_such_knob"] = 1
+                        request["configuration"] = configuration
+                        let refused = try await Loopback.request(url, method: "POST", body: try JSONSerialization.data(withJSONObject: request), headers: headers)
+                        #expect(refused.status == 422 && String(decoding: refused.body, as: UTF8.self).contains("no_such_knob"))
+                        #expect(validate(try #require(refused.json), against: unprocessable, at: "\(path) 422").isEmpty)
+                        unprocessableChecked += 1
+                    }
                     checked += 1
                 }
             }
-            #expect(checked == 8)
+            #expect(checked == 8 && unprocessableChecked == 1)
             #expect(try await Loopback.request(base.appendingPathComponent("nowhere")).status == 404)
         }
     }

@@ -94,9 +94,9 @@ extension TunerServerTests {
             #expect(try await Self.evaluatedQueries(base) == 15)
             #expect(try QueryResultStore(folder: folder).count(evaluator: second.evaluatorKey) == 15)
             // A fusion weight rounding to the same step is the same configuration.
-            var shifted = configuration
+            var shifted = settings
             shifted.fusionWeight += 0.01
-            let nearby = shifted
+            let nearby = shifted.configuration
             _ = try await runOnOwnThread { try second.results(nearby, split: "train", ids: ids) }
             #expect(try await Self.evaluatedQueries(base) == 15)
         }
@@ -145,7 +145,9 @@ extension TunerServerTests {
             let local = BatchReport(configuration: RAGSettings(), outcomes: outcomes, categories: categories, categoryNames: names,
                                     reward: Loopback.evaluator.setup.reward)
             #expect(abs(local.overall.reward.reward - verdict.policyReward) < 1e-9)
-            #expect(verdict.configurations.values.allSatisfy { !$0.variant.usesFusionWeight || abs(($0.fusionWeight / 0.05).rounded() * 0.05 - $0.fusionWeight) < 1e-12 })
+            // Continuous knobs are kept on a 0.05 step of their range, so nearby proposals share results.
+            let served = try verdict.configurations.values.map { try RAGSettings($0) }
+            #expect(served.allSatisfy { !$0.variant.usesFusionWeight || abs(($0.fusionWeight / 0.05).rounded() * 0.05 - $0.fusionWeight) < 1e-12 })
         }
     }
 

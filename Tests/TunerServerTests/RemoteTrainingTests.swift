@@ -24,7 +24,7 @@ extension TunerServerTests {
                 var rng = RandomGenerator(seed: 4)
                 var copy = rng
                 let remoteScore = try source.score(RAGSettings(), category: 2, size: 50, reward: reward, using: &rng)
-                let local = try Loopback.evaluator.evaluate(.init(configuration: RAGSettings(), batch: .init(size: 50, split: "train", seed: copy.next(), category: "warranty"))).report
+                let local = try Loopback.evaluator.evaluate(.init(configuration: RAGSettings().configuration, batch: .init(size: 50, split: "train", seed: copy.next(), category: "warranty"))).report
                 #expect(abs(remoteScore.reward - local.overall.reward.reward) < 1e-9 && remoteScore.faithfulness == local.overall.faithfulness)
 
                 var options = RAGTuningEnvironment.Options()
@@ -41,7 +41,7 @@ extension TunerServerTests {
             }
             #expect(scores.count == 1)
             #expect(verdict.pairs == 15 && verdict.pairing == .batches && Set(verdict.configurations.keys) == ["error_code", "overview", "warranty"])
-            #expect(verdict.configurations.values.allSatisfy { (3...32).contains($0.k) })
+            #expect(try verdict.configurations.values.allSatisfy { (3...32).contains(try RAGSettings($0).k) })
             // The default configuration fails the warranty questions' gates; what PPO learns does not.
             #expect(verdict.gain.lower > 0, "\(verdict.gain)")
             #expect(verdict.learned["warranty"]! > verdict.defaultStatic["warranty"]!)

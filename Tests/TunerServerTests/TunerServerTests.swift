@@ -11,7 +11,8 @@ import Tuning
 
 /// Serialized: the load test and the remote training test each load the loopback server hard.
 @Suite(.serialized) struct TunerServerTests {
-    let configuration = RAGSettings(variant: .hybrid, k: 5, rerank: true, fusionWeight: 0.25, template: .sandwich)
+    let settings = RAGSettings(variant: .hybrid, k: 5, rerank: true, fusionWeight: 0.25, template: .sandwich)
+    var configuration: Configuration { settings.configuration }
 
     /// The protocol over HTTP gives exactly the local evaluation of the same batch, through the
     /// trainer's remote client too; bad batches are refused naming the field.
@@ -41,10 +42,30 @@ import Tuning
                     body: try JSONEncoder().encode(EvaluatorProtocol.Request(configuration: configuration, batch: batch)))
                 #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains(message))
             }
+            // A configuration the declared knobs refuse is a 422 naming the knob; the description
+            // declares them.
+            let knobs = try #require(try await RemoteEvaluator(baseURL: base).describe()?.knobs)
+            #expect(knobs.names == ["variant", "k", "rerank", "fusion_weight", "template"] && knobs.defaults == RAGSettings().configuration)
+            for (configuration, message) in [
+                (#"{"variant":"bm25","k":5.5,"rerank":false,"fusion_weight":0.5,"template":"ranked"}"#, "knob 'k' is 5.5, expected an integer in 3...32"),
+                (#"{"variant":"bm25","k":64}"#, "knob 'k' is 64, expected an integer in 3...32"),
+                (#"{"variant":"splade","k":5}"#, "knob 'variant' is splade, expected one of bm25, dense, hybrid, rrf"),
+                (#"{"variant":"bm25","rerank":"yes"}"#, "knob 'rerank' is yes, expected true or false"),
+                (#"{"variant":"hybrid","fusion_weight":1.5}"#, "knob 'fusion_weight' is 1.5, expected a number in 0.0...1.0"),
+                (#"{"variant":"bm25","chunk_size":512}"#, "knob 'chunk_size' is not declared (declared: variant, k, rerank, fusion_weight, template)"),
+            ] {
+                let body = #"{"configuration":\#(configuration),"batch":{"size":10,"split":"test","seed":1}}"#
+                let bad = try await Loopback.request(base.appendingPathComponent("tuner/evaluate"), method: "POST", body: Data(body.utf8))
+                #expect(bad.status == 422 && String(decoding: bad.body, as: UTF8.self).contains(message), "\(String(decoding: bad.body, as: UTF8.self))")
+            }
+            // A knob left out takes its default, and the answer names the configuration as applied.
+            let partial = try JSONDecoder().decode(EvaluatorProtocol.Request.self, from: Data(#"{"configuration":{"variant":"bm25","k":5},"batch":{"size":10,"split":"test","seed":1}}"#.utf8))
+            let applied = try await RemoteEvaluator(baseURL: base).evaluate(partial).configuration
+            #expect(applied == RAGSettings(variant: .bm25, k: 5).configuration)
             // A number that is no integer names its field (Foundation's decoder said "not valid JSON").
             for (body, message) in [
-                (#"{"configuration":{"variant":"bm25","k":5.5,"rerank":false,"fusion_weight":0.5,"template":"ranked"},"batch":{"size":10,"split":"test","seed":1}}"#,
-                 "field 'configuration.k': 5.5 is not a whole number"),
+                (#"{"configuration":{"variant":"bm25","k":5,"rerank":false,"fusion_weight":0.5,"template":"ranked"},"batch":{"size":10.5,"split":"test","seed":1}}"#,
+                 "field 'batch.size': 10.5 is not a whole number"),
                 (#"{"configuration":{"variant":"bm25","k":5,"rerank":false,"fusion_weight":0.5,"template":"ranked"},"batch":{"size":10,"split":"test","seed":-1}}"#,
                  "field 'batch.seed': -1 is not a whole number ≥ 0"),
                 (#"{"configuration":{"variant":"bm25","k":5"#, "body is not valid JSON"),
@@ -53,8 +74,9 @@ import Tuning
                 #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains(message), "\(String(decoding: bad.body, as: UTF8.self))")
             }
             let metrics = String(decoding: try await Loopback.request(base.appendingPathComponent("metrics")).body, as: UTF8.self)
-            #expect(metrics.contains(#"tuner_http_requests_total{endpoint="/tuner/evaluate",status="200",arm="none"} 3"#))
+            #expect(metrics.contains(#"tuner_http_requests_total{endpoint="/tuner/evaluate",status="200",arm="none"} 4"#))
             #expect(metrics.contains(#"tuner_http_requests_total{endpoint="/tuner/evaluate",status="400",arm="none"} 6"#))
+            #expect(metrics.contains(#"tuner_http_requests_total{endpoint="/tuner/evaluate",status="422",arm="none"} 6"#))
             #expect(metrics.contains("tuner_evaluated_batches_total"))
         }
     }
@@ -68,10 +90,10 @@ import Tuning
             let url = base.appendingPathComponent("query")
             let chosen = try JSONDecoder().decode(TunerServer.Answer.self, from: try await Loopback.request(url, method: "POST", body: question).body)
             #expect(chosen.source == "policy" && chosen.policyVersion == policy.version && chosen.passages.count == chosen.configuration.k)
-            let header = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
+            let header = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
             let reply = try await Loopback.request(url, method: "POST", body: question, headers: ["X-RAG-Configuration": header, "X-Request-ID": "r-1"])
             let overridden = try JSONDecoder().decode(TunerServer.Answer.self, from: reply.body)
-            #expect(overridden.source == "override" && overridden.configuration == configuration && overridden.requestID == "r-1")
+            #expect(overridden.source == "override" && overridden.configuration == settings && overridden.requestID == "r-1")
             #expect(overridden.passages.count == 5 && overridden.passages.first?.hasPrefix("p03-") == true && !overridden.answer.isEmpty)
             let bad = try await Loopback.request(url, method: "POST", body: question, headers: ["X-RAG-Configuration": #"{"variant": "bm25"}"#])
             #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains("X-RAG-Configuration"))
@@ -131,7 +153,7 @@ import Tuning
             print("loadgen /query: \(report)")
             #expect(report.sent == 120 && report.succeeded == 120 && report.failed == 0 && report.skipped == 0)
             let evaluations = await LoadGenerator(
-                target: base, workload: .evaluations(configuration: configuration, batchSize: 90, split: "train"),
+                target: base, workload: .evaluations(configuration: settings, batchSize: 90, split: "train"),
                 requestsPerSecond: 20, duration: 2, timeout: 120).run()
             print("loadgen /tuner/evaluate: \(evaluations)")
             #expect(evaluations.sent == 40 && evaluations.succeeded == 40 && evaluations.failed == 0)

@@ -1,5 +1,6 @@
 import ConfigurationFiles
 import Foundation
+import TunerPolicy
 
 /// The policy configuration (`configs/rl/policy.defaults.yaml`): reward weights, penalties, hard
 /// gates and the bounds of the action space. Defaults are the tuner specification's.
@@ -100,8 +101,7 @@ public struct PolicyConfiguration: Sendable, Equatable {
         public var topKDistribution = TopKDistribution.logNormal
         public var fusionWeight: ClosedRange<Double> = 0...1
         public var fusionWeightGrid = [0, 0.25, 0.5, 0.75, 1]
-        public var rerank = [false, true]
-        public init(variants: [String], templates: [String]) {
+            public init(variants: [String], templates: [String]) {
             self.variants = variants
             self.templates = templates
         }
@@ -110,7 +110,11 @@ public struct PolicyConfiguration: Sendable, Equatable {
     public var reward = RewardWeights()
     public var penalties = Penalties()
     public var gates = GateThresholds()
+    /// The built-in pipeline's bounds: what offline tuning chooses from.
     public var actions: ActionBounds
+    /// The knobs of a service of the team's own, where the file declares other knobs than the
+    /// built-in pipeline's: what a search through the evaluator protocol chooses from.
+    public var serviceKnobs: KnobDeclaration?
     /// The gate fields a loaded file set (the rest are the specification's defaults): what a
     /// report credits to the file.
     public var declaredGates: [String] = []
@@ -128,7 +132,7 @@ public struct PolicyConfiguration: Sendable, Equatable {
         guard !yaml.keys.isEmpty else {
             throw ConfigurationError(file: yaml.file, field: "", reason: "is empty (delete it, or leave out --policy, to use the built-in defaults)")
         }
-        try yaml.onlyAllow(["version", "reward", "penalties", "gates", "actions"])
+        try yaml.onlyAllow(["version", "reward", "penalties", "gates", "knobs"])
         _ = try yaml.int("version", in: 1...1, default: 1)
         if let r = try yaml.section("reward") {
             try r.onlyAllow(["alpha", "beta", "gamma", "delta", "lambda", "latency_target_ms", "cost_reference_usd", "normalized_cap"])
@@ -156,27 +160,14 @@ public struct PolicyConfiguration: Sendable, Equatable {
             c.gates.latencyP95MaxMilliseconds = try g.double("latency_p95_max_ms", in: 1...600_000, default: c.gates.latencyP95MaxMilliseconds)
             c.gates.errorRateMax = try g.double("error_rate_max", in: 0...1, default: c.gates.errorRateMax)
         }
-        if let a = try yaml.section("actions") {
-            try a.onlyAllow(["variants", "templates", "top_k_min", "top_k_max", "top_k_grid", "top_k_distribution", "fusion_weight_grid", "rerank"])
-            c.actions.variants = try a.strings("variants", default: variants, allowed: variants)
-            c.actions.templates = try a.strings("templates", default: templates, allowed: templates)
-            // The policy chooses among these: a head with one choice, or one repeated, has nothing to learn.
-            for (key, chosen) in [("variants", c.actions.variants), ("templates", c.actions.templates)] where Set(chosen).count < 2 {
-                throw a.refusal(key, "has \(Set(chosen).count) distinct choice(s); the policy needs at least 2 (to fix one, leave the tuner out of it)")
+        if let items = try yaml.mappings("knobs") {
+            guard !items.isEmpty else { throw yaml.refusal("knobs", "is empty: declare at least one knob") }
+            let declaration = try KnobsSection.parse(items)
+            if declaration.names == Self.pipelineKnobNames {
+                c.actions = try pipelineBounds(declaration, items: items, variants: variants, templates: templates)
+            } else {
+                c.serviceKnobs = declaration
             }
-            let low = try a.int("top_k_min", in: 1...999, default: c.actions.topK.lowerBound)
-            let high = try a.int("top_k_max", in: (low + 1)...1_000, default: c.actions.topK.upperBound)
-            c.actions.topK = low...high
-            c.actions.topKGrid = try a.list("top_k_grid", default: c.actions.topKGrid, allowed: "integers in [\(low), \(high)]") { node in
-                node.int.flatMap { (low...high).contains($0) ? $0 : nil }
-            }
-            if let name = try a.string("top_k_distribution", allowed: TopKDistribution.allCases.map(\.rawValue)) {
-                c.actions.topKDistribution = TopKDistribution(rawValue: name)!
-            }
-            c.actions.fusionWeightGrid = try a.list("fusion_weight_grid", default: c.actions.fusionWeightGrid, allowed: "numbers in [0, 1]") { node in
-                node.double.flatMap { (0...1).contains($0) ? $0 : nil }
-            }
-            c.actions.rerank = try a.list("rerank", default: c.actions.rerank, allowed: "true, false") { $0.bool }
         }
         return c
     }

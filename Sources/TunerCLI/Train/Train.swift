@@ -139,7 +139,7 @@ extension Tuner {
             }, searchProgress: { line in if !output.json { print("search: \(line)") } })
             if stop == .interrupted {
                 print(run.searches ? "interrupted during the search. Run again with: \(resumeCommand)"
-                                   : "interrupted at update \(run.trainer.update); checkpoint saved. Continue with: \(resumeCommand)")
+                                   : "interrupted at update \(run.trainer?.update ?? 0); checkpoint saved. Continue with: \(resumeCommand)")
                 throw ExitCode(130)
             }
             if !output.json, stop == .budget, let failure = run.remoteFailure { print("\(failure)") }
@@ -185,7 +185,7 @@ extension Tuner {
         static func warn(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }
 
         static func printProgress(_ p: TrainingRun.Progress, _ run: TrainingRun) {
-            guard p.metrics.update % 10 == 0 || run.trainer.isFinished else { return }
+            guard p.metrics.update % 10 == 0 || run.trainer?.isFinished == true else { return }
             var line = String(format: "update %4d/%d  steps %7d  reward %7.4f  KL %.4f  entropy %.3f", p.metrics.update, p.updates, p.steps,
                               p.reward, p.metrics.approximateKL, p.metrics.entropy)
             if case let .remote(tuning) = run.problem { line += "  " + spent(tuning.source.ledger) }

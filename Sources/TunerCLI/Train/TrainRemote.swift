@@ -3,6 +3,7 @@ import Evaluators
 import Foundation
 import Pipeline
 import PPO
+import Scoring
 import Statistics
 import Tracking
 import TrainingRuns
@@ -15,8 +16,9 @@ extension Tuner.Train {
     func trainAgainstEvaluator() throws {
         let ledger = EvaluationLedger(budget: remote.budget)
         let settings = try TrainingSettings(steps: steps, seed: seed, batchSize: batchSize, overrides: overrides, selection: .last)
-        let source = try Self.source(try remote.evaluators, remote: remote, ledger: ledger, out: out, seed: seed)
-        let tuning = RemoteTuning(source: source, policy: try data.policy.load(), options: settings.environment,
+        let policy = try data.policy.load()
+        let source = try Self.source(try remote.evaluators, policy: policy, remote: remote, ledger: ledger, out: out, seed: seed)
+        let tuning = RemoteTuning(source: source, policy: policy, options: settings.environment,
                                   search: remote.strategy == .search ? BudgetedSearch.Options() : nil)
         if remote.strategy == .search, tuning.search == nil { Self.warn("--strategy search needs per-question answers: this run trains PPO on the evaluator's batches") }
         if !output.json { print("evaluator \(remote.urls.joined(separator: ", ")): categories \(tuning.categories.joined(separator: ", "))") }
@@ -31,11 +33,15 @@ extension Tuner.Train {
     }
 
     /// Per question, with the result store in `out`, when the evaluator describes itself; else
-    /// seeded batches from the first endpoint.
-    static func source(_ evaluators: [RemoteEvaluator], remote: EvaluatorOptions, ledger: EvaluationLedger, out: String, seed: UInt64) throws -> RemoteTuning.Source {
+    /// seeded batches from the first endpoint. The knobs tuned are those the policy file declares
+    /// for the service, else the built-in pipeline's within the file's bounds where the evaluator
+    /// has those, else the evaluator's own.
+    static func source(_ evaluators: [RemoteEvaluator], policy: PolicyConfiguration, remote: EvaluatorOptions, ledger: EvaluationLedger, out: String,
+                       seed: UInt64) throws -> RemoteTuning.Source {
         if let description = try waitOnThisThread({ try await evaluators[0].describe() }) {
+            let pipeline = description.knobs.map { $0.names == PolicyConfiguration.pipelineKnobNames } ?? true
             return .perQuery(try RemoteQuerySource(
-                evaluators: evaluators, description: description, poolSize: remote.poolSize, seed: seed, corpusDocuments: remote.corpusDocuments,
+                evaluators: evaluators, description: description, knobs: try policy.serviceKnobs ?? (pipeline ? policy.knobs() : nil), poolSize: remote.poolSize, seed: seed, corpusDocuments: remote.corpusDocuments,
                 ledger: ledger, store: try QueryResultStore(folder: URL(fileURLWithPath: out)), concurrency: remote.concurrency))
         }
         FileHandle.standardError.write(Data("""

@@ -1,0 +1,115 @@
+import Evaluators
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Scoring
+import Testing
+import TunerPolicy
+
+/// The example service in Examples/python-service — a RAG service of its own over SciFact, with
+/// knobs that are not the tuner's — started with python3 and tuned through the evaluator protocol.
+@Suite(.serialized) struct PythonServiceTests {
+    static let folder = Loopback.repository.appendingPathComponent("Examples/python-service")
+    static let dataset = Loopback.repository.deletingLastPathComponent().appendingPathComponent("shared/datasets/scifact")
+
+    /// The service on a free loopback port, stopped when `body` returns; `tuner` is the URL its
+    /// POST /query asks for decisions.
+    static func withService<T>(tuner: URL? = nil, _ body: (URL) async throws -> T) async throws -> T {
+        try #require(FileManager.default.fileExists(atPath: dataset.appendingPathComponent("corpus.jsonl").path), "SciFact is not at \(dataset.path)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", folder.appendingPathComponent("service.py").path, "--dataset", dataset.path, "--port", "0"]
+            + (tuner.map { ["--tuner", $0.absoluteString, "--decide-timeout", "2"] } ?? [])
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        // The service prints {"listening": URL} once it accepts connections.
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            try #require(!chunk.isEmpty, "the service exited before listening")
+            line.append(chunk)
+        }
+        let announced = try #require(try JSONSerialization.jsonObject(with: line.prefix { $0 != UInt8(ascii: "\n") }) as? [String: String])
+        let listening = try #require(announced["listening"])
+        return try await body(try #require(URL(string: listening)))
+    }
+
+    static func policy() throws -> PolicyConfiguration {
+        try PolicyConfiguration.load(from: folder.appendingPathComponent("policy.yaml"), variants: [], templates: [])
+    }
+
+    /// Its description declares the knobs its policy file declares; a configuration those knobs
+    /// refuse is a 422 naming the knob, and a knob left out takes its default.
+    @Test func theServiceSpeaksTheProtocolWithItsOwnKnobs() async throws {
+        let declared = try #require(try Self.policy().serviceKnobs)
+        try await Self.withService { base in
+            let description = try #require(try await RemoteEvaluator(baseURL: base).describe())
+            #expect(description.knobs == declared)
+            #expect(Set(description.splits["train"]!.keys) == ["short", "medium", "long"] && description.gates.relevancyMin == 0.35)
+            for (configuration, message) in [
+                (#"{"answer_model":"huge"}"#, "knob 'answer_model' is 'huge', expected one of small, large"),
+                (#"{"top_k":0}"#, "knob 'top_k' is 0, expected an integer in 1...10"),
+                (#"{"rewrite_query":1}"#, "knob 'rewrite_query' is 1, expected true or false"),
+                (#"{"variant":"bm25"}"#, "knob 'variant' is not declared"),
+            ] {
+                let body = #"{"configuration":\#(configuration),"batch":{"size":5,"split":"test","seed":1}}"#
+                let reply = try await Loopback.request(base.appendingPathComponent("tuner/evaluate"), method: "POST", body: Data(body.utf8))
+                #expect(reply.status == 422 && String(decoding: reply.body, as: UTF8.self).contains(message), "\(String(decoding: reply.body, as: UTF8.self))")
+            }
+            let ids = Array(description.splits["test"]!["short"]!.prefix(4))
+            let request = EvaluatorProtocol.Request(configuration: Configuration(["top_k": .integer(5)]), questions: .init(split: "test", ids: ids))
+            let response = try await RemoteEvaluator(baseURL: base).evaluate(request)
+            var applied = declared.defaults
+            applied["top_k"] = .integer(5)
+            #expect(response.configuration == applied && response.queries?.map(\.id) == ids && response.overall.n == 4)
+        }
+    }
+
+    /// `tuner train --evaluator` with the service's knobs: within its budget, the chosen
+    /// configuration beats the service's default on every held-out question with an interval above
+    /// zero, and every category is served a configuration of the declared knobs.
+    @Test func theTunerTunesTheServicesKnobs() async throws {
+        let declared = try #require(try Self.policy().serviceKnobs)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("python-service-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        try await Self.withService { base in
+            let result = try TrainProcessTests.tuner([
+                "train", "--mode", "offline", "--evaluator", base.absoluteString, "--policy", Self.folder.appendingPathComponent("policy.yaml").path,
+                "--budget-queries", "3000", "--evaluator-concurrency", "4", "--out", out.path, "--json",
+            ])
+            let spent = try #require(result["query_evaluations"] as? Int)
+            #expect(spent <= 3_000 && spent > 2_500 && result["stopped_by"] as? String == "budget", "\(result)")
+            let test = try #require(result["test"] as? [String: Any])
+            let gain = try #require(test["gain_vs_default"] as? [String: Double])
+            #expect(gain["ci_low"]! > 0, "gain over the service's default: \(gain)")
+            let served = try #require(result["policy_configs"] as? [String: Any])
+            #expect(Set(served.keys) == ["short", "medium", "long"])
+            for (category, object) in served {
+                let configuration = try JSONDecoder().decode(Configuration.self, from: JSONSerialization.data(withJSONObject: object))
+                #expect(declared.problem(in: configuration) == nil && configuration != declared.defaults, "\(category): \(configuration)")
+            }
+        }
+    }
+
+    /// A declaration that does not fit the service's is refused before anything is paid, naming the knob.
+    @Test func aMismatchedDeclarationIsRefused() async throws {
+        let policy = try String(contentsOf: Self.folder.appendingPathComponent("policy.yaml"), encoding: .utf8)
+        let wider = FileManager.default.temporaryDirectory.appendingPathComponent("wider-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: wider) }
+        try policy.replacingOccurrences(of: "max: 10", with: "max: 20").write(to: wider, atomically: true, encoding: .utf8)
+        try await Self.withService { base in
+            let (status, _, errors) = try TrainProcessTests.run([
+                "train", "--mode", "offline", "--evaluator", base.absoluteString, "--policy", wider.path, "--out", NSTemporaryDirectory(),
+            ])
+            #expect(status != 0 && errors.contains("knob 'top_k' is declared as"), "\(errors)")
+            let health = try await Loopback.request(base.appendingPathComponent("health"))
+            #expect(String(decoding: health.body, as: UTF8.self).contains(#""evaluated_queries": 0"#))
+        }
+    }
+}
