@@ -37,6 +37,7 @@ public final class LocalEvaluator: Sendable {
     }
 
     public init(setup: EvaluationSetup, system: RetrievalSystem) throws {
+        try setup.policy.requirePipelineKnobs(for: "the built-in evaluator")
         self.setup = setup
         self.system = system
         var caches: [String: EvaluationCache] = [:]

@@ -153,12 +153,24 @@ public struct TensorArchive: Sendable, Equatable {
 
     /// Reads and verifies an archive, and checks that it is of the expected kind and version.
     public static func read(from url: URL, expecting kind: String, version: Int) throws -> TensorArchive {
-        let archive = try TensorArchive(decoding: Data(contentsOf: url), path: url.path)
-        guard archive.kind == kind, archive.kindVersion == version else {
-            throw ReadError.wrongKind(path: url.path, found: archive.kind, foundVersion: archive.kindVersion,
-                                      expected: kind, expectedVersion: version)
+        try TensorArchive(decoding: Data(contentsOf: url), path: url.path).expecting(kind, version: version, path: url.path)
+    }
+
+    /// This archive, if it is of the expected kind and version.
+    public func expecting(_ kind: String, version: Int, path: String = "<archive>") throws -> TensorArchive {
+        guard self.kind == kind, kindVersion == version else {
+            throw ReadError.wrongKind(path: path, found: self.kind, foundVersion: kindVersion, expected: kind, expectedVersion: version)
         }
-        return archive
+        return self
+    }
+
+    /// The caller's metadata decoded as `type`; `what` names it in the error.
+    public func decodedMetadata<T: Decodable>(_ type: T.Type, what: String, path: String = "<archive>") throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: metadata)
+        } catch {
+            throw ReadError.malformedHeader(path: path, reason: "\(what): \(error)")
+        }
     }
 
     /// The Float tensor `name`, or an error naming it.

@@ -61,7 +61,7 @@ public struct LoggedRequest: Sendable, Equatable {
         return rows.compactMap { _, e in
             guard e.event == .decision, let time = RequestLog.time(e.timestamp) else { return nil }
             guard let outcome = [e.outcome, outcomes[e.requestID]].compactMap({ $0 }).reduce(nil, { $0?.merging($1) ?? $1 }) else { return nil }
-            return LoggedRequest(id: e.requestID, time: time, category: e.category ?? "unknown", settings: e.configuration,
+            return LoggedRequest(id: e.requestID, time: time, category: e.category ?? "unknown", settings: e.configuration.flatMap { try? RAGSettings($0) },
                                  version: e.policyVersion, arm: e.arm, question: e.question, outcome: outcome)
         }
     }

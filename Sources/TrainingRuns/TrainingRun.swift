@@ -299,7 +299,14 @@ public final class TrainingRun {
                 for unit in search ?? [] { for category in unit.categories { fixed[category] = unit.chosen } }
                 var checkpoint = policy
                 checkpoint?.categorySettings = fixed
-                if let checkpoint { try save(checkpoint) }
+                if let checkpoint {
+                    try save(checkpoint)
+                } else if let knobs = tuning.knobs, let store, let id = record?.id {
+                    // No network over a service's own knobs: what it serves is the table of the
+                    // search's choices, and its own defaults to a category never tuned.
+                    try ConfigurationTable(knobs: knobs, categories: fixed, unseen: knobs.defaults).write(to: Self.policyFile(store, id))
+                    try store.addArtifact(run: id, name: "configuration-table", file: "policy.ckpt")
+                }
                 let v = try tuning.verdict(policy: checkpoint.map(Policy.init(checkpoint:)), fixed: fixed, bootstrap: bootstrap)
                 verdict = .remote(v, tuning.source.ledger.spending)
                 report = RunReport(v, runID: id, evaluators: record?.datasetPath.split(separator: "\n").map(String.init) ?? [],

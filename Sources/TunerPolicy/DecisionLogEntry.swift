@@ -21,7 +21,8 @@ public struct DecisionLogEntry: Sendable, Equatable, Codable {
     public var context: [Float]?
     /// The action in stored form (``Decision/storedAction``).
     public var action: [Float]?
-    public var configuration: RAGSettings?
+    /// The configuration served: the pipeline's settings, or a service's own knobs.
+    public var configuration: Configuration?
     /// π(action | context) under the policy that decided.
     public var propensity: Double?
     public var sampled: Bool?
@@ -47,15 +48,15 @@ public struct DecisionLogEntry: Sendable, Equatable, Codable {
         category = context.category
         self.context = features
         action = decision.storedAction
-        configuration = decision.settings
+        configuration = decision.settings.configuration
         propensity = decision.probability
         self.sampled = sampled
         self.question = question
     }
 
-    /// A decision by static settings (a version of the production configuration, no policy
-    /// network): the settings were served with probability 1.
-    public init(settings: RAGSettings, version: String, requestID: String, category: String, question: String?,
+    /// A decision without a policy network (a version of the production configuration, a
+    /// configuration table): the configuration was served with probability 1.
+    public init(configuration: Configuration, version: String, requestID: String, category: String, question: String?,
                 arm: CanaryRouter.Arm? = nil, at date: Date = Date()) {
         event = .decision
         timestamp = Self.timestamp(date)
@@ -63,7 +64,7 @@ public struct DecisionLogEntry: Sendable, Equatable, Codable {
         policyVersion = version
         self.arm = arm
         self.category = category
-        configuration = settings
+        self.configuration = configuration
         propensity = 1
         sampled = false
         self.question = question

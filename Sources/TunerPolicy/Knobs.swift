@@ -41,6 +41,23 @@ public enum KnobValue: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
+    /// An integer and a real of the same value are equal: JSON cannot tell 1 from 1.0.
+    public static func == (a: KnobValue, b: KnobValue) -> Bool {
+        switch (a, b) {
+        case let (.text(x), .text(y)): x == y
+        case let (.flag(x), .flag(y)): x == y
+        default: a.real != nil && a.real == b.real
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case let .text(s): hasher.combine(s)
+        case let .flag(b): hasher.combine(b)
+        case .integer, .number: hasher.combine(real!)
+        }
+    }
+
     /// The value as a real, for integers and reals.
     public var real: Double? {
         switch self {

@@ -70,16 +70,7 @@ public struct PolicyCheckpoint: Sendable {
     }
 
     public init(archive: TensorArchive, path: String = "<memory>") throws {
-        guard archive.kind == Self.kind, archive.kindVersion == Self.version else {
-            throw TensorArchive.ReadError.wrongKind(path: path, found: archive.kind, foundVersion: archive.kindVersion,
-                                                   expected: Self.kind, expectedVersion: Self.version)
-        }
-        let metadata: Metadata
-        do {
-            metadata = try JSONDecoder().decode(Metadata.self, from: archive.metadata)
-        } catch {
-            throw TensorArchive.ReadError.malformedHeader(path: path, reason: "policy metadata: \(error)")
-        }
+        let metadata = try archive.expecting(Self.kind, version: Self.version, path: path).decodedMetadata(Metadata.self, what: "policy metadata", path: path)
         guard let mean = archive.words["normalizer.mean"], let variance = archive.words["normalizer.variance"] else {
             throw TensorArchive.ReadError.missingTensor(path: path, name: "normalizer.mean/variance")
         }

@@ -44,11 +44,18 @@ extension PolicyContext: Codable {
     /// `corpus_age_days` when the service does not know it.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(signals: decoder, current: try c.decodeIfPresent(RAGSettings.self, forKey: .current) ?? RAGSettings())
+    }
+
+    /// The category and signals of a `POST /decide` body, with the settings in force given apart:
+    /// a service with knobs of its own sends its own configuration as `current`.
+    public init(signals decoder: any Decoder, current: RAGSettings) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(category: try c.decode(String.self, forKey: .category), faithfulness: try c.decode(Double.self, forKey: .faithfulness),
                   relevancy: try c.decode(Double.self, forKey: .relevancy),
                   latencyP50Milliseconds: try c.decode(Double.self, forKey: .latencyP50Milliseconds),
                   latencyP95Milliseconds: try c.decode(Double.self, forKey: .latencyP95Milliseconds), costUSD: try c.decode(Double.self, forKey: .costUSD),
-                  current: try c.decodeIfPresent(RAGSettings.self, forKey: .current) ?? RAGSettings(),
+                  current: current,
                   corpusDocuments: try c.decode(Int.self, forKey: .corpusDocuments),
                   corpusAgeDays: try c.decodeIfPresent(Double.self, forKey: .corpusAgeDays))
     }

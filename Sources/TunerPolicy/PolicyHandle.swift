@@ -12,32 +12,27 @@ import Synchronization
 /// let decision = handle.decide(context)               // from any thread
 /// try handle.reload(contentsOf: newCheckpointURL)     // e.g. on SIGHUP
 /// ```
-public final class PolicyHandle: Sendable {
-    private let slot: Mutex<RAGPolicy>
+public final class ServedHandle<Served: FileServable>: Sendable {
+    private let slot: Mutex<Served>
     /// The checkpoint file the handle was loaded from, which ``reload()`` reads again.
     public let source: URL?
 
-    public init(_ policy: RAGPolicy) {
+    public init(_ policy: Served) {
         slot = Mutex(policy)
         source = nil
     }
 
     public init(contentsOf url: URL) throws {
-        slot = Mutex(try RAGPolicy(contentsOf: url))
+        slot = Mutex(try Served(contentsOf: url))
         source = url
     }
 
     /// The policy serving now.
-    public var current: RAGPolicy { slot.withLock { $0 } }
-
-    /// Decides with the policy serving now (the decision names its version).
-    public func decide(_ context: PolicyContext, mode: RAGPolicy.Mode = .deterministic) -> Decision {
-        current.decide(context, mode: mode)
-    }
+    public var current: Served { slot.withLock { $0 } }
 
     /// Puts `policy` in service and returns the one it replaced.
     @discardableResult
-    public func replace(with policy: RAGPolicy) -> RAGPolicy {
+    public func replace(with policy: Served) -> Served {
         slot.withLock { old in
             defer { old = policy }
             return old
@@ -46,14 +41,14 @@ public final class PolicyHandle: Sendable {
 
     /// Loads, verifies and then serves the checkpoint at `url`; on any error nothing changes.
     @discardableResult
-    public func reload(contentsOf url: URL) throws -> RAGPolicy {
-        replace(with: try RAGPolicy(contentsOf: url))
+    public func reload(contentsOf url: URL) throws -> Served {
+        replace(with: try Served(contentsOf: url))
     }
 
     /// Reads the handle's own checkpoint file again (after an operator replaced it), as
     /// ``reload(contentsOf:)`` does; a handle made from a policy in memory has nothing to read.
     @discardableResult
-    public func reload() throws -> RAGPolicy {
+    public func reload() throws -> Served {
         guard let source else { throw ReloadError.noSource }
         return try reload(contentsOf: source)
     }
@@ -61,5 +56,24 @@ public final class PolicyHandle: Sendable {
     public enum ReloadError: Error, CustomStringConvertible {
         case noSource
         public var description: String { "the policy was not loaded from a checkpoint file, so there is nothing to reload" }
+    }
+}
+
+/// What a ``ServedHandle`` serves: loaded and verified from a file, named by a content hash.
+public protocol FileServable: AnyObject, Sendable {
+    init(contentsOf url: URL) throws
+    /// A content hash of the file: which one made a logged decision.
+    var version: String { get }
+}
+
+extension RAGPolicy: FileServable {}
+
+/// The RAG policy a service serves.
+public typealias PolicyHandle = ServedHandle<RAGPolicy>
+
+extension ServedHandle where Served == RAGPolicy {
+    /// Decides with the policy serving now (the decision names its version).
+    public func decide(_ context: PolicyContext, mode: RAGPolicy.Mode = .deterministic) -> Decision {
+        current.decide(context, mode: mode)
     }
 }

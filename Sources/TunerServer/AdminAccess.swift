@@ -34,7 +34,7 @@ public struct PolicyReload: ResponseCodable, Sendable, Equatable {
 extension Router {
     /// `POST /admin/reload` behind ``AdminAccess``: reads `policy`'s checkpoint file again; a file
     /// that fails verification leaves the running policy serving and answers 422 with the reason.
-    func addPolicyReload(_ policy: PolicyHandle, token: AccessToken?) {
+    func addReload<Served>(_ policy: ServedHandle<Served>, token: AccessToken?) {
         group("admin").add(middleware: AdminAccess<Context>(token: token)).post("reload") { _, _ -> PolicyReload in
             let replaced = policy.current.version
             do {

@@ -11,18 +11,19 @@ extension TunerServer {
     /// A ``PolicyContext`` as its JSON, and optionally a `seed` to draw from the policy with
     /// (exploration) instead of taking its mode.
     public struct DecideRequest: Decodable, Sendable {
+        /// The context with the default settings as `current`: which settings are in force is
+        /// `current`, checked against the knobs of what decides.
         public var context: PolicyContext
+        public var current: Configuration?
         public var seed: UInt64?
-        /// Whether the request named the settings in force (validated against the action bounds).
-        var namesCurrent: Bool
 
         enum CodingKeys: String, CodingKey { case seed, current }
 
         public init(from decoder: any Decoder) throws {
-            context = try PolicyContext(from: decoder)
+            context = try PolicyContext(signals: decoder, current: RAGSettings())
             let c = try decoder.container(keyedBy: CodingKeys.self)
             seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
-            namesCurrent = c.contains(.current)
+            current = try c.decodeIfPresent(Configuration.self, forKey: .current)
         }
 
         /// What is wrong with the context, naming the field.
@@ -43,7 +44,7 @@ extension TunerServer {
 
     public struct DecideResponse: ResponseCodable, Sendable {
         public var decisionID: String
-        public var configuration: RAGSettings
+        public var configuration: Configuration
         public var probability: Double
         public var policyVersion: String
 
@@ -66,15 +67,32 @@ extension TunerServer {
     /// Decides for `request` with the policy serving now and logs the decision.
     func decide(_ request: DecideRequest, policy: PolicyHandle) throws -> DecideResponse {
         try request.validate()
-        let context = request.context
-        if request.namesCurrent {
-            do { try evaluator.validate(context.current) } catch { throw HTTPError(.badRequest, message: "field 'current': \(error)") }
+        var context = request.context
+        if let current = request.current {
+            do {
+                context.current = try RAGSettings(current)
+                try evaluator.validate(context.current)
+            } catch { throw HTTPError(.badRequest, message: "field 'current': \(error)") }
         }
         let served = policy.current
         let decision = served.decide(context, mode: request.seed.map { .sampled(seed: $0) } ?? .deterministic)
         let id = UUID().uuidString
         try log?.append(decision, requestID: id, context: context, policy: served, sampled: request.seed != nil)
-        return DecideResponse(decisionID: id, configuration: decision.settings, probability: decision.probability, policyVersion: served.version)
+        return DecideResponse(decisionID: id, configuration: decision.settings.configuration, probability: decision.probability, policyVersion: served.version)
+    }
+
+    /// Decides for `request` from the table serving now: its category's configuration, served
+    /// with probability 1 (a seed draws nothing), and logs the decision.
+    func decide(_ request: DecideRequest, table: ServedHandle<ConfigurationTable>) throws -> DecideResponse {
+        try request.validate()
+        let served = table.current
+        if let current = request.current, let problem = served.knobs.problem(in: current) {
+            throw HTTPError(.badRequest, message: "field 'current': \(problem)")
+        }
+        let configuration = served.decide(category: request.context.category)
+        let id = UUID().uuidString
+        try log?.append(DecisionLogEntry(configuration: configuration, version: served.version, requestID: id, category: request.context.category, question: nil))
+        return DecideResponse(decisionID: id, configuration: configuration, probability: 1, policyVersion: served.version)
     }
 
     /// Logs a decision's outcome; every reported number must be finite and in its range.
@@ -95,9 +113,9 @@ extension TunerServer {
 
 extension Router<TunerRequestContext> {
     /// `POST /decide`, and `POST /outcome` behind ``AdminAccess`` (it writes the log).
-    func addDecisions(_ server: TunerServer, policy: PolicyHandle) {
+    func addDecisions(_ server: TunerServer, decide: @escaping @Sendable (TunerServer.DecideRequest) throws -> TunerServer.DecideResponse) {
         post("/decide") { request, context -> TunerServer.DecideResponse in
-            try server.decide(try await TunerServer.decode(TunerServer.DecideRequest.self, request, context), policy: policy)
+            try decide(try await TunerServer.decode(TunerServer.DecideRequest.self, request, context))
         }
         group("outcome").add(middleware: AdminAccess<TunerRequestContext>(token: server.accessToken)).post { request, context -> HTTPResponse.Status in
             try server.record(try await TunerServer.decode(TunerServer.OutcomeRequest.self, request, context))

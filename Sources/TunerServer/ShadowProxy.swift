@@ -193,7 +193,7 @@ public final class ShadowProxy: Sendable {
         metrics.expose(on: router)
         router.get("/health") { _, _ in "ok" }
         router.get("/shadow/status") { _, _ in self.status }
-        router.addPolicyReload(candidate, token: accessToken)
+        router.addReload(candidate, token: accessToken)
         router.post("/query") { request, context -> Response in
             let body = Data(buffer: try await request.body.collect(upTo: TunerServer.maxRequestBytes))
             let (status, reply) = await self.forward(body, requestID: request.headers[.init("X-Request-ID")!])

@@ -16,6 +16,9 @@ public final class TunerServer: Sendable {
     /// The policy `/query` asks; without one it serves the production configuration's version
     /// when given one, else the policy configuration's default settings.
     public let policy: PolicyHandle?
+    /// The configuration table `POST /decide` answers from, for a service with knobs of its own;
+    /// `/query` then serves the default settings.
+    public let table: ServedHandle<ConfigurationTable>?
     public let versions: ServedVersions?
     public let log: DecisionLogWriter?
     /// What `POST /admin/reload` requires; without one the endpoint is off.
@@ -33,9 +36,11 @@ public final class TunerServer: Sendable {
     /// Settings for one `/query` request, instead of the policy's choice.
     public static let configurationHeader = HTTPField.Name("X-RAG-Configuration")!
 
-    public init(evaluator: LocalEvaluator, policy: PolicyHandle?, versions: ServedVersions? = nil, log: DecisionLogWriter? = nil,
-                addedMillisecondsPerQuery: Double = 0, accessToken: AccessToken? = nil) {
+    public init(evaluator: LocalEvaluator, policy: PolicyHandle?, table: ServedHandle<ConfigurationTable>? = nil, versions: ServedVersions? = nil,
+                log: DecisionLogWriter? = nil, addedMillisecondsPerQuery: Double = 0, accessToken: AccessToken? = nil) {
         precondition(policy == nil || versions == nil, "/query's settings come from a policy or from versions, not both")
+        precondition(policy == nil || table == nil, "/decide answers from a policy or from a table, not both")
+        self.table = table
         self.evaluator = evaluator
         self.addedMillisecondsPerQuery = addedMillisecondsPerQuery
         pipeline = RAGPipeline(system: evaluator.system)
@@ -154,7 +159,7 @@ public final class TunerServer: Sendable {
             if let (decision, policy) = decided {
                 try log.append(decision, requestID: requestID, context: context, policy: policy, question: query.question)
             } else if let routed {
-                try log.append(DecisionLogEntry(settings: settings, version: routed.version, requestID: requestID, category: category,
+                try log.append(DecisionLogEntry(configuration: settings.configuration, version: routed.version, requestID: requestID, category: category,
                                                 question: query.question, arm: routed.arm))
             }
             try log.append(outcome: DecisionOutcome(latencyMilliseconds: latency, costUSD: cost, faithfulness: judgement?.faithfulness,
@@ -192,12 +197,16 @@ public final class TunerServer: Sendable {
         })
         router.get("/health") { _, _ in
             Health(status: "ok", dataset: self.evaluator.setup.dataset.manifest.id,
-                   policyVersion: self.policy?.current.version ?? self.versions?.productionVersion)
+                   policyVersion: self.policy?.current.version ?? self.table?.current.version ?? self.versions?.productionVersion)
         }
         metrics.expose(on: router)
         if let policy {
-            router.addPolicyReload(policy, token: accessToken)
-            router.addDecisions(self, policy: policy)
+            router.addReload(policy, token: accessToken)
+            router.addDecisions(self) { try self.decide($0, policy: policy) }
+        }
+        if let table {
+            router.addReload(table, token: accessToken)
+            router.addDecisions(self) { try self.decide($0, table: table) }
         }
         router.get("/tuner/evaluator") { _, _ in self.evaluator.description }
         router.post("/tuner/evaluate") { request, context -> EvaluatorProtocol.Response in

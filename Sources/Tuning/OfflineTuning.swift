@@ -2,6 +2,7 @@ import Foundation
 import Pipeline
 import PPO
 import Retrieval
+import Scoring
 import Statistics
 import TunerPolicy
 
@@ -78,6 +79,7 @@ public struct OfflineTuning {
     /// charged the stage times recorded there (a resumed or repeated run), the rest measured.
     public init(setup: EvaluationSetup, system: RetrievalSystem, train: [Int], test: [Int], environmentOptions: RAGTuningEnvironment.Options = .init(),
                 timings: StageTimings? = nil) throws {
+        try setup.policy.requirePipelineKnobs(for: "offline tuning")
         if let unknown = environmentOptions.frozenHeads?.first(where: { !RAGTuningEnvironment.heads.contains($0) }) {
             throw UnknownHead(name: unknown)
         }

@@ -108,7 +108,7 @@ import TunerPolicy
             for _ in 0..<count {
                 let id = "r\(served)"
                 served += 1
-                try writer.append(DecisionLogEntry(settings: RAGSettings(), version: version, requestID: id, category: "warranty", question: nil))
+                try writer.append(DecisionLogEntry(configuration: RAGSettings().configuration, version: version, requestID: id, category: "warranty", question: nil))
                 try writer.append(outcome: DecisionOutcome(latencyMilliseconds: latency, costUSD: 0.0002, faithfulness: quality, relevancy: quality, error: false),
                                   requestID: id)
             }
@@ -130,11 +130,11 @@ import TunerPolicy
         let slow = try DeployerTests.Fixture()
         let slowWriter = try DecisionLogWriter(url: slow.log)
         for i in 0..<30 {
-            try slowWriter.append(DecisionLogEntry(settings: RAGSettings(), version: slow.previous.id, requestID: "b\(i)", category: "warranty", question: nil))
+            try slowWriter.append(DecisionLogEntry(configuration: RAGSettings().configuration, version: slow.previous.id, requestID: "b\(i)", category: "warranty", question: nil))
             try slowWriter.append(outcome: DecisionOutcome(latencyMilliseconds: 200, costUSD: 0.0002, faithfulness: 0.9, relevancy: 0.9, error: false), requestID: "b\(i)")
         }
         for i in 0..<17 {
-            try slowWriter.append(DecisionLogEntry(settings: RAGSettings(), version: slow.next.id, requestID: "c\(i)", category: "warranty", question: nil))
+            try slowWriter.append(DecisionLogEntry(configuration: RAGSettings().configuration, version: slow.next.id, requestID: "c\(i)", category: "warranty", question: nil))
             try slowWriter.append(outcome: DecisionOutcome(latencyMilliseconds: 900, costUSD: 0.0002, faithfulness: 1, relevancy: 1, error: false), requestID: "c\(i)")
         }
         let burning = try DeploymentMonitor(log: slow.log, reward: reward, categories: ["warranty"], minimumSamples: 15, tolerance: 0.01)
@@ -168,7 +168,7 @@ final class SimulatedService: Sendable {
                 let production = try! versions.current()!.id
                 let version = rollout.map { Double(i % 100) < $0.percent ? $0.candidate.id : production } ?? production
                 let id = "r\(i)"
-                try! writer.append(DecisionLogEntry(settings: RAGSettings(), version: version, requestID: id, category: "warranty", question: nil,
+                try! writer.append(DecisionLogEntry(configuration: RAGSettings().configuration, version: version, requestID: id, category: "warranty", question: nil,
                                                     arm: rollout == nil ? nil : (version == production ? .baseline : .candidate)))
                 try! writer.append(outcome: DecisionOutcome(latencyMilliseconds: bad.contains(version) ? 900 : 200 + Double(i % 7), costUSD: 0.0002,
                                                             faithfulness: 0.9, relevancy: 0.85 + Double(i % 3) * 0.01, error: false), requestID: id)

@@ -70,7 +70,7 @@ import TunerPolicy
         defer { try? FileManager.default.removeItem(at: url) }
         let writer = try DecisionLogWriter(url: url)
         func serve(_ id: String, latency: Double) throws {
-            try writer.append(DecisionLogEntry(settings: RAGSettings(), version: "v1", requestID: id, category: "warranty", question: "q \(id)"))
+            try writer.append(DecisionLogEntry(configuration: RAGSettings().configuration, version: "v1", requestID: id, category: "warranty", question: "q \(id)"))
             try writer.append(outcome: DecisionOutcome(latencyMilliseconds: latency), requestID: id)
         }
         try serve("a", latency: 100)

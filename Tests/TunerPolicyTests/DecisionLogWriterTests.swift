@@ -30,7 +30,7 @@ import TunerPolicy
         for entry in decisions {
             let i = Int(entry.requestID.dropFirst())!
             let expected = policy.decide(contexts[i], mode: .sampled(seed: UInt64(i)))
-            #expect(entry.action == expected.storedAction && entry.configuration == expected.settings)
+            #expect(entry.action == expected.storedAction && entry.configuration == expected.settings.configuration)
             #expect(entry.propensity == expected.probability && entry.policyVersion == policy.version && entry.arm == .candidate)
             #expect(entry.context == PolicyFixture.features.features(contexts[i], layout: PolicyFixture.layout))
         }

@@ -34,7 +34,7 @@ import Tuning
                 #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
                 let answer = try JSONDecoder().decode(TunerServer.DecideResponse.self, from: reply.body)
                 let local = policy.decide(context, mode: i == 3 ? .sampled(seed: 11) : .deterministic)
-                #expect(answer.configuration == local.settings && abs(answer.probability - local.probability) < 1e-9 * local.probability)
+                #expect(answer.configuration == local.settings.configuration && abs(answer.probability - local.probability) < 1e-9 * local.probability)
                 #expect(answer.policyVersion == policy.version && !ids.contains(answer.decisionID))
                 ids.append(answer.decisionID)
             }

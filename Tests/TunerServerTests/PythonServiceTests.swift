@@ -73,7 +73,9 @@ import TunerPolicy
 
     /// `tuner train --evaluator` with the service's knobs: within its budget, the chosen
     /// configuration beats the service's default on every held-out question with an interval above
-    /// zero, and every category is served a configuration of the declared knobs.
+    /// zero, and every category is served a configuration of the declared knobs. Then the run's
+    /// table is served (`tuner serve --checkpoint`) and the service's POST /query asks it for
+    /// each decision, and answers with the defaults once it is gone.
     @Test func theTunerTunesTheServicesKnobs() async throws {
         let declared = try #require(try Self.policy().serviceKnobs)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("python-service-\(UUID().uuidString)")
@@ -94,6 +96,44 @@ import TunerPolicy
                 let configuration = try JSONDecoder().decode(Configuration.self, from: JSONSerialization.data(withJSONObject: object))
                 #expect(declared.problem(in: configuration) == nil && configuration != declared.defaults, "\(category): \(configuration)")
             }
+            let table = try ConfigurationTable(contentsOf: out.appendingPathComponent(try #require(result["run_id"] as? String)).appendingPathComponent("policy.ckpt"))
+            #expect(table.knobs == declared && Set(table.categories.keys) == Set(served.keys) && table.unseen == declared.defaults)
+            try await Self.askTheServedTable(table)
+        }
+    }
+
+    /// The service asks `tuner serve --checkpoint <table>` per request: a known category gets its
+    /// row, an unknown one the service's defaults, a `current` the declaration refuses is a 400;
+    /// with the tuner stopped the service still answers, with its defaults.
+    static func askTheServedTable(_ table: ConfigurationTable) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("table-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("policy.ckpt")
+        try table.write(to: file)
+        let serve = try ServeProcessTests.launch(["serve", "--port", "0", "--checkpoint", file.path, "--decision-log", folder.appendingPathComponent("decisions.jsonl").path],
+                                                 until: "tuner serve: http://")
+        defer { _ = serve.stop() }
+        let tuner = try #require(serve.output.split(separator: " ").first { $0.hasPrefix("http://") }.flatMap { URL(string: String($0)) })
+        let health = try await Loopback.request(tuner.appendingPathComponent("health"))
+        #expect((health.json as? [String: Any])?["policy_version"] as? String == table.version)
+        let refused = try await Loopback.request(tuner.appendingPathComponent("decide"), method: "POST", body: Data(#"""
+            {"category":"short","faithfulness":0.5,"relevancy":0.5,"latency_p50_ms":1,"latency_p95_ms":2,"cost_usd":0,"corpus_documents":10,"current":{"top_k":64}}
+            """#.utf8))
+        #expect(refused.status == 400 && String(decoding: refused.body, as: UTF8.self).contains("knob 'top_k' is 64"), "\(String(decoding: refused.body, as: UTF8.self))")
+        try await withService(tuner: tuner) { service in
+            for (category, expected) in [("short", table.categories["short"]), ("long", table.categories["long"]), ("never-seen", table.unseen)] {
+                let body = try JSONSerialization.data(withJSONObject: ["question": "Vitamin D deficiency raises the risk of fractures.", "category": category])
+                let reply = try #require(try await Loopback.request(service.appendingPathComponent("query"), method: "POST", body: body).json as? [String: Any])
+                let applied = try JSONDecoder().decode(Configuration.self, from: JSONSerialization.data(withJSONObject: try #require(reply["configuration"])))
+                #expect(reply["source"] as? String == "tuner" && applied == expected && reply["decision_id"] is String, "\(category): \(reply)")
+            }
+            let log = String(decoding: try Data(contentsOf: folder.appendingPathComponent("decisions.jsonl")), as: UTF8.self)
+            #expect(log.split(separator: "\n").count == 3 && log.contains(#""policy_version":"\#(table.version)""#), "\(log)")
+            _ = serve.stop()
+            let body = try JSONSerialization.data(withJSONObject: ["question": "Vitamin D deficiency raises the risk of fractures.", "category": "short"])
+            let fallback = try #require(try await Loopback.request(service.appendingPathComponent("query"), method: "POST", body: body).json as? [String: Any])
+            #expect(fallback["source"] as? String == "default", "\(fallback)")
         }
     }
 
@@ -110,6 +150,13 @@ import TunerPolicy
             #expect(status != 0 && errors.contains("knob 'top_k' is declared as"), "\(errors)")
             let health = try await Loopback.request(base.appendingPathComponent("health"))
             #expect(String(decoding: health.body, as: UTF8.self).contains(#""evaluated_queries": 0"#))
+        }
+        // The built-in pipeline cannot apply the service's knobs: serving or replaying it under
+        // them is refused, and says how to tune them.
+        for command in [["serve", "--port", "0"], ["train", "--mode", "offline", "--out", NSTemporaryDirectory()]] {
+            let (status, _, errors) = try TrainProcessTests.run(command + ["--policy", Self.folder.appendingPathComponent("policy.yaml").path])
+            #expect(status != 0 && errors.contains("declares the knobs of another service (answer_model, chunk_words, top_k, rewrite_query)")
+                    && errors.contains("--evaluator URL"), "\(command): \(errors)")
         }
     }
 }

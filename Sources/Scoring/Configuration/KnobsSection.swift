@@ -86,6 +86,25 @@ extension PolicyConfiguration {
     /// The built-in pipeline's knobs, in the order its policy's heads have them.
     public static let pipelineKnobNames = ["variant", "k", "rerank", "fusion_weight", "template"]
 
+    /// Where the file declares another service's knobs, which the built-in pipeline cannot apply.
+    public struct ForeignKnobs: Error, CustomStringConvertible {
+        public var declared: [String]
+        /// What needs the pipeline's knobs ("offline tuning", "the built-in evaluator").
+        public var user: String
+        public var description: String {
+            """
+            the policy file declares the knobs of another service (\(declared.joined(separator: ", "))); \
+            \(user) runs the built-in pipeline, which applies only its own (\(PolicyConfiguration.pipelineKnobNames.joined(separator: ", "))): \
+            tune that service through its evaluator (--evaluator URL)
+            """
+        }
+    }
+
+    /// Refuses a file that declares another service's knobs, for `user`, which runs the built-in pipeline.
+    public func requirePipelineKnobs(for user: String) throws {
+        if let serviceKnobs { throw ForeignKnobs(declared: serviceKnobs.names, user: user) }
+    }
+
     /// The knobs the tuner chooses: those the file declared for a service of its own, else the
     /// built-in pipeline's within the action bounds.
     public func knobs() throws -> KnobDeclaration {

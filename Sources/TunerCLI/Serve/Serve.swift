@@ -46,7 +46,10 @@ extension Tuner {
         func run() async throws {
             BLAS.setThreads(1)
             let loaded = try data.load(defaultDataset: "datasets/demo")
-            let policy = try checkpoint.map { try PolicyHandle(contentsOf: URL(fileURLWithPath: $0)) }
+            // A run over a service's own knobs leaves a configuration table, which /decide serves.
+            let file = checkpoint.map { URL(fileURLWithPath: $0) }
+            let table = try file.map { try ConfigurationTable.isTable(at: $0) } == true ? try file.map { try ServedHandle<ConfigurationTable>(contentsOf: $0) } : nil
+            let policy = table == nil ? try file.map { try PolicyHandle(contentsOf: $0) } : nil
             if let policy, let checkpoint {
                 let unknown = policy.current.unknownCategories(loaded.setup.dataset.queries.map(\.category))
                 if !unknown.isEmpty {
@@ -60,7 +63,7 @@ extension Tuner {
             }
             let server = TunerServer(
                 evaluator: try LocalEvaluator(setup: loaded.setup, system: loaded.system),
-                policy: policy,
+                policy: policy, table: table,
                 versions: try versions.map { try ServedVersions(store: VersionStore(path: URL(fileURLWithPath: $0))) },
                 log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) }, addedMillisecondsPerQuery: addedLatencyMs,
                 accessToken: try admin.accessToken)
