@@ -151,7 +151,8 @@ var package = Package(
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TunerPolicy", "NumericCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TrainingRunsTests",
-            dependencies: ["TrainingRuns", "Reports", "MLflow", "Evaluators", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"]
+            dependencies: ["TrainingRuns", "Reports", "MLflow", "Evaluators", "Tracking", "Tuning", "Pipeline", "Retrieval", "TunerPolicy", "NumericCore"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "RSITests", dependencies: ["RSI", "Evaluators", "Tracking", "Tuning", "Pipeline", "PPO", "TunerPolicy", "Scoring", "Statistics", "Retrieval", "NumericCore"]),
         .testTarget(

@@ -214,9 +214,23 @@ public final class TrainingRun {
         return tuning.budgetedSearch != nil
     }
 
-    /// The policy the run judges and deploys: its best update on the train split, or its last;
-    /// nil for a run without a trainer.
-    public var policy: PolicyCheckpoint? { best.checkpoint ?? trainer?.checkpoint }
+    /// The policy the run judges and deploys: its best update on the train split, or its last,
+    /// carrying the knobs it was trained under; nil for a run without a trainer.
+    public var policy: PolicyCheckpoint? {
+        (best.checkpoint ?? trainer?.checkpoint).map { checkpoint in
+            var carrying = checkpoint
+            carrying.knobs = knobs
+            return carrying
+        }
+    }
+
+    /// The knobs the run tunes, as its policy file (or its evaluator) declared them.
+    public var knobs: KnobDeclaration? {
+        switch problem {
+        case let .offline(tuning): try? tuning.setup.policy.knobs()
+        case let .remote(tuning): tuning.knobs
+        }
+    }
 
     func afterUpdate(_ metrics: UpdateMetrics, progress: ((Progress) -> Void)?) throws {
         let batches = Double(settings.environment.batchesPerEpisode)
@@ -235,7 +249,7 @@ public final class TrainingRun {
             logged["train_cost_usd"] = train.overall.costUSD
             // The report's pages mark an update whose configurations breach a category's gates on train.
             logged["train_gate_breaches"] = Double(train.perCategory.values.filter { !$0.gatesPassed }.count)
-            if scored.kept, let store, let id = record?.id { try best.checkpoint!.write(to: Self.policyFile(store, id)) }
+            if scored.kept, let store, let id = record?.id { try policy!.write(to: Self.policyFile(store, id)) }
         }
         if let store, let id = record?.id {
             try? store.log(run: id, update: metrics.update, step: metrics.globalStep, metrics: logged)

@@ -25,6 +25,10 @@ public struct PolicyCheckpoint: Sendable {
     /// Settings served to a category without asking the network, where they are its own rather
     /// than the shared ones: a budgeted run's choice for each group of categories under other gates.
     public var categorySettings: [String: Configuration] = [:]
+    /// The knobs the network was trained under, as the run's policy file declared them: a server
+    /// whose own declaration does not admit them refuses the checkpoint. nil in checkpoints
+    /// written before knobs were declared.
+    public var knobs: KnobDeclaration?
 
     /// The update a run kept and the score that chose it.
     public struct Selection: Sendable, Codable, Equatable {
@@ -57,12 +61,14 @@ public struct PolicyCheckpoint: Sendable {
         var sharedSettings: RAGSettings?
         var sharedCategories: [String]?
         var categorySettings: [String: Configuration]?
+        var knobs: KnobDeclaration?
     }
 
     public func archive() throws -> TensorArchive {
         let metadata = Metadata(
             architecture: architecture, normalizerCount: normalizer.count, normalizerClip: normalizer.clip, features: features, selection: selection,
-            sharedSettings: sharedSettings, sharedCategories: sharedCategories, categorySettings: categorySettings.isEmpty ? nil : categorySettings)
+            sharedSettings: sharedSettings, sharedCategories: sharedCategories, categorySettings: categorySettings.isEmpty ? nil : categorySettings,
+            knobs: knobs)
         return TensorArchive(
             kind: Self.kind, kindVersion: Self.version, metadata: try JSONEncoder.sorted.encode(metadata),
             floats: ["parameters": parameters],
@@ -88,6 +94,7 @@ public struct PolicyCheckpoint: Sendable {
         sharedSettings = metadata.sharedSettings
         sharedCategories = metadata.sharedCategories ?? []
         categorySettings = metadata.categorySettings ?? [:]
+        knobs = metadata.knobs
         // Counted before the network is allocated: an architecture far larger than the weights the
         // file holds would otherwise allocate its arena first (gigabytes for a forged header).
         let weights = [architecture.actorSpec, architecture.criticSpec].reduce(architecture.actionSpace.logStdCount) { total, spec in

@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// A request takes the current policy once and finishes on it; ``reload(contentsOf:)`` loads and
 /// verifies the new checkpoint before the swap, so a bad file leaves the running policy serving
-/// and the error says what was wrong.
+/// and the error says what was wrong. A handle made with an admission check runs it on every
+/// file it loads, the first included: what a server refuses at start it refuses on reload too.
 ///
 /// ```swift
 /// let handle = try PolicyHandle(contentsOf: checkpointURL)
@@ -16,15 +17,21 @@ public final class ServedHandle<Served: FileServable>: Sendable {
     private let slot: Mutex<Served>
     /// The checkpoint file the handle was loaded from, which ``reload()`` reads again.
     public let source: URL?
+    private let admit: @Sendable (Served) throws -> Void
 
     public init(_ policy: Served) {
         slot = Mutex(policy)
         source = nil
+        admit = { _ in }
     }
 
-    public init(contentsOf url: URL) throws {
-        slot = Mutex(try Served(contentsOf: url))
+    /// Loads the checkpoint at `url`; `admit` throws for a verified file this server still cannot serve.
+    public init(contentsOf url: URL, admitting admit: @escaping @Sendable (Served) throws -> Void = { _ in }) throws {
+        let served = try Served(contentsOf: url)
+        try admit(served)
+        slot = Mutex(served)
         source = url
+        self.admit = admit
     }
 
     /// The policy serving now.
@@ -39,10 +46,12 @@ public final class ServedHandle<Served: FileServable>: Sendable {
         }
     }
 
-    /// Loads, verifies and then serves the checkpoint at `url`; on any error nothing changes.
+    /// Loads, verifies, admits and then serves the checkpoint at `url`; on any error nothing changes.
     @discardableResult
     public func reload(contentsOf url: URL) throws -> Served {
-        replace(with: try Served(contentsOf: url))
+        let served = try Served(contentsOf: url)
+        try admit(served)
+        return replace(with: served)
     }
 
     /// Reads the handle's own checkpoint file again (after an operator replaced it), as

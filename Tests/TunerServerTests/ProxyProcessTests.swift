@@ -39,6 +39,41 @@ import TunerServer
         #expect(try await Loopback.request(try #require(URL(string: address)).appendingPathComponent("health")).status == 200)
     }
 
+    /// A checkpoint carries the knobs it was trained under: one whose k reaches past what the
+    /// server's policy file admits is refused at start, naming the knob; with the server's own
+    /// knobs it serves, and a mismatched file put in its place is refused on reload while the
+    /// running policy keeps serving.
+    @Test func serveRefusesAPolicyTrainedUnderOtherKnobs() async throws {
+        let shipped = Loopback.evaluator.knobs
+        var wider = shipped.knobs
+        let k = try #require(wider.firstIndex { $0.name == "k" })
+        wider[k].kind = .integer(range: 3...64, grid: [3, 64], logNormal: true)
+        let mismatched = try KnobDeclaration(wider)
+        let problem = "trained under knobs this server's policy file does not admit: knob 'k' is declared as an integer in 3...64"
+        checkpoint.knobs = mismatched
+        let file = folder.appendingPathComponent("trained.ckpt"), tokenFile = folder.appendingPathComponent("token")
+        try checkpoint.write(to: file)
+        let refused = try TrainProcessTests.refusal(["serve", "--port", "0", "--checkpoint", file.path])
+        #expect(refused.status != 0 && refused.message.contains(problem), "\(refused.message)")
+
+        checkpoint.knobs = shipped
+        try checkpoint.write(to: file)
+        let version = try RAGPolicy(contentsOf: file).version
+        let token = "s3cret-\(UUID().uuidString)"
+        try Data("\(token)\n".utf8).write(to: tokenFile)
+        let serve = try ServeProcessTests.launch(["serve", "--port", "0", "--checkpoint", file.path, "--auth-token-file", tokenFile.path],
+                                                 until: "tuner serve: http://")
+        let base = try #require(serve.output.split(separator: " ").first { $0.hasPrefix("http://") }.flatMap { URL(string: String($0)) })
+        #expect(try await Loopback.request(base.appendingPathComponent("health")).status == 200)
+
+        checkpoint.knobs = mismatched
+        try checkpoint.write(to: file)
+        let reload = try await Loopback.request(base.appendingPathComponent("admin/reload"), method: "POST", headers: ["Authorization": "Bearer \(token)"])
+        let message = String(decoding: reload.body, as: UTF8.self)
+        #expect(reload.status == 422 && message.contains(problem) && message.contains(version), "\(message)")
+        _ = serve.stop()
+    }
+
     /// A shadow whose candidate service is down says so at once (a `candidate_failing` line and
     /// `GET /shadow/status`), long before a verdict; reloading checkpoints needs the bearer token,
     /// a reloaded checkpoint of NaN weights is refused while production's answers pass through

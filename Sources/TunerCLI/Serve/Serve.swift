@@ -46,10 +46,18 @@ extension Tuner {
         func run() async throws {
             BLAS.setThreads(1)
             let loaded = try data.load(defaultDataset: "datasets/demo")
-            // A run over a service's own knobs leaves a configuration table, which /decide serves.
             let file = checkpoint.map { URL(fileURLWithPath: $0) }
+            let evaluator = try LocalEvaluator(setup: loaded.setup, system: loaded.system)
+            // A run over a service's own knobs leaves a configuration table, which /decide serves.
             let table = try file.map { try ConfigurationTable.isTable(at: $0) } == true ? try file.map { try ServedHandle<ConfigurationTable>(contentsOf: $0) } : nil
-            let policy = table == nil ? try file.map { try PolicyHandle(contentsOf: $0) } : nil
+            // A network trained under other knobs would choose settings this server refuses, at start or on reload.
+            let knobs = evaluator.knobs
+            let policy = table == nil ? try file.map { url in
+                try PolicyHandle(contentsOf: url) { policy in
+                    guard let trained = policy.checkpoint.knobs, let problem = trained.problem(within: knobs) else { return }
+                    throw ValidationError("the policy \(url.path) was trained under knobs this server's policy file does not admit: \(problem)")
+                }
+            } : nil
             if let policy, let checkpoint {
                 let unknown = policy.current.unknownCategories(loaded.setup.dataset.queries.map(\.category))
                 if !unknown.isEmpty {
@@ -62,7 +70,7 @@ extension Tuner {
                 }
             }
             let server = TunerServer(
-                evaluator: try LocalEvaluator(setup: loaded.setup, system: loaded.system),
+                evaluator: evaluator,
                 policy: policy, table: table,
                 versions: try versions.map { try ServedVersions(store: VersionStore(path: URL(fileURLWithPath: $0))) },
                 log: try decisionLog.map { try DecisionLogWriter(url: URL(fileURLWithPath: $0)) }, addedMillisecondsPerQuery: addedLatencyMs,
