@@ -313,6 +313,9 @@ public final class TrainingRun {
                 for unit in search ?? [] { for category in unit.categories { fixed[category] = unit.chosen } }
                 var checkpoint = policy
                 checkpoint?.categorySettings = fixed
+                // A searched run's network was never trained: a category it never saw is served
+                // the service's own default, as a configuration table serves one.
+                if search != nil, checkpoint != nil { checkpoint?.sharedSettings = try RAGSettings(tuning.defaultConfiguration) }
                 if let checkpoint {
                     try save(checkpoint)
                 } else if let knobs = tuning.knobs, let store, let id = record?.id {

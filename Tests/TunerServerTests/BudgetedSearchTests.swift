@@ -83,7 +83,8 @@ extension TunerServerTests {
 
     /// `tuner train --evaluator URL --budget-queries N --json` searches by default: within the
     /// budget, one unit for the demo's shared gates, every category served the unit's choice,
-    /// and the saved checkpoint serves exactly that to each category.
+    /// and the saved checkpoint serves exactly that to each category — and to a category the
+    /// search never tuned the service's default, not its untrained network's choice.
     @Test func aSearchedRunServesItsChoiceFromItsCheckpoint() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: ServeProcessTests.tuner.path), "no tuner binary at \(ServeProcessTests.tuner.path)")
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("searched-\(UUID().uuidString)")
@@ -112,6 +113,9 @@ extension TunerServerTests {
                                             costUSD: 0.001, corpusDocuments: 480)
                 #expect(policy.decide(context).settings == chosen, "\(category)")
             }
+            let unseen = PolicyContext(category: "never-tuned", faithfulness: 0.5, relevancy: 0.5, latencyP50Milliseconds: 200,
+                                       latencyP95Milliseconds: 400, costUSD: 0.001, corpusDocuments: 480)
+            #expect(chosen != RAGSettings() && policy.decide(unseen).settings == RAGSettings())
         }
     }
 }
