@@ -80,9 +80,12 @@ public struct RemoteTuning: Sendable {
 
     public var categories: [String] { source.batchSource.categories }
 
+    /// PPO's environments. A searching tuning never steps them (its network only gives the
+    /// checkpoint its shape), so they start unmeasured rather than pay for a starting state.
     public func environments(seed: UInt64) -> (Int) -> RAGTuningEnvironment {
         { [self] i in
-            RAGTuningEnvironment(source: source.batchSource, reward: reward, actions: actions, options: options, seed: seed &* 1_000_003 &+ UInt64(i))
+            RAGTuningEnvironment(source: source.batchSource, reward: reward, actions: actions, options: options,
+                                 startingMetrics: search == nil ? nil : RAGTuningEnvironment.unmeasured, seed: seed &* 1_000_003 &+ UInt64(i))
         }
     }
 

@@ -88,9 +88,14 @@ public struct RAGTuningEnvironment: Environment {
     /// The configuration the environment starts from: the policy configuration's default.
     public static let defaultConfiguration = RAGSettings()
 
+    /// Starting metrics where none were measured.
+    public static let unmeasured = [0.0, 0, 0, 0, 0]
+
     /// `robust`: the scaling of the service metrics, where the caller measured what they span.
+    /// `startingMetrics`: what an episode's observation starts from; nil measures the default
+    /// configuration on the source (paid for, against an evaluator).
     public init(source: any BatchSource, reward: RewardFunction, actions: PolicyConfiguration.ActionBounds, options: Options = Options(),
-                robust: ContextFeatures.RobustScaling? = nil, seed: UInt64) {
+                robust: ContextFeatures.RobustScaling? = nil, startingMetrics: [Double]? = nil, seed: UInt64) {
         self.source = source
         self.reward = reward
         self.options = options
@@ -105,7 +110,7 @@ public struct RAGTuningEnvironment: Environment {
         populated = source.categories.map { _ in true }
         configuration = Self.defaultConfiguration
         rng = RandomGenerator(seed: seed)
-        initialMetrics = (try? source.overall(Self.defaultConfiguration, reward: reward))?.metrics ?? [0, 0, 0, 0, 0]
+        initialMetrics = startingMetrics ?? (try? source.overall(Self.defaultConfiguration, reward: reward))?.metrics ?? Self.unmeasured
         metrics = initialMetrics
         observationSize = features.count(for: layout)
     }

@@ -99,8 +99,8 @@ extension TunerServerTests {
             #expect(result["stopped_by"] as? String == "budget" && spent <= 2_500 && spent > 2_016, "\(result)")
             let search = try #require(result["search"] as? [[String: Any]])
             #expect(search.count == 1 && search[0]["categories"] as? [String] == ["error_code", "overview", "warranty"])
-            // The rest is the environment's starting state: the default on 30 questions of each category.
-            #expect(search[0]["query_evaluations"] as? Int == spent - 3 * RemoteQuerySource.startingQuestions)
+            // All of it is the search's: PPO's environments, never stepped, pay for no starting state.
+            #expect(search[0]["query_evaluations"] as? Int == spent)
             let chosen = try JSONDecoder().decode(RAGSettings.self, from: JSONSerialization.data(withJSONObject: search[0]["chosen"]!))
             let served = try #require(result["policy_configs"] as? [String: Any])
             for category in ["error_code", "overview", "warranty"] {
