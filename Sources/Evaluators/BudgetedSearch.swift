@@ -16,8 +16,10 @@ import TunerPolicy
 /// configurations are answered on more questions (`growth` times as many, the next ones of one
 /// stratified order: common random numbers, so differences are paired). A configuration that looks
 /// poor stays at a few questions; a contender reaches hundreds, where a gate near its threshold
-/// can be judged. The unit's choice is the best reward judged from its own answers (``judge``) among
-/// the configurations answered on at least `eligibleShare` of the most any was.
+/// can be judged. The unit's choice is the best expected reward judged from its own answers
+/// (``judge``) among the configurations answered on at least `eligibleShare` of the most any was:
+/// a gate near its threshold counts as breached with the probability its answers leave, so a
+/// configuration that passes a gate by luck on the questions it was answered on does not win.
 ///
 /// Every evaluation goes through the query source, so nothing is paid twice and the ledger keeps
 /// the budget. The choice rests on real evaluations; the model only says where to look next.
@@ -159,9 +161,9 @@ public struct BudgetedSearch: Sendable {
         let estimates = try judge(observed, errors: errors, violations: violations, counts: counts, reward: unitReward)
         let most = counts.max()!
         let eligible = grid.indices.filter { Double(counts[$0]) >= Double(most) * options.eligibleShare }
-        let chosen = eligible.max { estimates[$0] < estimates[$1] }!
+        let chosen = eligible.max { estimates[$0].expected < estimates[$1].expected }!
         return UnitResult(
-            categories: categories, chosen: grid[chosen], trainReward: estimates[chosen], questions: counts[chosen], paid: paid,
+            categories: categories, chosen: grid[chosen], trainReward: estimates[chosen].reward, questions: counts[chosen], paid: paid,
             refined: counts.filter { $0 > first }.count, rounds: rounds)
     }
 
@@ -185,8 +187,11 @@ public struct BudgetedSearch: Sendable {
     /// Each configuration's reward on the unit's questions from its own answers: where it was
     /// answered, the answers; on the questions it was not, the question's level plus its own mean
     /// difference from the levels (not shrunk towards its knobs: the choice rests on its answers).
-    /// A configuration answered on every question gets exactly its measured reward.
-    func judge(_ observed: [[[Double]]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction) throws -> [Double] {
+    /// A configuration answered on every question gets exactly its measured reward. `expected` is
+    /// the same reward with each gate's breach penalty weighted by its probability
+    /// (``breachProbabilities``) instead of counted at the point estimate.
+    func judge(_ observed: [[[Double]]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction) throws
+        -> [(reward: Double, expected: Double)] {
         let fits = try observed.map { try model.fit($0) }
         return grid.indices.map { c in
             func filled(_ m: Metric) -> [Double] {
@@ -195,12 +200,30 @@ public struct BudgetedSearch: Sendable {
             }
             func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
             let n = Double(max(counts[c], 1))
-            return reward.evaluate(BatchMeasurement(
+            let measured = BatchMeasurement(
                 faithfulness: mean(filled(.faithfulness)), relevancy: mean(filled(.relevancy)),
                 latencyP95Milliseconds: Percentile.sorted(filled(.latency).sorted(), 95), costUSD: mean(filled(.cost)),
                 errorRate: Double(errors[c]) / n, violationRate: Double(violations[c]) / n,
-                qualitySpread: spread(observed, c, reward: reward))).reward
+                qualitySpread: spread(observed, c, reward: reward))
+            let judged = reward.evaluate(measured)
+            let breaches = Double(judged.gates.filter { !$0.passed }.count)
+            let expected = breachProbabilities(observed, c, measured, reward: reward).reduce(0, +)
+            return (judged.reward, judged.reward + reward.weights.lambda * reward.penalties.gateBreach * (breaches - expected))
         }
+    }
+
+    /// The probability that each of c's gates is breached on the population of questions its
+    /// answers sample, in ``RewardFunction/gateResults(_:)``'s order (``ThresholdEvidence``); the
+    /// error rate as measured (a bound on a 1% rate needs more questions than a search gives one
+    /// configuration).
+    func breachProbabilities(_ observed: [[[Double]]], _ c: Int, _ m: BatchMeasurement, reward: RewardFunction) -> [Double] {
+        let gates = reward.gates
+        return [
+            ThresholdEvidence.meanBelow(gates.faithfulnessMin, estimate: m.faithfulness, sample: observed[Metric.faithfulness.rawValue][c]),
+            ThresholdEvidence.meanBelow(gates.relevancyMin, estimate: m.relevancy, sample: observed[Metric.relevancy.rawValue][c]),
+            ThresholdEvidence.quantileAbove(gates.latencyP95MaxMilliseconds, quantile: 0.95, sample: observed[Metric.latency.rawValue][c]),
+            m.errorRate < gates.errorRateMax ? 0 : 1,
+        ]
     }
 
     /// The standard deviation of the per-question quality of c's answers.

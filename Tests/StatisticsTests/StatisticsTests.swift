@@ -198,3 +198,25 @@ import Testing
         for (a, b) in zip(beta, ridge["coefficients"] as! [Double]) { #expect(abs(a - b) < 1e-10) }
     }
 }
+
+/// A gate judged on a sample weighs its threshold by the evidence: a mean right at a floor is a
+/// coin toss, 2.5 standard errors above it nearly safe; a 95th percentile is crossed as surely as
+/// the share of values above the ceiling exceeds 5%.
+@Suite struct ThresholdEvidenceTests {
+    @Test func aMeanNearItsFloorIsWeighedInStandardErrors() {
+        let sample = (0..<100).map { $0 % 2 == 0 ? 0.3 : 0.7 }  // mean 0.5, standard error 0.0201
+        #expect(abs(ThresholdEvidence.meanBelow(0.5, estimate: 0.5, sample: sample) - 0.5) < 1e-12)
+        #expect(abs(ThresholdEvidence.meanBelow(0.45, estimate: 0.5, sample: sample) - 0.006432790647278044) < 1e-12)
+        #expect(abs(ThresholdEvidence.meanBelow(0.55, estimate: 0.5, sample: sample) - (1 - 0.006432790647278044)) < 1e-12)
+        // No spread, or one value: the estimate decides.
+        #expect(ThresholdEvidence.meanBelow(0.7, estimate: 0.6, sample: [0.6, 0.6]) == 1)
+        #expect(ThresholdEvidence.meanBelow(0.5, estimate: 0.6, sample: [0.6]) == 0)
+    }
+
+    @Test func aQuantileIsCrossedAsTheShareAboveTheCeilingSays() {
+        func latencies(above: Int, of n: Int) -> [Double] { (0..<n).map { $0 < above ? 600 : 300 } }
+        #expect(abs(ThresholdEvidence.quantileAbove(500, quantile: 0.95, sample: latencies(above: 5, of: 100)) - 0.5) < 1e-12)
+        #expect(abs(ThresholdEvidence.quantileAbove(500, quantile: 0.95, sample: latencies(above: 10, of: 100)) - 0.9891092686044403) < 1e-12)
+        #expect(ThresholdEvidence.quantileAbove(500, quantile: 0.95, sample: latencies(above: 0, of: 400)) < 1e-5)
+    }
+}
