@@ -293,7 +293,9 @@ public struct KnobDeclaration: Sendable, Hashable, Codable {
                     return problem("choices", "has choices [\(choices.joined(separator: ", "))]: a categorical needs 2 to \(ActionHead.maximumValues) distinct choices")
                 }
             case let .integer(range, grid, logNormal):
-                guard range.count >= 2, range.count <= ActionHead.maximumValues else {
+                // The span by subtraction that reports overflow: `range.count` traps on Int.min...Int.max.
+                let (span, overflow) = range.upperBound.subtractingReportingOverflow(range.lowerBound)
+                guard !overflow, span >= 1, span < ActionHead.maximumValues else {
                     return problem("max", "has range \(range.lowerBound)...\(range.upperBound): an integer needs 2 to \(ActionHead.maximumValues) values")
                 }
                 if logNormal, range.lowerBound < 1 { return problem("min", "is log-normal over \(range.lowerBound)...\(range.upperBound): its minimum must be ≥ 1") }

@@ -69,6 +69,9 @@ import Testing
          "policy.yaml:2: field 'knobs[0].choices' has choices [a, a]: a categorical needs 2 to 10000 distinct choices"),
         ("knobs:\n  - {name: model, kind: categorical, choices: [a, b], default: a}\n  - {name: chunk, kind: integer, min: 512, max: 128, default: 256}\n",
          "policy.yaml:3: field 'knobs[1].max' is 128, not above min 512"),
+        // A range whose size overflows an Int (it once trapped the check that counts its values).
+        ("knobs:\n  - {name: seed, kind: integer, min: -9223372036854775808, max: 9223372036854775807, default: 0}\n",
+         "policy.yaml:2: field 'knobs[0].max' has range -9223372036854775808...9223372036854775807: an integer needs 2 to 10000 values"),
         ("knobs:\n  - name: chunk\n    kind: integer\n    min: 128\n    max: 512\n    default: 1024\n",
          "policy.yaml:6: field 'knobs[0].default' has default 1024, expected an integer in 128...512"),
         ("knobs:\n  - {name: chunk, kind: integer, min: 128, max: 512, grid: [64, 128], default: 128}\n",

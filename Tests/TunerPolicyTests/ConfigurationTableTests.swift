@@ -55,6 +55,14 @@ import TunerPolicy
         }
     }
 
+    /// A declaration read from a file a server loads (a table, a checkpoint's knobs) whose integer
+    /// range has more values than an Int counts is refused; counting it once trapped the process.
+    @Test func aRangeTooWideToCountIsRefused() throws {
+        let wide = Data(#"[{"name": "seed", "kind": "integer", "min": -9223372036854775808, "max": 9223372036854775807, "default": 0}]"#.utf8)
+        let error = #expect(throws: KnobProblem.self) { try JSONDecoder().decode(KnobDeclaration.self, from: wide) }
+        #expect(error?.field == "max" && error?.reason.contains("an integer needs 2 to") == true, "\(String(describing: error))")
+    }
+
     /// JSON has one number type: a whole real and an integer of the same value are one value.
     @Test func wholeRealsAndIntegersAreOneValue() throws {
         #expect(KnobValue.number(1) == .integer(1) && Set([KnobValue.number(3), .integer(3)]).count == 1)
