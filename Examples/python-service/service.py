@@ -16,7 +16,10 @@ configuration on named questions or a seeded batch with its own judging (relevan
 the first chunk from a relevant document, as in nDCG; faithfulness: the share of the answer's
 sentences taken from relevant documents). POST /query answers a user's question with the
 configuration the tuner's POST /decide chooses for its category, and with the defaults when the
-tuner does not answer in time: a fault on the tuner's side never reaches a user.
+tuner does not answer in time: a fault on the tuner's side never reaches a user. A configuration
+in the X-RAG-Configuration header overrides both (what `tuner shadow` and `tuner canary` send),
+and an answer to one of the dataset's judged questions carries its judgement, so the tuner's
+proxies can compare answers beside production.
 
 No language model is called: latency and cost are modelled per answer from the tokens each
 strategy reads (deterministic per question and configuration), so runs can be compared.
@@ -127,6 +130,10 @@ class Service:
                         ids[self.questions[qid][1]].add(qid)
             self.splits[split] = {c: sorted(v) for c, v in ids.items()}
         self.document_position = {doc: i for i, (doc, _) in enumerate(self.documents)}
+        # Judged questions by their text: /query judges its answers to these as evaluate does.
+        self.judged = {}
+        for qid in sorted(self.relevant):
+            self.judged.setdefault(self.questions[qid][0], qid)
         self.indexes = {}
         self.index_lock = threading.Lock()
         self.retrievals = {}
@@ -222,13 +229,18 @@ class Service:
             cost += REWRITE["usd"]
         return best and best[1:], [index.chunks[i][0] for i in chunks], latency, cost
 
-    def judge(self, qid, c):
-        text, category = self.questions[qid]
-        answer, docs, latency, cost = self.answer(text, c)
+    def scores(self, qid, answer, docs):
+        """Faithfulness and relevancy of an answer to a judged question."""
         relevant = self.relevant[qid]
         first = next((rank for rank, d in enumerate(docs) if d in relevant), None)
         relevancy = 0.0 if first is None else 1 / math.log2(first + 2)
         faithfulness = 1.0 if answer and answer[0] in relevant else 0.0
+        return faithfulness, relevancy
+
+    def judge(self, qid, c):
+        text, category = self.questions[qid]
+        answer, docs, latency, cost = self.answer(text, c)
+        faithfulness, relevancy = self.scores(qid, answer, docs)
         return {"id": qid, "category": category, "faithfulness": faithfulness, "relevancy": relevancy,
                 "latency_ms": round(latency, 3), "cost_usd": cost, "error": answer is None}
 
@@ -266,12 +278,18 @@ class Service:
         return {"configuration": c, "overall": metrics(records),
                 "per_category": {k: metrics(v) for k, v in by_category.items()}, "queries": records}
 
-    def query(self, body, tuner, timeout):
+    def query(self, body, tuner, timeout, override=None):
         question, category = body.get("question"), body.get("category", "default")
         if not isinstance(question, str) or not question.strip():
             raise LookupError("field 'question' must be a non-empty string")
         c, source, decision = self.configuration({}), "default", None
-        if tuner:
+        if override is not None:
+            try:
+                given = json.loads(override)
+            except ValueError:
+                raise LookupError("X-RAG-Configuration is not a JSON object of knobs")
+            c, source = self.configuration(given), "override"
+        elif tuner:
             # The context is the service's own recent behaviour; /query has no judge, so quality
             # is reported as unknown-but-typical (0.5), which a table-serving tuner ignores.
             with self.index_lock:
@@ -292,8 +310,13 @@ class Service:
         answer, docs, latency, cost = self.answer(question, c)
         with self.index_lock:
             self.recent.append((latency, cost))
-        return {"answer": answer[1] if answer else "", "documents": docs, "configuration": c, "source": source,
-                "decision_id": decision and decision.get("decision_id"), "latency_ms": latency, "cost_usd": cost}
+        reply = {"answer": answer[1] if answer else "", "documents": docs, "configuration": c, "source": source,
+                 "decision_id": decision and decision.get("decision_id"), "latency_ms": latency, "cost_usd": cost}
+        qid = self.judged.get(question)
+        if qid is not None:
+            faithfulness, relevancy = self.scores(qid, answer, docs)
+            reply["judgement"] = {"judge": "qrels", "faithfulness": faithfulness, "relevancy": relevancy}
+        return reply
 
 
 def metrics(records):
@@ -342,7 +365,7 @@ def serve(service, host, port, tuner, timeout):
                 if self.path == "/tuner/evaluate":
                     self.reply(200, service.evaluate(body))
                 elif self.path == "/query":
-                    self.reply(200, service.query(body, tuner, timeout))
+                    self.reply(200, service.query(body, tuner, timeout, self.headers.get("X-RAG-Configuration")))
                 else:
                     self.reply(404, {"error": {"message": f"no route {self.path}"}})
             except Unprocessable as error:

@@ -63,11 +63,11 @@ public final class CanaryController: Sendable {
 
     public let options: Options
     public let reward: RewardFunction
-    public let router: CanaryRouter
+    public let split: TrafficSplit
     let rule: CanaryRule
 
     private struct Record {
-        var arm: CanaryRouter.Arm
+        var arm: TrafficSplit.Arm
         var observation: ShadowComparison.Observation?
     }
     private struct State {
@@ -77,22 +77,22 @@ public final class CanaryController: Sendable {
         var window: [Record] = []
         var recentCandidate: [[Record]] = []
         var stepRecords: [Record] = []
-        var stepCounts: [CanaryRouter.Arm: Int] = [:]
+        var stepCounts: [TrafficSplit.Arm: Int] = [:]
         var cleanWindows = 0
         var sprt: MixtureSPRT
         var evaluations: [Evaluation] = []
     }
     private let state: Mutex<State>
 
-    /// Starts the canary at the first step (the router's percentage is set to it).
-    public init(router: CanaryRouter, reward: RewardFunction, options: Options = Options()) throws {
+    /// Starts the canary at the first step (the split's percentage is set to it).
+    public init(split: TrafficSplit, reward: RewardFunction, options: Options = Options()) throws {
         precondition(!options.steps.isEmpty && options.steps.last == 100, "canary steps must end at 100")
-        self.router = router
+        self.split = split
         self.reward = reward
         self.options = options
         rule = CanaryRule(reward: reward, options: options.rule)
         state = Mutex(State(sprt: MixtureSPRT(alpha: options.rule.alpha)))
-        try router.setPercentage(options.steps[0])
+        try split.setPercentage(options.steps[0])
     }
 
     public var evaluations: [Evaluation] { state.withLock { $0.evaluations } }
@@ -102,7 +102,7 @@ public final class CanaryController: Sendable {
 
     /// Records one served request (nil observation: no judgement, or the request failed before an
     /// answer); returns the window's evaluation when this request closed one.
-    public func record(arm: CanaryRouter.Arm, observation: ShadowComparison.Observation?) -> Evaluation? {
+    public func record(arm: TrafficSplit.Arm, observation: ShadowComparison.Observation?) -> Evaluation? {
         state.withLock { s -> Evaluation? in
             guard !s.frozen && !s.finished else { return nil }
             s.window.append(Record(arm: arm, observation: observation))
@@ -113,14 +113,14 @@ public final class CanaryController: Sendable {
             switch evaluation.action {
             case .rollback:
                 s.frozen = true
-                try? router.setPercentage(0)
+                try? split.setPercentage(0)
             case let .promote(to):
                 s.stepIndex += 1
                 s.cleanWindows = 0
                 s.stepRecords = []
                 s.stepCounts = [:]
                 s.sprt = MixtureSPRT(alpha: options.rule.alpha)
-                try? router.setPercentage(to)
+                try? split.setPercentage(to)
                 if to == 100 { s.finished = true }
             case .complete:
                 s.finished = true

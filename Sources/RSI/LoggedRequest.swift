@@ -14,7 +14,7 @@ public struct LoggedRequest: Sendable, Equatable {
     public var settings: RAGSettings?
     /// The policy or production-configuration version that decided.
     public var version: String?
-    public var arm: CanaryRouter.Arm?
+    public var arm: TrafficSplit.Arm?
     public var question: String?
     public var outcome: DecisionOutcome
 

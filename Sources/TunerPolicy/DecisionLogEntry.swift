@@ -15,7 +15,7 @@ public struct DecisionLogEntry: Sendable, Equatable, Codable {
 
     // A decision's fields.
     public var policyVersion: String?
-    public var arm: CanaryRouter.Arm?
+    public var arm: TrafficSplit.Arm?
     public var category: String?
     /// The features the policy read (``ContextFeatures``), before normalisation.
     public var context: [Float]?
@@ -39,7 +39,7 @@ public struct DecisionLogEntry: Sendable, Equatable, Codable {
     }
 
     public init(decision: Decision, requestID: String, context: PolicyContext, features: [Float],
-                arm: CanaryRouter.Arm? = nil, sampled: Bool = false, question: String? = nil, at date: Date = Date()) {
+                arm: TrafficSplit.Arm? = nil, sampled: Bool = false, question: String? = nil, at date: Date = Date()) {
         event = .decision
         timestamp = Self.timestamp(date)
         self.requestID = requestID
@@ -57,7 +57,7 @@ public struct DecisionLogEntry: Sendable, Equatable, Codable {
     /// A decision without a policy network (a version of the production configuration, a
     /// configuration table): the configuration was served with probability 1.
     public init(configuration: Configuration, version: String, requestID: String, category: String, question: String?,
-                arm: CanaryRouter.Arm? = nil, at date: Date = Date()) {
+                arm: TrafficSplit.Arm? = nil, at date: Date = Date()) {
         event = .decision
         timestamp = Self.timestamp(date)
         self.requestID = requestID

@@ -54,7 +54,7 @@ public final class DecisionLogWriter: Sendable {
 
     /// Logs a decision made by `policy` for `context` (the features are rebuilt for the line).
     public func append(_ decision: Decision, requestID: String, context: PolicyContext, policy: RAGPolicy,
-                       arm: CanaryRouter.Arm? = nil, sampled: Bool = false, question: String? = nil, at date: Date = Date()) throws {
+                       arm: TrafficSplit.Arm? = nil, sampled: Bool = false, question: String? = nil, at date: Date = Date()) throws {
         try append(DecisionLogEntry(decision: decision, requestID: requestID, context: context,
                                     features: policy.features.features(context, layout: policy.layout),
                                     arm: arm, sampled: sampled, question: question, at: date))

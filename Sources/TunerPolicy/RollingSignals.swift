@@ -36,13 +36,14 @@ public final class RollingSignals: Sendable {
         }
     }
 
-    /// Records a request served with `settings`.
-    public func served(_ settings: RAGSettings, latencyMilliseconds: Double, costUSD: Double) {
+    /// Records a request served with `settings`; nil for a configuration of other knobs than
+    /// the pipeline's, which a network's context cannot name (the last settings stay).
+    public func served(_ settings: RAGSettings?, latencyMilliseconds: Double, costUSD: Double) {
         state.withLock { s in
             if s.latencies.count < window { s.latencies.append(latencyMilliseconds) } else { s.latencies[s.next] = latencyMilliseconds }
             s.next = (s.next + 1) % window
             s.cost = s.cost == 0 ? costUSD : (1 - smoothing) * s.cost + smoothing * costUSD
-            s.current = settings
+            if let settings { s.current = settings }
         }
     }
 

@@ -32,14 +32,13 @@ public struct PolicyReload: ResponseCodable, Sendable, Equatable {
 }
 
 extension Router {
-    /// `POST /admin/reload` behind ``AdminAccess``: reads `policy`'s checkpoint file again; a file
-    /// that fails verification leaves the running policy serving and answers 422 with the reason.
-    func addReload<Served>(_ policy: ServedHandle<Served>, token: AccessToken?) {
+    /// `POST /admin/reload` behind ``AdminAccess``: reads `policy`'s file again; a file that
+    /// fails verification leaves the running policy serving and answers 422 with the reason.
+    func addReload(_ policy: ServedPolicy, token: AccessToken?) {
         group("admin").add(middleware: AdminAccess<Context>(token: token)).post("reload") { _, _ -> PolicyReload in
-            let replaced = policy.current.version
+            let replaced = policy.version
             do {
-                let now = try policy.reload()
-                return PolicyReload(policyVersion: now.version, replaced: replaced)
+                return PolicyReload(policyVersion: try policy.reload(), replaced: replaced)
             } catch {
                 throw HTTPError(.unprocessableContent, message: "the checkpoint was refused, \(replaced) keeps serving: \(error)")
             }

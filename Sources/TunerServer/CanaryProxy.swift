@@ -6,17 +6,22 @@ import NumericCore
 import TunerPolicy
 
 /// `tuner canary`: a proxy in front of production's `POST /query` that routes each request by
-/// the sticky ``CanaryRouter`` (key: the `X-User-ID` header, else the request id), has the arm's
-/// policy choose the settings, and forwards the request with them (`X-RAG-Configuration`) — to
-/// production, or for the candidate arm to `candidateService` when it runs elsewhere. Every
-/// answer feeds the ``CanaryController``; a rollback freezes the candidate (all traffic on the
-/// baseline from the next request on) and writes an incident record.
+/// the controller's sticky ``TrafficSplit`` (key: the `X-User-ID` header, else the request id),
+/// has the arm's policy (a network or a configuration table) choose the configuration, and
+/// forwards the request with it (`X-RAG-Configuration`) — to production, or for the candidate arm
+/// to `candidateService` when it runs elsewhere. Without a baseline policy the baseline arm is
+/// production as it runs, asked with no configuration. Every answer feeds the
+/// ``CanaryController``; a rollback freezes the candidate (all traffic on the baseline from the
+/// next request on) and writes an incident record.
 public final class CanaryProxy: Sendable {
     public let production: URL
     public let candidateService: URL
     public let controller: CanaryController
+    /// What chooses the baseline arm's configuration; nil: production's own choice.
+    public let baseline: ServedPolicy?
+    public let candidate: ServedPolicy
     public let incidents: URL?
-    let signals: [CanaryRouter.Arm: RollingSignals] = [.baseline: RollingSignals(), .candidate: RollingSignals()]
+    let signals: [TrafficSplit.Arm: RollingSignals] = [.baseline: RollingSignals(), .candidate: RollingSignals()]
     let corpusDocuments: Int
     private let upstream: QueryUpstream
     private let onEvaluation: @Sendable (CanaryController.Evaluation) -> Void
@@ -31,16 +36,19 @@ public final class CanaryProxy: Sendable {
         public var step: Double
         public var evaluation: CanaryController.Evaluation
         public var decision: String
+        /// The baseline policy's version, or "production" where production chose its own.
         public var baselineVersion: String
         public var candidateVersion: String
     }
 
-    public init(production: URL, candidateService: URL? = nil, controller: CanaryController, incidents: URL? = nil,
+    public init(production: URL, candidateService: URL? = nil, baseline: ServedPolicy?, candidate: ServedPolicy, controller: CanaryController, incidents: URL? = nil,
                 corpusDocuments: Int, timeout: TimeInterval = 30,
                 onEvaluation: @escaping @Sendable (CanaryController.Evaluation) -> Void = { _ in }) {
         self.production = production
         self.candidateService = candidateService ?? production
         self.controller = controller
+        self.baseline = baseline
+        self.candidate = candidate
         self.incidents = incidents
         self.corpusDocuments = corpusDocuments
         self.onEvaluation = onEvaluation
@@ -48,25 +56,25 @@ public final class CanaryProxy: Sendable {
     }
 
     /// Serves one `/query` body; returns production's (or the candidate service's) status and body, and the arm.
-    func serve(_ body: Data, key: String, requestID: String) async -> (status: Int, body: Data, arm: CanaryRouter.Arm) {
+    func serve(_ body: Data, key: String, requestID: String) async -> (status: Int, body: Data, arm: TrafficSplit.Arm) {
         let query = try? JSONDecoder().decode(TunerServer.Query.self, from: body)
-        let arm = controller.router.arm(for: key)
+        let arm = controller.split.arm(for: key)
         let context = signals[arm]!.context(category: query?.category ?? "default", corpusDocuments: corpusDocuments)
-        let policy = (arm == .candidate ? controller.router.candidate : controller.router.baseline).current
-        let settings = policy.decide(context).settings
+        let decided = (arm == .candidate ? candidate : baseline)?.decide(context)
         let clock = ContinuousClock()
         let start = clock.now
-        let (status, reply) = await (try? upstream.query(body, at: arm == .candidate ? candidateService : production, requestID: requestID, settings: settings))
+        let (status, reply) = await (try? upstream.query(body, at: arm == .candidate ? candidateService : production, requestID: requestID,
+                                                   configuration: decided?.configuration))
             ?? (502, Data(#"{"error":{"message":"upstream unreachable"}}"#.utf8))
         let elapsed = clock.now - start
         let wall = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15
         let observation: ShadowComparison.Observation?
         if status >= 500 {
             observation = .init(faithfulness: 0, relevancy: 0, latencyMilliseconds: wall, costUSD: 0, failed: true)
-        } else if status == 200, let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: reply),
+        } else if status == 200, let answer = try? JSONDecoder().decode(ServiceAnswer.self, from: reply),
                   let judged = answer.observation(waitedMilliseconds: wall) {
             observation = judged
-            signals[arm]!.served(settings, latencyMilliseconds: judged.latencyMilliseconds, costUSD: judged.costUSD)
+            signals[arm]!.served(decided?.settings, latencyMilliseconds: judged.latencyMilliseconds, costUSD: judged.costUSD)
             signals[arm]!.feedback((judged.faithfulness + judged.relevancy) / 2)
         } else {
             observation = nil
@@ -85,7 +93,7 @@ public final class CanaryProxy: Sendable {
         let incident = Incident(
             time: now.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), what: reason, step: evaluation.step,
             evaluation: evaluation, decision: "rolled back: candidate frozen, all traffic on the baseline",
-            baselineVersion: controller.router.baseline.current.version, candidateVersion: controller.router.candidate.current.version)
+            baselineVersion: baseline?.version ?? "production", candidateVersion: candidate.version)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         encoder.keyEncodingStrategy = .convertToSnakeCase

@@ -71,7 +71,7 @@ extension TunerServer {
         if let current = request.current {
             do {
                 context.current = try RAGSettings(current)
-                try evaluator.validate(context.current)
+                try evaluator?.validate(context.current)
             } catch { throw HTTPError(.badRequest, message: "field 'current': \(error)") }
         }
         let served = policy.current

@@ -7,7 +7,7 @@ import TunerPolicy
 
 /// What `tuner serve --versions` serves: the production version's configuration and, during a
 /// rollout, the candidate's for its share of requests (split by a stable hash of the request id,
-/// as ``CanaryRouter`` splits). The version store is re-read at most every `refresh`, so a
+/// as ``TrafficSplit`` splits). The version store is re-read at most every `refresh`, so a
 /// deployment, a rollout step or a rollback takes effect within that time and without a restart.
 public final class ServedVersions: Sendable {
     public let store: VersionStore
@@ -33,7 +33,7 @@ public final class ServedVersions: Sendable {
         public var settings: RAGSettings
         public var version: String
         /// Present while a rollout splits traffic.
-        public var arm: CanaryRouter.Arm?
+        public var arm: TrafficSplit.Arm?
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -78,7 +78,7 @@ public final class ServedVersions: Sendable {
         guard let candidate = s.candidate else {
             return Routed(settings: s.production.configuration.settings(for: category), version: s.production.id, arm: nil)
         }
-        let arm: CanaryRouter.Arm = CanaryRouter.bucket(for: key, saltSeed: Self.saltSeed) < s.share ? .candidate : .baseline
+        let arm: TrafficSplit.Arm = TrafficSplit.bucket(for: key, saltSeed: Self.saltSeed) < s.share ? .candidate : .baseline
         let served = arm == .candidate ? candidate : s.production
         return Routed(settings: served.configuration.settings(for: category), version: served.id, arm: arm)
     }

@@ -8,13 +8,13 @@ import TunerPolicy
 /// `tuner shadow`: a reverse proxy in front of production's `POST /query`. Every request is
 /// forwarded to production and production's response is returned as it came; afterwards, off the
 /// response path, the query goes into a bounded queue from which the candidate side asks the
-/// candidate policy for settings, has the candidate service answer with them
-/// (`X-RAG-Configuration`), and hands both answers to a ``ShadowComparison``. A full queue drops
+/// candidate policy (a network or a configuration table) for a configuration, has the candidate
+/// service answer with it (`X-RAG-Configuration`), and hands both answers to a ``ShadowComparison``. A full queue drops
 /// the mirrored query and counts it; a failing or dead candidate side only stops the comparison.
 public final class ShadowProxy: Sendable {
     public let production: URL
     public let candidateService: URL
-    public let candidate: PolicyHandle
+    public let candidate: ServedPolicy
     public let comparison: ShadowComparison
     public let queueCapacity: Int
     /// What `POST /admin/reload` (the candidate's checkpoint) requires; without one it is off.
@@ -30,7 +30,7 @@ public final class ShadowProxy: Sendable {
 
     struct Job: Sendable {
         var query: TunerServer.Query
-        var productionSettings: RAGSettings
+        var productionConfiguration: Configuration
         var production: ShadowComparison.Observation
     }
 
@@ -38,8 +38,8 @@ public final class ShadowProxy: Sendable {
     public struct Pair: Sendable, Codable, Equatable {
         public var question: String
         public var category: String?
-        public var productionSettings: RAGSettings
-        public var candidateSettings: RAGSettings
+        public var productionConfiguration: Configuration
+        public var candidateConfiguration: Configuration
         public var production: ShadowComparison.Observation
         public var candidate: ShadowComparison.Observation
     }
@@ -59,7 +59,7 @@ public final class ShadowProxy: Sendable {
         public var compared = 0
     }
 
-    public init(production: URL, candidateService: URL? = nil, candidate: PolicyHandle, comparison: ShadowComparison,
+    public init(production: URL, candidateService: URL? = nil, candidate: ServedPolicy, comparison: ShadowComparison,
                 queueCapacity: Int = 256, corpusDocuments: Int, timeout: TimeInterval = 30, accessToken: AccessToken? = nil) {
         self.production = production
         self.candidateService = candidateService ?? production
@@ -96,14 +96,14 @@ public final class ShadowProxy: Sendable {
     /// Queues the pair's candidate half; never waits.
     func mirror(_ body: Data, productionStatus: Int, productionBody: Data) {
         guard productionStatus == 200, let query = try? JSONDecoder().decode(TunerServer.Query.self, from: body) else { return }
-        guard let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: productionBody), let observation = answer.observation() else {
+        guard let answer = try? JSONDecoder().decode(ServiceAnswer.self, from: productionBody), let observation = answer.observation() else {
             tally.withLock { $0.unjudged += 1 }
             metrics.recordMirror("unjudged")
             return
         }
         let queued = queue.withLock { jobs -> Bool in
             guard jobs.count < queueCapacity else { return false }
-            jobs.append(Job(query: query, productionSettings: answer.configuration, production: observation))
+            jobs.append(Job(query: query, productionConfiguration: answer.configuration, production: observation))
             return true
         }
         tally.withLock { c in if queued { c.mirrored += 1 } else { c.dropped += 1 } }
@@ -123,11 +123,11 @@ public final class ShadowProxy: Sendable {
 
     private func runCandidate(_ job: Job) async {
         let context = candidateSignals.context(category: job.query.category ?? "default", corpusDocuments: corpusDocuments)
-        let settings = candidate.decide(context).settings
+        let (configuration, settings) = candidate.decide(context)
         let body = (try? JSONEncoder().encode(job.query)) ?? Data()
         let observation: ShadowComparison.Observation
         do {
-            observation = try await candidateObservation(body, settings: settings)
+            observation = try await candidateObservation(body, configuration: configuration)
         } catch {
             tally.withLock { c in
                 c.candidateErrors += 1
@@ -142,8 +142,8 @@ public final class ShadowProxy: Sendable {
         metrics.recordCandidate(failed: false)
         recentPairs.withLock { pairs in
             if pairs.count == Self.pairsKept { pairs.removeFirst() }
-            pairs.append(Pair(question: job.query.question, category: job.query.category, productionSettings: job.productionSettings,
-                              candidateSettings: settings, production: job.production, candidate: observation))
+            pairs.append(Pair(question: job.query.question, category: job.query.category, productionConfiguration: job.productionConfiguration,
+                              candidateConfiguration: configuration, production: job.production, candidate: observation))
         }
         tally.withLock { $0.compared += 1 }
     }
@@ -152,18 +152,18 @@ public final class ShadowProxy: Sendable {
         let description: String
     }
 
-    /// The candidate service's judged answer to the query with `settings`, or why there is none.
-    private func candidateObservation(_ body: Data, settings: RAGSettings) async throws -> ShadowComparison.Observation {
+    /// The candidate service's judged answer to the query with `configuration`, or why there is none.
+    private func candidateObservation(_ body: Data, configuration: Configuration) async throws -> ShadowComparison.Observation {
         let status: Int, data: Data
         do {
-            (status, data) = try await upstream.query(body, at: candidateService, requestID: nil, settings: settings)
+            (status, data) = try await upstream.query(body, at: candidateService, requestID: nil, configuration: configuration)
         } catch {
             throw CandidateFailure(description: "candidate service unreachable: \(error.localizedDescription)")
         }
         guard status == 200 else {
             throw CandidateFailure(description: "candidate service answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
         }
-        guard let answer = try? JSONDecoder().decode(TunerServer.Answer.self, from: data) else {
+        guard let answer = try? JSONDecoder().decode(ServiceAnswer.self, from: data) else {
             throw CandidateFailure(description: "candidate service's answer is not a /query answer")
         }
         guard let observation = answer.observation() else { throw CandidateFailure(description: "candidate service's answer carries no judgement") }
@@ -185,7 +185,7 @@ public final class ShadowProxy: Sendable {
         }
     }
 
-    public var status: Status { Status(counters: counters, windows: comparison.windows, candidateVersion: candidate.current.version) }
+    public var status: Status { Status(counters: counters, windows: comparison.windows, candidateVersion: candidate.version) }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()

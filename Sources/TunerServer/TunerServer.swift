@@ -10,9 +10,14 @@ import TunerPolicy
 /// `tuner serve`: the evaluator protocol over the built-in pipeline, a reference RAG endpoint
 /// that plays "production" in tests and demos, Prometheus metrics and a health check. The API is
 /// documented in docs/openapi.yaml, which a test checks against the running server.
+///
+/// Without an evaluator it serves only a configuration table's decisions (`/decide`,
+/// `/outcome`, reload, health, metrics): the table is for a service with knobs of its own, which
+/// needs no dataset of the built-in pipeline here.
 public final class TunerServer: Sendable {
-    public let evaluator: LocalEvaluator
-    public let pipeline: RAGPipeline
+    /// The built-in pipeline over a dataset: `/tuner/evaluate`, `/tuner/evaluator` and `/query`.
+    public let evaluator: LocalEvaluator?
+    public let pipeline: RAGPipeline?
     /// The policy `/query` asks; without one it serves the production configuration's version
     /// when given one, else the policy configuration's default settings.
     public let policy: PolicyHandle?
@@ -36,21 +41,24 @@ public final class TunerServer: Sendable {
     /// Settings for one `/query` request, instead of the policy's choice.
     public static let configurationHeader = HTTPField.Name("X-RAG-Configuration")!
 
-    public init(evaluator: LocalEvaluator, policy: PolicyHandle?, table: ServedHandle<ConfigurationTable>? = nil, versions: ServedVersions? = nil,
+    public init(evaluator: LocalEvaluator?, policy: PolicyHandle?, table: ServedHandle<ConfigurationTable>? = nil, versions: ServedVersions? = nil,
                 log: DecisionLogWriter? = nil, addedMillisecondsPerQuery: Double = 0, accessToken: AccessToken? = nil) {
         precondition(policy == nil || versions == nil, "/query's settings come from a policy or from versions, not both")
         precondition(policy == nil || table == nil, "/decide answers from a policy or from a table, not both")
+        precondition(evaluator != nil || (policy == nil && versions == nil), "a policy or versions choose the pipeline's settings: they need its evaluator")
         self.table = table
         self.evaluator = evaluator
         self.addedMillisecondsPerQuery = addedMillisecondsPerQuery
-        pipeline = RAGPipeline(system: evaluator.system)
+        pipeline = evaluator.map { RAGPipeline(system: $0.system) }
         self.policy = policy
         self.versions = versions
         self.log = log
         self.accessToken = accessToken
         var judged: [String: Int] = [:]
-        for (q, query) in evaluator.system.dataset.queries.enumerated() where !evaluator.system.grades[q].isEmpty {
-            judged[query.text] = judged[query.text] ?? q
+        if let system = evaluator?.system {
+            for (q, query) in system.dataset.queries.enumerated() where !system.grades[q].isEmpty {
+                judged[query.text] = judged[query.text] ?? q
+            }
         }
         judgedQuestions = judged
     }
@@ -95,7 +103,8 @@ public final class TunerServer: Sendable {
 
     struct Health: ResponseEncodable {
         var status: String
-        var dataset: String
+        /// Absent on a server that serves only a table's decisions.
+        var dataset: String?
         var policyVersion: String?
         enum CodingKeys: String, CodingKey {
             case status, dataset
@@ -103,7 +112,7 @@ public final class TunerServer: Sendable {
         }
     }
 
-    public func evaluate(_ request: EvaluatorProtocol.Request) async throws -> EvaluatorProtocol.Response {
+    func evaluate(_ request: EvaluatorProtocol.Request, with evaluator: LocalEvaluator) async throws -> EvaluatorProtocol.Response {
         let answer: (report: BatchReport, response: EvaluatorProtocol.Response)
         do {
             answer = try evaluator.evaluate(request)
@@ -121,8 +130,8 @@ public final class TunerServer: Sendable {
         return answer.response
     }
 
-    /// Answers `query`, with `override` settings when given (already validated).
-    public func answer(_ query: Query, override: RAGSettings?, requestID: String) async throws -> Answer {
+    /// Answers `query` with `pipeline`, with `override` settings when given (already validated).
+    func answer(_ query: Query, override: RAGSettings?, requestID: String, pipeline: RAGPipeline) async throws -> Answer {
         let category = query.category ?? "default"
         let context = signals.context(category: category, corpusDocuments: pipeline.system.dataset.documents.count)
         var settings = override ?? RAGSettings()
@@ -173,7 +182,7 @@ public final class TunerServer: Sendable {
     }
 
     /// The settings in the override header, validated against the action bounds.
-    func override(_ request: Request) throws -> RAGSettings? {
+    func override(_ request: Request, evaluator: LocalEvaluator) throws -> RAGSettings? {
         guard let header = request.headers[Self.configurationHeader] else { return nil }
         let settings: RAGSettings
         do {
@@ -196,32 +205,33 @@ public final class TunerServer: Sendable {
             request.uri.path == "/query" ? (request.headers[Self.configurationHeader] == nil ? queryArm : "override") : nil
         })
         router.get("/health") { _, _ in
-            Health(status: "ok", dataset: self.evaluator.setup.dataset.manifest.id,
+            Health(status: "ok", dataset: self.evaluator?.setup.dataset.manifest.id,
                    policyVersion: self.policy?.current.version ?? self.table?.current.version ?? self.versions?.productionVersion)
         }
         metrics.expose(on: router)
         if let policy {
-            router.addReload(policy, token: accessToken)
+            router.addReload(.network(policy), token: accessToken)
             router.addDecisions(self) { try self.decide($0, policy: policy) }
         }
         if let table {
-            router.addReload(table, token: accessToken)
+            router.addReload(.table(table), token: accessToken)
             router.addDecisions(self) { try self.decide($0, table: table) }
         }
-        router.get("/tuner/evaluator") { _, _ in self.evaluator.description }
+        guard let evaluator, let pipeline else { return router }
+        router.get("/tuner/evaluator") { _, _ in evaluator.description }
         router.post("/tuner/evaluate") { request, context -> EvaluatorProtocol.Response in
             let body = try await Self.decode(EvaluatorProtocol.Request.self, request, context)
-            return try await self.evaluate(body)
+            return try await self.evaluate(body, with: evaluator)
         }
         router.post("/query") { request, context -> Answer in
             let query = try await Self.decode(Query.self, request, context)
             guard !query.question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw HTTPError(.badRequest, message: "question is empty")
             }
-            let override = try self.override(request)
+            let override = try self.override(request, evaluator: evaluator)
             let id = request.headers[.init("X-Request-ID")!] ?? UUID().uuidString
             do {
-                return try await self.answer(query, override: override, requestID: id)
+                return try await self.answer(query, override: override, requestID: id, pipeline: pipeline)
             } catch let error as RetrievalSystem.QuestionError {
                 throw HTTPError(.unprocessableContent, message: error.description)
             }
@@ -269,13 +279,3 @@ public struct TunerRequestContext: RequestContext {
 
 extension EvaluatorProtocol.Response: ResponseEncodable {}
 extension EvaluatorProtocol.Description: ResponseEncodable {}
-
-extension TunerServer.Answer {
-    /// The answer as shadow and canary compare it; nil without a judgement. Its latency is the
-    /// answer's own, or the time the caller waited for it when longer.
-    func observation(waitedMilliseconds: Double = 0) -> ShadowComparison.Observation? {
-        guard let judgement else { return nil }
-        return .init(faithfulness: judgement.faithfulness, relevancy: judgement.relevancy,
-                     latencyMilliseconds: max(latencyMilliseconds, waitedMilliseconds), costUSD: costUSD, failed: answer.isEmpty)
-    }
-}

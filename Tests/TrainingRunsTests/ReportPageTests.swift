@@ -127,17 +127,16 @@ import Tuning
         let (store, folder) = TrainingRunTests.store()
         defer { try? FileManager.default.removeItem(at: folder) }
         let id = try Self.train(store: store, seed: 1)
-        let router = try CanaryRouter(baseline: PolicyHandle(try DecisionBenchmark.defaultPolicy(seed: 1)),
-                                      candidate: PolicyHandle(try DecisionBenchmark.defaultPolicy(seed: 2)), percentage: 0)
+        let split = try TrafficSplit(percentage: 0)
         var options = CanaryController.Options()
         options.steps = [50, 100]
         options.windowRequests = 20
         options.rule.minimumPerArm = 2
-        let controller = try CanaryController(router: router, reward: TrainingRunTests.demo.0.reward, options: options)
+        let controller = try CanaryController(split: split, reward: TrainingRunTests.demo.0.reward, options: options)
         var kept: [CanaryController.Evaluation] = []
         // Two clean windows at the same latency, then the candidate answers 900 ms late: rolled back.
         for i in 0..<60 {
-            let arm = router.arm(for: "user-\(i)")
+            let arm = split.arm(for: "user-\(i)")
             let late = i >= 40 && arm == .candidate
             let observation = ShadowComparison.Observation(faithfulness: 0.9, relevancy: 0.9, latencyMilliseconds: late ? 900 : 200, costUSD: 0.0001)
             if let evaluation = controller.record(arm: arm, observation: observation) {

@@ -15,19 +15,19 @@ import TunerPolicy
         let again = try CanaryRouter(baseline: baseline, candidate: candidate, percentage: 30)
         for i in 0..<1000 {
             let key = "user-\(i)"
-            let arm = router.arm(for: key)
-            #expect(router.arm(for: key) == arm && again.arm(for: key) == arm)
+            let arm = router.split.arm(for: key)
+            #expect(router.split.arm(for: key) == arm && again.split.arm(for: key) == arm)
         }
         // Pinned so that a change of hash (which would reshuffle every live canary) is noticed.
-        #expect(router.bucket(for: "user-1") == Int(StableHashProbe.bucket("user-1", salt: "canary")))
+        #expect(router.split.bucket(for: "user-1") == Int(StableHashProbe.bucket("user-1", salt: "canary")))
     }
 
     @Test func theShareOfKeysFollowsThePercentage() throws {
         let router = try CanaryRouter(baseline: baseline, candidate: candidate, percentage: 5)
         let keys = (0..<100_000).map { "session-\($0)" }
         for percentage in [0.0, 5, 25, 50, 100] {
-            try router.setPercentage(percentage)
-            let share = Double(keys.filter { router.arm(for: $0) == .candidate }.count) / Double(keys.count)
+            try router.split.setPercentage(percentage)
+            let share = Double(keys.filter { router.split.arm(for: $0) == .candidate }.count) / Double(keys.count)
             let p = percentage / 100
             let sigma = (p * (1 - p) / Double(keys.count)).squareRoot()
             #expect(abs(share - p) <= 4 * sigma + 1e-12, "percentage \(percentage): share \(share)")
@@ -37,22 +37,22 @@ import TunerPolicy
     @Test func raisingThePercentageOnlyMovesUsersToTheCandidate() throws {
         let router = try CanaryRouter(baseline: baseline, candidate: candidate, percentage: 5)
         let keys = (0..<20_000).map { "u\($0)" }
-        var previous = keys.map { router.arm(for: $0) }
+        var previous = keys.map { router.split.arm(for: $0) }
         for percentage in [25.0, 50, 100] {
-            try router.setPercentage(percentage)
-            let now = keys.map { router.arm(for: $0) }
+            try router.split.setPercentage(percentage)
+            let now = keys.map { router.split.arm(for: $0) }
             #expect(zip(previous, now).allSatisfy { $0 == .baseline || $1 == .candidate })
             previous = now
         }
-        #expect(throws: CanaryRouter.RouterError.self) { try router.setPercentage(101) }
-        #expect(throws: CanaryRouter.RouterError.self) { try router.setPercentage(.nan) }
-        #expect(router.percentage == 100)
+        #expect(throws: TrafficSplit.PercentageError.self) { try router.split.setPercentage(101) }
+        #expect(throws: TrafficSplit.PercentageError.self) { try router.split.setPercentage(.nan) }
+        #expect(router.split.percentage == 100)
     }
 
     @Test func eachArmDecidesWithItsOwnPolicy() throws {
         let router = try CanaryRouter(baseline: baseline, candidate: candidate, percentage: 50)
         let context = PolicyFixture.contexts(1)[0]
-        var arms = Set<CanaryRouter.Arm>()
+        var arms = Set<TrafficSplit.Arm>()
         for i in 0..<200 {
             let routed = router.decide(key: "k\(i)", context: context)
             let expected = routed.arm == .candidate ? candidate.current : baseline.current
@@ -66,7 +66,7 @@ import TunerPolicy
         let a = try CanaryRouter(baseline: baseline, candidate: candidate, percentage: 50, salt: "experiment-a")
         let b = try CanaryRouter(baseline: baseline, candidate: candidate, percentage: 50, salt: "experiment-b")
         let keys = (0..<20_000).map { "u\($0)" }
-        let both = keys.filter { a.arm(for: $0) == .candidate && b.arm(for: $0) == .candidate }.count
+        let both = keys.filter { a.split.arm(for: $0) == .candidate && b.split.arm(for: $0) == .candidate }.count
         #expect(abs(Double(both) / Double(keys.count) - 0.25) < 0.02)
     }
 }

@@ -70,18 +70,17 @@ import TunerServer
     }
 
     @Test func aBetterCandidateIsPromotedThroughEveryStep() async throws {
-        let router = try CanaryRouter(
-            baseline: PolicyHandle(try Self.constantPolicy(Self.weak, seed: 1)), candidate: PolicyHandle(try Self.constantPolicy(Self.strong, seed: 2)),
-            percentage: 0)
+        let baseline = PolicyHandle(try Self.constantPolicy(Self.weak, seed: 1)), candidate = PolicyHandle(try Self.constantPolicy(Self.strong, seed: 2))
+        let split = try TrafficSplit(percentage: 0)
         var options = CanaryController.Options()
         options.steps = [20, 50, 100]
         options.windowRequests = 40
         options.rule.minimumPerArm = 5
         options.cleanWindowsToPromote = 1
-        let controller = try CanaryController(router: router, reward: Loopback.evaluator.setup.reward, options: options)
+        let controller = try CanaryController(split: split, reward: Loopback.evaluator.setup.reward, options: options)
         let production = TunerServer(evaluator: Loopback.evaluator, policy: nil)
         try await Loopback.withServer({ production.application(port: 0, onRunning: $0) }) { productionURL in
-            let proxy = CanaryProxy(production: productionURL, controller: controller, corpusDocuments: 480, timeout: 120)
+            let proxy = CanaryProxy(production: productionURL, baseline: .network(baseline), candidate: .network(candidate), controller: controller, corpusDocuments: 480, timeout: 120)
             try await Loopback.withServer({ proxy.application(port: 0, onRunning: $0) }) { proxyURL in
                 var sent = 0
                 while !controller.isComplete && sent < 2000 {
@@ -90,7 +89,7 @@ import TunerServer
                 }
                 let promotions = controller.evaluations.compactMap { e -> Double? in if case let .promote(to) = e.action { to } else { nil } }
                 #expect(promotions == [50, 100], "\(controller.evaluations.map(\.action))")
-                #expect(controller.isComplete && !controller.isFrozen && router.percentage == 100)
+                #expect(controller.isComplete && !controller.isFrozen && split.percentage == 100)
                 #expect(try await Self.drive(proxyURL, requests: 0..<20).allSatisfy { $0 == "candidate" })
             }
         }
@@ -98,14 +97,13 @@ import TunerServer
 
     @Test(arguments: ["errors", "latency"])
     func aFaultyCandidateIsRolledBackWithinOneWindow(fault: String) async throws {
-        let router = try CanaryRouter(
-            baseline: PolicyHandle(try Self.constantPolicy(Self.strong, seed: 1)), candidate: PolicyHandle(try Self.constantPolicy(Self.strong, seed: 2)),
-            percentage: 0)
+        let baseline = PolicyHandle(try Self.constantPolicy(Self.strong, seed: 1)), candidate = PolicyHandle(try Self.constantPolicy(Self.strong, seed: 2))
+        let split = try TrafficSplit(percentage: 0)
         var options = CanaryController.Options()
         options.steps = [25, 100]
         options.windowRequests = 40
         options.rule.minimumPerArm = 5
-        let controller = try CanaryController(router: router, reward: Loopback.evaluator.setup.reward, options: options)
+        let controller = try CanaryController(split: split, reward: Loopback.evaluator.setup.reward, options: options)
         let production = TunerServer(evaluator: Loopback.evaluator, policy: nil)
         let incidents = FileManager.default.temporaryDirectory.appendingPathComponent("incidents-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: incidents) }
@@ -126,13 +124,14 @@ import TunerServer
             try await Loopback.withServer({ run in
                 Application(router: faulty, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { await run($0.localAddress!.port!) })
             }) { faultyURL in
-                let proxy = CanaryProxy(production: productionURL, candidateService: faultyURL, controller: controller, incidents: incidents,
+                let proxy = CanaryProxy(production: productionURL, candidateService: faultyURL, baseline: .network(baseline), candidate: .network(candidate),
+                                        controller: controller, incidents: incidents,
                                         corpusDocuments: 480, timeout: 120)
                 try await Loopback.withServer({ proxy.application(port: 0, onRunning: $0) }) { proxyURL in
                     let first = try await Self.drive(proxyURL, requests: 0..<40)
                     #expect(first.contains("candidate"))
                     // The first window closed on request 40: rolled back, frozen, every request on the baseline.
-                    #expect(controller.isFrozen && router.percentage == 0)
+                    #expect(controller.isFrozen && split.percentage == 0)
                     guard case let .rollback(reason) = try #require(controller.evaluations.last).action else {
                         Issue.record("expected a rollback, got \(controller.evaluations.map(\.action))")
                         return
@@ -150,15 +149,13 @@ import TunerServer
     }
 
     @Test func lowTrafficHoldsAndAMismatchedSplitDoesNotPromote() throws {
-        let router = try CanaryRouter(
-            baseline: PolicyHandle(try Self.constantPolicy(Self.weak, seed: 1)), candidate: PolicyHandle(try Self.constantPolicy(Self.strong, seed: 2)),
-            percentage: 0)
+        let split = try TrafficSplit(percentage: 0)
         var options = CanaryController.Options()
         options.steps = [50, 100]
         options.windowRequests = 100
         options.rule.minimumPerArm = 5
         options.cleanWindowsToPromote = 1
-        let controller = try CanaryController(router: router, reward: Loopback.evaluator.setup.reward, options: options)
+        let controller = try CanaryController(split: split, reward: Loopback.evaluator.setup.reward, options: options)
         let good = ShadowComparison.Observation(faithfulness: 0.95, relevancy: 0.95, latencyMilliseconds: 200, costUSD: 0.0002)
         let poor = ShadowComparison.Observation(faithfulness: 0.7, relevancy: 0.7, latencyMilliseconds: 200, costUSD: 0.0002)
         // Unjudged answers: missing data holds.

@@ -36,7 +36,7 @@ import TunerServer
             #expect(evaluate.status == 200)
 
             let comparison = ShadowComparison(reward: evaluator.setup.reward, windowSize: 5, windowsForVerdict: 2)
-            let shadow = ShadowProxy(production: productionURL, candidate: PolicyHandle(try DecisionBenchmark.defaultPolicy(seed: 2)),
+            let shadow = ShadowProxy(production: productionURL, candidate: .network(PolicyHandle(try DecisionBenchmark.defaultPolicy(seed: 2))),
                                      comparison: comparison, corpusDocuments: dataset.documents.count, timeout: 120)
             let worker = Task { await shadow.runCandidate() }
             defer { worker.cancel() }
@@ -51,15 +51,14 @@ import TunerServer
                 expositions["shadow"] = try await Self.scrape(proxy)
             }
 
-            let router = try CanaryRouter(
-                baseline: PolicyHandle(try CanaryTests.constantPolicy(CanaryTests.weak, seed: 1)),
-                candidate: PolicyHandle(try CanaryTests.constantPolicy(CanaryTests.strong, seed: 2)), percentage: 0)
+            let baseline = PolicyHandle(try CanaryTests.constantPolicy(CanaryTests.weak, seed: 1))
+            let candidate = PolicyHandle(try CanaryTests.constantPolicy(CanaryTests.strong, seed: 2))
             var options = CanaryController.Options()
             options.steps = [50, 100]
             options.windowRequests = 20
             options.rule.minimumPerArm = 2
-            let controller = try CanaryController(router: router, reward: evaluator.setup.reward, options: options)
-            let canary = CanaryProxy(production: productionURL, controller: controller, corpusDocuments: dataset.documents.count, timeout: 120)
+            let controller = try CanaryController(split: TrafficSplit(percentage: 0), reward: evaluator.setup.reward, options: options)
+            let canary = CanaryProxy(production: productionURL, baseline: .network(baseline), candidate: .network(candidate), controller: controller, corpusDocuments: dataset.documents.count, timeout: 120)
             try await Loopback.withServer({ canary.application(port: 0, onRunning: $0) }) { proxy in
                 let arms = try await CanaryTests.drive(proxy, requests: 0..<40)
                 #expect(arms.contains("candidate") && arms.contains("baseline"))

@@ -49,7 +49,7 @@ import TunerServer
         let k = try #require(wider.firstIndex { $0.name == "k" })
         wider[k].kind = .integer(range: 3...64, grid: [3, 64], logNormal: true)
         let mismatched = try KnobDeclaration(wider)
-        let problem = "trained under knobs this server's policy file does not admit: knob 'k' is declared as an integer in 3...64"
+        let problem = "tuned under knobs the service's policy file does not admit: knob 'k' is declared as an integer in 3...64"
         checkpoint.knobs = mismatched
         let file = folder.appendingPathComponent("trained.ckpt"), tokenFile = folder.appendingPathComponent("token")
         try checkpoint.write(to: file)

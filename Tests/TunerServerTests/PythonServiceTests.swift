@@ -104,7 +104,9 @@ import TunerPolicy
 
     /// The service asks `tuner serve --checkpoint <table>` per request: a known category gets its
     /// row, an unknown one the service's defaults, a `current` the declaration refuses is a 400;
-    /// with the tuner stopped the service still answers, with its defaults.
+    /// with the tuner stopped the service still answers, with its defaults. The table is served
+    /// from outside the repository with no dataset: decisions only, no `/query` of the built-in
+    /// pipeline.
     static func askTheServedTable(_ table: ConfigurationTable) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("table-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -112,11 +114,14 @@ import TunerPolicy
         let file = folder.appendingPathComponent("policy.ckpt")
         try table.write(to: file)
         let serve = try ServeProcessTests.launch(["serve", "--port", "0", "--checkpoint", file.path, "--decision-log", folder.appendingPathComponent("decisions.jsonl").path],
-                                                 until: "tuner serve: http://")
+                                                 until: "tuner serve: http://", in: folder)
         defer { _ = serve.stop() }
+        #expect(serve.output.contains("decisions only, from configuration table \(table.version)"), "\(serve.output)")
         let tuner = try #require(serve.output.split(separator: " ").first { $0.hasPrefix("http://") }.flatMap { URL(string: String($0)) })
-        let health = try await Loopback.request(tuner.appendingPathComponent("health"))
-        #expect((health.json as? [String: Any])?["policy_version"] as? String == table.version)
+        let health = try #require(try await Loopback.request(tuner.appendingPathComponent("health")).json as? [String: Any])
+        #expect(health["policy_version"] as? String == table.version && health["dataset"] == nil, "\(health)")
+        let query = try await Loopback.request(tuner.appendingPathComponent("query"), method: "POST", body: Data(#"{"question":"q"}"#.utf8))
+        #expect(query.status == 404)
         let refused = try await Loopback.request(tuner.appendingPathComponent("decide"), method: "POST", body: Data(#"""
             {"category":"short","faithfulness":0.5,"relevancy":0.5,"latency_p50_ms":1,"latency_p95_ms":2,"cost_usd":0,"corpus_documents":10,"current":{"top_k":64}}
             """#.utf8))
@@ -134,6 +139,101 @@ import TunerPolicy
             let body = try JSONSerialization.data(withJSONObject: ["question": "Vitamin D deficiency raises the risk of fractures.", "category": "short"])
             let fallback = try #require(try await Loopback.request(service.appendingPathComponent("query"), method: "POST", body: body).json as? [String: Any])
             #expect(fallback["source"] as? String == "default", "\(fallback)")
+        }
+    }
+
+    /// `tuner shadow` and `tuner canary` with a configuration table over the service's knobs, in
+    /// front of the service answering with its defaults. The candidate side's answers come from the
+    /// service given the table's configuration (X-RAG-Configuration): each shadow window's
+    /// difference is the one the protocol's per-question results give for the same questions. The
+    /// canary's candidate arm answers with the table's row, its baseline arm as production chooses.
+    /// A table over other knobs than the policy file's is refused at start.
+    @Test func aTableIsProvedBesideProductionInShadowAndCanary() async throws {
+        let policy = try Self.policy()
+        let declared = try #require(policy.serviceKnobs)
+        var chosen = declared.defaults
+        chosen["chunk_words"] = .integer(256)
+        chosen["rewrite_query"] = .flag(false)
+        chosen["top_k"] = .integer(5)
+        let table = try ConfigurationTable(knobs: declared, categories: ["short": chosen, "medium": chosen, "long": chosen], unseen: declared.defaults)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("beside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("table.ckpt")
+        try table.write(to: file)
+        let policyFile = Self.folder.appendingPathComponent("policy.yaml").path
+
+        let refused = try TrainProcessTests.refusal(["shadow", "--production", "http://127.0.0.1:9", "--candidate", file.path, "--port", "0"])
+        #expect(refused.status != 0 && refused.message.contains("knobs the service's policy file does not admit: knob 'answer_model'"), "\(refused.message)")
+
+        // Test questions whose text is asked once, so an answer's judgement names one question.
+        var texts: [String: (text: String, category: String)] = [:]
+        for line in try String(contentsOf: Self.dataset.appendingPathComponent("queries.jsonl"), encoding: .utf8).split(separator: "\n") {
+            let q = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            texts[q["_id"] as! String] = (q["text"] as! String, q["category"] as? String ?? "default")
+        }
+        let asked = Dictionary(grouping: texts.values.map(\.text), by: { $0 }).filter { $0.value.count == 1 }
+        try await Self.withService { base in
+            let description = try #require(try await RemoteEvaluator(baseURL: base).describe())
+            let ids = Array(description.splits["test"]!.values.joined().filter { asked[texts[$0]!.text] != nil }.sorted().prefix(40))
+            try #require(ids.count == 40)
+            let comparison = ShadowComparison(reward: RewardFunction(policy))
+            func rewards(_ c: Configuration) async throws -> [Double] {
+                let response = try await RemoteEvaluator(baseURL: base).evaluate(.init(configuration: c, questions: .init(split: "test", ids: ids)))
+                return try #require(response.queries).map {
+                    comparison.queryReward(.init(faithfulness: $0.faithfulness, relevancy: $0.relevancy, latencyMilliseconds: $0.latencyMilliseconds,
+                                                 costUSD: $0.costUSD, failed: $0.error))
+                }
+            }
+            let differences = zip(try await rewards(chosen), try await rewards(declared.defaults)).map { $0 - $1 }
+
+            let shadow = try ServeProcessTests.launch(
+                ["shadow", "--production", base.absoluteString, "--candidate", file.path, "--policy", policyFile, "--window", "20", "--windows", "2", "--port", "0"],
+                until: "listening")
+            defer { _ = shadow.stop() }
+            let listening = try #require(try JSONSerialization.jsonObject(with: Data(shadow.output.prefix { $0 != "\n" }.utf8)) as? [String: Any])
+            let proxy = try #require((listening["listening"] as? String).flatMap { URL(string: $0) })
+            for id in ids {
+                let body = try JSONSerialization.data(withJSONObject: ["question": texts[id]!.text, "category": texts[id]!.category])
+                let reply = try #require(try await Loopback.request(proxy.appendingPathComponent("query"), method: "POST", body: body).json as? [String: Any])
+                #expect(reply["source"] as? String == "default" && reply["judgement"] != nil, "\(reply)")
+            }
+            var status: [String: Any] = [:]
+            for _ in 0..<300 {
+                status = try #require(try await Loopback.request(proxy.appendingPathComponent("shadow/status")).json as? [String: Any])
+                if (status["counters"] as? [String: Any])?["compared"] as? Int == 40 { break }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let windows = try decoder.decode([ShadowComparison.Window].self, from: JSONSerialization.data(withJSONObject: try #require(status["windows"])))
+            #expect(windows.count == 2 && status["candidate_version"] as? String == table.version, "\(status)")
+            for (w, window) in windows.enumerated() {
+                let expected = differences[(20 * w)..<(20 * w + 20)].reduce(0, +) / 20
+                #expect(abs(window.difference.estimate - expected) < 1e-4, "window \(w): \(window.difference.estimate) against \(expected)")
+            }
+            #expect(differences.reduce(0, +) > 0, "the table's configuration gains on these questions: \(differences)")
+
+            let canary = try ServeProcessTests.launch(
+                ["canary", "--production", base.absoluteString, "--candidate", file.path, "--policy", policyFile, "--steps", "50,100", "--window", "20",
+                 "--minimum-per-arm", "2", "--incidents", folder.appendingPathComponent("incidents").path, "--port", "0"], until: "listening")
+            defer { _ = canary.stop() }
+            let announced = try #require(try JSONSerialization.jsonObject(with: Data(canary.output.prefix { $0 != "\n" }.utf8)) as? [String: Any])
+            let router = try #require((announced["listening"] as? String).flatMap { URL(string: $0) })
+            var arms: Set<String> = []
+            for (i, id) in ids.enumerated() {
+                let body = try JSONSerialization.data(withJSONObject: ["question": texts[id]!.text, "category": texts[id]!.category])
+                let reply = try await Loopback.request(router.appendingPathComponent("query"), method: "POST", body: body, headers: ["X-User-ID": "user-\(i)"])
+                let arm = try #require(reply.headers["x-canary-arm"])
+                let answer = try #require(reply.json as? [String: Any])
+                let applied = try JSONDecoder().decode(Configuration.self, from: JSONSerialization.data(withJSONObject: try #require(answer["configuration"])))
+                let expected = arm == "candidate" ? (chosen, "override") : (declared.defaults, "default")
+                #expect(applied == expected.0 && answer["source"] as? String == expected.1, "\(arm): \(answer)")
+                arms.insert(arm)
+            }
+            #expect(arms == ["baseline", "candidate"])
+            let printed = canary.read(until: "evaluation")
+            #expect(printed.contains("\"evaluation\""), "\(printed)")
         }
     }
 

@@ -10,11 +10,11 @@ import TunerServer
 
     /// Starts the tuner with `arguments` in the repository and reads its stdout until `marker`
     /// and the end of that line (a server saying where it listens); the caller stops it.
-    static func launch(_ arguments: [String], until marker: String) throws -> Launched {
+    static func launch(_ arguments: [String], until marker: String, in directory: URL = Loopback.repository) throws -> Launched {
         let process = Process()
         process.executableURL = tuner
         process.arguments = arguments
-        process.currentDirectoryURL = Loopback.repository
+        process.currentDirectoryURL = directory
         let output = Pipe()
         process.standardOutput = output
         let errors = Pipe()

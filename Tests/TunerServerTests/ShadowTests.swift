@@ -28,7 +28,7 @@ import Tuning
             let candidatePort = try #require(await iterator.next())
             let shadow = ShadowProxy(
                 production: productionURL, candidateService: URL(string: "http://127.0.0.1:\(candidatePort)")!,
-                candidate: PolicyHandle(candidate), comparison: comparison, corpusDocuments: dataset.documents.count, timeout: 120)
+                candidate: .network(PolicyHandle(candidate)), comparison: comparison, corpusDocuments: dataset.documents.count, timeout: 120)
             let worker = Task { await shadow.runCandidate() }
             defer { worker.cancel() }
 
@@ -57,8 +57,8 @@ import Tuning
                 for pair in shadow.pairs {
                     let q = try #require(dataset.queries.firstIndex { $0.text == pair.question })
                     var rewards: [Double] = []
-                    for (settings, seen) in [(pair.productionSettings, pair.production), (pair.candidateSettings, pair.candidate)] {
-                        let run = try pipeline.run(query: q, configuration: settings)
+                    for (configuration, seen) in [(pair.productionConfiguration, pair.production), (pair.candidateConfiguration, pair.candidate)] {
+                        let run = try pipeline.run(query: q, configuration: try RAGSettings(configuration))
                         let scores = try await GoldJudge().score([run.judgeRequest])[0]
                         let (latency, cost) = pipeline.latencyAndCost(run.response)
                         #expect(scores.faithfulness == seen.faithfulness && scores.relevancy == seen.relevancy && cost == seen.costUSD)

@@ -22,8 +22,8 @@ extension Tuner {
 
         @OptionGroup var service: ServiceOptions
 
-        @Option(help: "The baseline policy checkpoint (what production runs now).")
-        var baseline: String
+        @Option(help: "The baseline policy checkpoint or configuration table (what production runs now); without it the baseline arm is production choosing its own configuration.")
+        var baseline: String?
 
 
         @Option(help: "Traffic steps in percent, ending at 100.")
@@ -64,10 +64,8 @@ extension Tuner {
             options.windowRequests = window
             options.cleanWindowsToPromote = cleanWindows
             options.rule.minimumPerArm = minimumPerArm
-            let router = try CanaryRouter(
-                baseline: PolicyHandle(contentsOf: URL(fileURLWithPath: baseline)), candidate: PolicyHandle(contentsOf: URL(fileURLWithPath: service.candidate)),
-                percentage: 0)
-            let controller = try CanaryController(router: router, reward: RewardFunction(configuration), options: options)
+            let knobs = try configuration.knobs()
+            let controller = try CanaryController(split: TrafficSplit(percentage: 0), reward: RewardFunction(configuration), options: options)
             let record = try run.map { id -> (store: RunStore, id: String) in
                 let runs = try store.open()
                 return (runs, try runs.run(id).id)
@@ -75,7 +73,8 @@ extension Tuner {
             // The windows are written off the request that closed them, in order.
             let recorder = DispatchQueue(label: "canary-record")
             let proxy = CanaryProxy(
-                production: try service.productionURL, candidateService: try service.candidateServiceURL, controller: controller,
+                production: try service.productionURL, candidateService: try service.candidateServiceURL,
+                baseline: try baseline.map { try service.served($0, knobs: knobs) }, candidate: try service.served(service.candidate, knobs: knobs), controller: controller,
                 incidents: URL(fileURLWithPath: incidents), corpusDocuments: service.corpusDocuments
             ) { evaluation in
                 Shadow.emit(["evaluation": Shadow.object(evaluation)])

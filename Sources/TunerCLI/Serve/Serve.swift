@@ -14,7 +14,8 @@ extension Tuner {
             discussion: """
                 GET /tuner/evaluator, POST /tuner/evaluate, POST /query (settings from --checkpoint's policy or --versions' production configuration, or the X-RAG-Configuration \
                 header), GET /metrics, GET /health, and with --checkpoint POST /decide (the policy's configuration for a service's context), POST /outcome \
-                and POST /admin/reload (reads the checkpoint file again); the last two need --auth-token-file's bearer token; documented in docs/openapi.yaml. SIGTERM or Ctrl-C stops \
+                and POST /admin/reload (reads the checkpoint file again); the last two need --auth-token-file's bearer token; documented in docs/openapi.yaml. A configuration \
+                table as --checkpoint without --dataset serves its decisions only (no /query or /tuner/*). SIGTERM or Ctrl-C stops \
                 accepting connections and lets requests in flight finish.
                 """)
 
@@ -45,20 +46,15 @@ extension Tuner {
 
         func run() async throws {
             BLAS.setThreads(1)
-            let loaded = try data.load(defaultDataset: "datasets/demo")
             let file = checkpoint.map { URL(fileURLWithPath: $0) }
-            let evaluator = try LocalEvaluator(setup: loaded.setup, system: loaded.system)
-            // A run over a service's own knobs leaves a configuration table, which /decide serves.
-            let table = try file.map { try ConfigurationTable.isTable(at: $0) } == true ? try file.map { try ServedHandle<ConfigurationTable>(contentsOf: $0) } : nil
-            // A network trained under other knobs would choose settings this server refuses, at start or on reload.
-            let knobs = evaluator.knobs
-            let policy = table == nil ? try file.map { url in
-                try PolicyHandle(contentsOf: url) { policy in
-                    guard let trained = policy.checkpoint.knobs, let problem = trained.problem(within: knobs) else { return }
-                    throw ValidationError("the policy \(url.path) was trained under knobs this server's policy file does not admit: \(problem)")
-                }
-            } : nil
-            if let policy, let checkpoint {
+            // A run over a service's own knobs leaves a configuration table, which /decide serves
+            // for that service: the built-in pipeline is loaded beside it only when --dataset asks.
+            let table = try file.flatMap { try ConfigurationTable.isTable(at: $0) ? try ServedHandle<ConfigurationTable>(contentsOf: $0) : nil }
+            let loaded = table != nil && data.dataset.isEmpty ? nil : try data.load(defaultDataset: "datasets/demo")
+            let evaluator = try loaded.map { try LocalEvaluator(setup: $0.setup, system: $0.system) }
+            // A network chooses this server's settings, so one trained under other knobs is refused, at start and on reload.
+            let policy = try evaluator.flatMap { evaluator in try table == nil ? file.map { try PolicyHandle(contentsOf: $0, for: evaluator.knobs) } : nil }
+            if let policy, let checkpoint, let loaded {
                 let unknown = policy.current.unknownCategories(loaded.setup.dataset.queries.map(\.category))
                 if !unknown.isEmpty {
                     FileHandle.standardError.write(Data("""
@@ -78,8 +74,11 @@ extension Tuner {
             let host = listen.host
             try await server.application(host: host, port: listen.port(default: 8080), idleTimeoutSeconds: listen.idleTimeout) { port in
                 // Unbuffered, so a supervisor (or a test) reading the pipe sees the port at once.
-                let splits = server.evaluator.caches.keys.sorted().joined(separator: ", ")
-                FileHandle.standardOutput.write(Data("tuner serve: http://\(host):\(port) (dataset \(loaded.setup.dataset.manifest.id), splits \(splits))\n".utf8))
+                let serving = switch (loaded, server.evaluator) {
+                case let (loaded?, evaluator?): "dataset \(loaded.setup.dataset.manifest.id), splits \(evaluator.caches.keys.sorted().joined(separator: ", "))"
+                default: "decisions only, from configuration table \(table?.current.version ?? "")"
+                }
+                FileHandle.standardOutput.write(Data("tuner serve: http://\(host):\(port) (\(serving))\n".utf8))
             }.runService()
         }
     }

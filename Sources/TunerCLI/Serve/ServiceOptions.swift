@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TunerPolicy
 
 /// Every command that takes a service address reads it here: an absolute http(s) URL with a host.
 enum ServiceURL {
@@ -20,7 +21,7 @@ struct ServiceOptions: ParsableArguments {
     @Option(help: "Base URL that answers the candidate's queries (default: production).")
     var candidateService: String?
 
-    @Option(help: "The candidate policy checkpoint.")
+    @Option(help: "The candidate policy checkpoint, or a configuration table (tuner train over a service's own knobs).")
     var candidate: String
 
     @OptionGroup var policy: PolicyFileOptions
@@ -36,6 +37,11 @@ struct ServiceOptions: ParsableArguments {
 
     var productionURL: URL {
         get throws { try ServiceURL.parse(production, option: "--production") }
+    }
+
+    /// The policy or table at `path`, refused when tuned under knobs other than `knobs` (the policy file's).
+    func served(_ path: String, knobs: KnobDeclaration) throws -> ServedPolicy {
+        try ServedPolicy(contentsOf: URL(fileURLWithPath: path), for: knobs)
     }
 
     var candidateServiceURL: URL? {

@@ -13,8 +13,9 @@ extension Tuner {
             abstract: "Run a candidate policy in shadow: a reverse proxy in front of production's /query that mirrors every query to the candidate and compares the two pair by pair.",
             discussion: """
                 Clients call the proxy instead of production; every response comes from production unchanged. Off the \
-                response path the candidate policy chooses settings for the same query and the candidate service (default: \
-                production, through its X-RAG-Configuration header) answers with them. Both answers must carry a judgement \
+                response path the candidate (a policy network, or a configuration table over the policy file's knobs) chooses a \
+                configuration for the same query and the candidate service (default: production, through its X-RAG-Configuration \
+                header) answers with it. Both answers must carry a judgement \
                 (tuner serve judges its dataset's questions). Each window prints one JSON line: the paired reward difference \
                 with its 95% interval and the candidate's gates; after --windows windows, the go/no-go for canary. A failing candidate side prints a candidate_failing line at once \
                 (GET /shadow/status has the counters); POST /admin/reload reads the candidate checkpoint again (needs --auth-token-file's token).
@@ -49,7 +50,7 @@ extension Tuner {
             let comparison = ShadowComparison(reward: RewardFunction(configuration), windowSize: window, windowsForVerdict: windows, tolerance: tolerance)
             let shadow = ShadowProxy(
                 production: try service.productionURL, candidateService: try service.candidateServiceURL,
-                candidate: try PolicyHandle(contentsOf: URL(fileURLWithPath: service.candidate)), comparison: comparison,
+                candidate: try service.served(service.candidate, knobs: configuration.knobs()), comparison: comparison,
                 queueCapacity: queue, corpusDocuments: service.corpusDocuments, accessToken: try admin.accessToken)
             let reporter = Task {
                 var printed = 0

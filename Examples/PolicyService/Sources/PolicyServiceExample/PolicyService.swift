@@ -46,7 +46,7 @@ public final class PolicyService: Sendable {
         public var answer: String
         public var passages: [String]
         public var configuration: RAGSettings
-        public var arm: CanaryRouter.Arm
+        public var arm: TrafficSplit.Arm
         public var policyVersion: String
         public var probability: Double
         public var latencyMilliseconds: Double

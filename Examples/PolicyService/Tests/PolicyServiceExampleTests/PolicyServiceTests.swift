@@ -55,7 +55,7 @@ import Tuning
                 let answer = try JSONDecoder().decode(PolicyService.Answer.self, from: data)
                 #expect(!answer.answer.isEmpty && answer.passages.count == answer.configuration.k)
                 #expect(answer.passages.allSatisfy { id in dataset.documents.contains { $0.id == id } })
-                #expect(answer.arm == router.arm(for: "user-\(i % 4)"))
+                #expect(answer.arm == router.split.arm(for: "user-\(i % 4)"))
                 #expect(answer.policyVersion == (answer.arm == .candidate ? candidate.version : baseline.version))
                 answers.append(answer)
             }
