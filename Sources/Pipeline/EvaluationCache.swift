@@ -51,6 +51,9 @@ public final class EvaluationCache: @unchecked Sendable {
         var relevantCount: Int
         var relevantTotalGrade: Float
         var relevantMaxGrade: Float
+        /// Whether the question has gold answers: its faithfulness then counts their recall, as
+        /// the gold judge's does, question by question (a union mixes datasets with and without).
+        var hasAnswers: Bool
         /// The stage times charged (measured now, or recorded by an earlier run).
         var times: StageTimings.Question
     }
@@ -58,7 +61,6 @@ public final class EvaluationCache: @unchecked Sendable {
     public let system: RetrievalSystem
     public let queries: [Int]
     public let categories: [String]
-    let hasAnswers: Bool
     // Immutable once built: `let` arrays are read without exclusivity checks.
     private let entries: [Entry]
     /// Per entry, the two inputs of each fusion, side by side for a vectorised scoring pass:
@@ -86,7 +88,6 @@ public final class EvaluationCache: @unchecked Sendable {
         let categoryNames = Array(Set(queries.map { system.dataset.queries[$0].category })).sorted()
         categories = categoryNames
         let categoryIndex = Dictionary(uniqueKeysWithValues: categoryNames.enumerated().map { ($1, $0) })
-        hasAnswers = queries.contains { !system.dataset.queries[$0].answers.isEmpty }
         let model = system.costModel
         let detector = pipeline.detector
         var entries: [Entry] = []
@@ -161,7 +162,7 @@ public final class EvaluationCache: @unchecked Sendable {
                 idealDCG10: RankingMetrics.idealDCG(grades: grades, k: 10),
                 relevantCount: grades.count, relevantTotalGrade: grades.totalGrade,
                 relevantMaxGrade: grades.values.max() ?? 0,
-                times: charged))
+                hasAnswers: !query.answers.isEmpty, times: charged))
         }
         self.entries = entries
         convexInputs = entries.map { SIMD2($0.lexicalNormalized, $0.denseNormalized) }
@@ -434,9 +435,9 @@ public final class EvaluationCache: @unchecked Sendable {
             query: r.query,
             ndcgAt10: r.idealDCG10 > 0 ? dcg / r.idealDCG10 : 0,
             recallAt10: r.relevantCount > 0 ? Double(found) / Double(r.relevantCount) : 0,
-            faithfulness: GoldJudge.faithfulness(sourceGrade: sourceGrade, maxGrade: r.relevantMaxGrade, answerRecall: hasAnswers ? recall : nil),
+            faithfulness: GoldJudge.faithfulness(sourceGrade: sourceGrade, maxGrade: r.relevantMaxGrade, answerRecall: r.hasAnswers ? recall : nil),
             relevancy: relevancy,
-            answerF1: hasAnswers ? f1 : nil,
+            answerF1: r.hasAnswers ? f1 : nil,
             latencyMilliseconds: QueryCost.latency(
                 stages: stages, configuration: c, rerankCandidates: rerankCandidates,
                 inputTokens: inputTokens, outputTokens: outputTokens, model: model),

@@ -13,9 +13,6 @@ import TunerPolicy
     func cacheReproducesThePipelineExactly(dataset: String) async throws {
         let (setup, system) = try SharedSystems.system(dataset)
         let queries = Array(try setup.queries(split: "test").prefix(40))
-        let cache = EvaluationCache(system: system, queries: queries)
-        let pipeline = RAGPipeline(system: system)
-        let workspace = cache.makeWorkspace()
         var configurations: [RAGSettings] = []
         for variant in RAGSettings.Variant.allCases {
             for template in RAGSettings.Template.allCases {
@@ -24,7 +21,37 @@ import TunerPolicy
                 }
             }
         }
-        var compared = 0
+        let outcomes = try await Self.compare(system: system, queries: queries, configurations)
+        #expect(outcomes.count == 64 * 40)
+    }
+
+    /// In a union of a dataset without gold answers (Cranfield) and one with (SQuAD), each
+    /// question's faithfulness counts answer recall only where it has gold answers, as the judge
+    /// does: a Cranfield question's is its source's support alone, not halved by a recall of 0.
+    @Test func aUnionJudgesEachQuestionByItsOwnAnswers() async throws {
+        let parts = try ["cranfield", "squad-dev"].map { try SharedSystems.system($0).0 }
+        let setup = EvaluationSetup.union(parts)
+        let system = try RetrievalSystem(dataset: setup.dataset, costModel: setup.costModel)
+        let test = try setup.queries(split: "test")
+        let queries = ["cranfield", "squad-dev"].flatMap { name in test.filter { setup.dataset.queries[$0].category == name }.prefix(20) }
+        let configurations = [RAGSettings(variant: .hybrid, k: 5, rerank: true, fusionWeight: 0.5, template: .truncated),
+                              RAGSettings(variant: .bm25, k: 8, rerank: false, template: .ranked)]
+        let outcomes = try await Self.compare(system: system, queries: queries, configurations)
+        #expect(outcomes.count == 2 * 40)
+        for (i, outcome) in outcomes.enumerated() {
+            let hasAnswers = setup.dataset.queries[queries[i % 40]].category == "squad-dev"
+            #expect((outcome.answerF1 != nil) == hasAnswers, "query \(queries[i % 40])")
+        }
+    }
+
+    /// The cache's outcome of every query under every configuration against the from-scratch
+    /// pipeline's, judged by the gold judge (its stage times replaced by the cache's, the only
+    /// quantity each path measures for itself); returns the cache's, configuration-major.
+    static func compare(system: RetrievalSystem, queries: [Int], _ configurations: [RAGSettings]) async throws -> [QueryOutcome] {
+        let cache = EvaluationCache(system: system, queries: queries)
+        let pipeline = RAGPipeline(system: system)
+        let workspace = cache.makeWorkspace()
+        var outcomes: [QueryOutcome] = []
         for c in configurations {
             for (i, q) in queries.enumerated() {
                 let cached = try cache.outcome(at: i, configuration: c, workspace: workspace)
@@ -32,10 +59,10 @@ import TunerPolicy
                 let scores = try await GoldJudge().score([run.judgeRequest])[0]
                 let fresh = pipeline.outcome(run, scores: scores, stages: cache.stageTimes(at: i, passages: run.response.context.count))
                 #expect(cached == fresh, "\(c) query \(q)")
-                compared += 1
+                outcomes.append(cached)
             }
         }
-        #expect(compared == 64 * 40)
+        return outcomes
     }
 
     /// Through the judge interface and the batch report, the two paths agree as well.
