@@ -73,7 +73,7 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
     /// Summarises `outcomes[members]` (all of them when `members` is nil; at least one) in one
     /// pass, plus a sort of the latencies for the percentiles.
     public init(_ outcomes: [QueryOutcome], members: [Int]? = nil, reward function: RewardFunction) {
-        var n = 0
+        var n = 0, answered = 0
         var ndcg = 0.0, recall = 0.0, faithfulness = 0.0, relevancy = 0.0, f1 = 0.0, cost = 0.0
         var faithfulnessSquares = 0.0, relevancySquares = 0.0
         var failures = 0, violations = 0
@@ -88,7 +88,10 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
             relevancy += o.relevancy
             faithfulnessSquares += o.faithfulness * o.faithfulness
             relevancySquares += o.relevancy * o.relevancy
-            f1 += o.answerF1 ?? 0
+            if let answerF1 = o.answerF1 {
+                f1 += answerF1
+                answered += 1
+            }
             cost += o.costUSD
             failures += o.failed ? 1 : 0
             violations += o.violation ? 1 : 0
@@ -105,7 +108,8 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
         recallAt10 = recall / count
         self.faithfulness = faithfulness / count
         self.relevancy = relevancy / count
-        answerF1 = outcomes[members?.first ?? 0].answerF1 == nil ? nil : f1 / count
+        // Over the questions with gold answers: a union mixes datasets with and without them.
+        answerF1 = answered == 0 ? nil : f1 / Double(answered)
         latencies.sort()
         latencyP50Milliseconds = Percentile.sorted(latencies, 50)
         latencyP95Milliseconds = Percentile.sorted(latencies, 95)

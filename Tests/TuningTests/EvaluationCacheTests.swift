@@ -27,7 +27,8 @@ import TunerPolicy
 
     /// In a union of a dataset without gold answers (Cranfield) and one with (SQuAD), each
     /// question's faithfulness counts answer recall only where it has gold answers, as the judge
-    /// does: a Cranfield question's is its source's support alone, not halved by a recall of 0.
+    /// does: a Cranfield question's is its source's support alone, not halved by a recall of 0;
+    /// and a summary's answer F1 is the mean over the SQuAD questions.
     @Test func aUnionJudgesEachQuestionByItsOwnAnswers() async throws {
         let parts = try ["cranfield", "squad-dev"].map { try SharedSystems.system($0).0 }
         let setup = EvaluationSetup.union(parts)
@@ -42,6 +43,10 @@ import TunerPolicy
             let hasAnswers = setup.dataset.queries[queries[i % 40]].category == "squad-dev"
             #expect((outcome.answerF1 != nil) == hasAnswers, "query \(queries[i % 40])")
         }
+        // A summary's answer F1 is over the questions that have gold answers.
+        let first = Array(outcomes.prefix(40))
+        let answered = first.compactMap(\.answerF1)
+        #expect(answered.count == 20 && MetricsSummary(first, reward: setup.reward).answerF1 == answered.reduce(0, +) / 20)
     }
 
     /// The cache's outcome of every query under every configuration against the from-scratch
