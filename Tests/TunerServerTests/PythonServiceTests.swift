@@ -147,7 +147,8 @@ import TunerPolicy
     /// service given the table's configuration (X-RAG-Configuration): each shadow window's
     /// difference is the one the protocol's per-question results give for the same questions. The
     /// canary's candidate arm answers with the table's row, its baseline arm as production chooses.
-    /// A table over other knobs than the policy file's is refused at start.
+    /// Both judge by the gates the service states. A table over other knobs than the policy
+    /// file's is refused at start.
     @Test func aTableIsProvedBesideProductionInShadowAndCanary() async throws {
         let policy = try Self.policy()
         let declared = try #require(policy.serviceKnobs)
@@ -213,6 +214,10 @@ import TunerPolicy
                 #expect(abs(window.difference.estimate - expected) < 1e-4, "window \(w): \(window.difference.estimate) against \(expected)")
             }
             #expect(differences.reduce(0, +) > 0, "the table's configuration gains on these questions: \(differences)")
+            // Judged by the gates the service states (0.25 / 0.35), not the policy file's defaults (0.75 / 0.75).
+            let stopped = shadow.stop()
+            #expect(stopped.contains("gates as production states them (GET /tuner/evaluator, dataset scifact-python-service)"), "\(stopped)")
+            #expect(windows.allSatisfy { $0.candidateGatesPassed }, "\(windows.map(\.candidateBreaches))")
 
             let canary = try ServeProcessTests.launch(
                 ["canary", "--production", base.absoluteString, "--candidate", file.path, "--policy", policyFile, "--steps", "50,100", "--window", "20",

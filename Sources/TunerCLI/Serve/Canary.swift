@@ -65,7 +65,7 @@ extension Tuner {
             options.cleanWindowsToPromote = cleanWindows
             options.rule.minimumPerArm = minimumPerArm
             let knobs = try configuration.knobs()
-            let controller = try CanaryController(split: TrafficSplit(percentage: 0), reward: RewardFunction(configuration), options: options)
+            let controller = try CanaryController(split: TrafficSplit(percentage: 0), reward: try await service.reward(configuration, command: "canary"), options: options)
             let record = try run.map { id -> (store: RunStore, id: String) in
                 let runs = try store.open()
                 return (runs, try runs.run(id).id)

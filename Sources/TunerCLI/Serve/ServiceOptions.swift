@@ -1,5 +1,7 @@
 import ArgumentParser
+import Evaluators
 import Foundation
+import Scoring
 import TunerPolicy
 
 /// Every command that takes a service address reads it here: an absolute http(s) URL with a host.
@@ -37,6 +39,24 @@ struct ServiceOptions: ParsableArguments {
 
     var productionURL: URL {
         get throws { try ServiceURL.parse(production, option: "--production") }
+    }
+
+    /// The reward shadow and canary judge by: `policy`'s weights, with the gates production
+    /// states in `GET /tuner/evaluator` where it has one — the thresholds training judged by —
+    /// else the policy file's. Says on stderr which.
+    func reward(_ policy: PolicyConfiguration, command: String) async throws -> RewardFunction {
+        let source: String
+        do {
+            if let description = try await RemoteEvaluator(baseURL: try productionURL, timeout: 10, maxAttempts: 2).describe() {
+                FileHandle.standardError.write(Data("tuner \(command): gates as production states them (GET /tuner/evaluator, dataset \(description.dataset))\n".utf8))
+                return description.reward(policy)
+            }
+            source = "production has no GET /tuner/evaluator"
+        } catch {
+            source = "production's GET /tuner/evaluator failed: \(error)"
+        }
+        FileHandle.standardError.write(Data("tuner \(command): gates from the policy file (\(source))\n".utf8))
+        return RewardFunction(policy)
     }
 
     /// The policy or table at `path`, refused when tuned under knobs other than `knobs` (the policy file's).

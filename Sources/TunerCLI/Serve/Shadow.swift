@@ -47,7 +47,7 @@ extension Tuner {
 
         func run() async throws {
             let configuration = try service.policy.load()
-            let comparison = ShadowComparison(reward: RewardFunction(configuration), windowSize: window, windowsForVerdict: windows, tolerance: tolerance)
+            let comparison = ShadowComparison(reward: try await service.reward(configuration, command: "shadow"), windowSize: window, windowsForVerdict: windows, tolerance: tolerance)
             let shadow = ShadowProxy(
                 production: try service.productionURL, candidateService: try service.candidateServiceURL,
                 candidate: try service.served(service.candidate, knobs: configuration.knobs()), comparison: comparison,
