@@ -33,6 +33,7 @@ public struct TensorArchive: Sendable, Equatable {
     }
 
     public enum ReadError: Error, CustomStringConvertible, Equatable {
+        case unreadable(path: String, reason: String)
         case truncated(path: String)
         case notAnArchive(path: String)
         case unsupportedFormat(path: String, found: UInt32, supported: UInt32)
@@ -43,6 +44,8 @@ public struct TensorArchive: Sendable, Equatable {
 
         public var description: String {
             switch self {
+            case let .unreadable(path, reason):
+                "\(path): cannot be read: \(reason)"
             case let .truncated(path):
                 "\(path): file is truncated (shorter than its header says)"
             case let .notAnArchive(path):
@@ -153,7 +156,18 @@ public struct TensorArchive: Sendable, Equatable {
 
     /// Reads and verifies an archive, and checks that it is of the expected kind and version.
     public static func read(from url: URL, expecting kind: String, version: Int) throws -> TensorArchive {
-        try TensorArchive(decoding: Data(contentsOf: url), path: url.path).expecting(kind, version: version, path: url.path)
+        try TensorArchive(decoding: bytes(at: url), path: url.path).expecting(kind, version: version, path: url.path)
+    }
+
+    /// The bytes of the file at `url`; a file that cannot be read is an error naming it and why.
+    public static func bytes(at url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
+            throw ReadError.unreadable(path: url.path, reason: "no such file")
+        } catch {
+            throw ReadError.unreadable(path: url.path, reason: (error as NSError).localizedFailureReason ?? error.localizedDescription)
+        }
     }
 
     /// This archive, if it is of the expected kind and version.

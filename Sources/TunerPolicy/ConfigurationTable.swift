@@ -46,7 +46,7 @@ public final class ConfigurationTable: Sendable, FileServable {
     }
 
     public convenience init(contentsOf url: URL) throws {
-        try self.init(bytes: Data(contentsOf: url), path: url.path)
+        try self.init(bytes: TensorArchive.bytes(at: url), path: url.path)
     }
 
     public convenience init(bytes: Data, path: String = "<memory>") throws {
@@ -86,6 +86,6 @@ public final class ConfigurationTable: Sendable, FileServable {
 
     /// Whether the file at `url` is a configuration table rather than a policy network.
     public static func isTable(at url: URL) throws -> Bool {
-        try TensorArchive(decoding: Data(contentsOf: url), path: url.path).kind == kind
+        try TensorArchive(decoding: TensorArchive.bytes(at: url), path: url.path).kind == kind
     }
 }

@@ -52,7 +52,7 @@ public final class RAGPolicy: @unchecked Sendable {
 
     /// Loads and verifies a checkpoint file (format version, kind, checksum, shapes).
     public convenience init(contentsOf url: URL) throws {
-        try self.init(bytes: Data(contentsOf: url), path: url.path)
+        try self.init(bytes: TensorArchive.bytes(at: url), path: url.path)
     }
 
     /// Loads and verifies a checkpoint from its bytes; `path` only labels errors.

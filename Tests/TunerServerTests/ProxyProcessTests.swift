@@ -29,6 +29,9 @@ import TunerServer
 
         let refused = try TrainProcessTests.refusal(["shadow", "--production", "http://127.0.0.1:9", "--candidate", poisoned.path, "--port", "0"])
         #expect(refused.status != 0 && refused.message.contains("tensor 'parameters' has nan"), "\(refused.message)")
+        let missing = folder.appendingPathComponent("missing.ckpt").path
+        let absent = try TrainProcessTests.refusal(["shadow", "--production", "http://127.0.0.1:9", "--candidate", missing, "--port", "0"])
+        #expect(absent.status != 0 && absent.message.contains("\(missing): cannot be read: no such file"), "\(absent.message)")
 
         let launched = try ServeProcessTests.launch(
             ["shadow", "--production", "http://127.0.0.1:9", "--candidate", good.path, "--host", "127.0.0.2", "--port", "0"], until: "listening")

@@ -65,6 +65,7 @@ extension Tuner {
             options.cleanWindowsToPromote = cleanWindows
             options.rule.minimumPerArm = minimumPerArm
             let knobs = try configuration.knobs()
+            let (baselinePolicy, candidate) = (try baseline.map { try service.served($0, knobs: knobs) }, try service.served(service.candidate, knobs: knobs))
             let controller = try CanaryController(split: TrafficSplit(percentage: 0), reward: try await service.reward(configuration, command: "canary"), options: options)
             let record = try run.map { id -> (store: RunStore, id: String) in
                 let runs = try store.open()
@@ -74,7 +75,7 @@ extension Tuner {
             let recorder = DispatchQueue(label: "canary-record")
             let proxy = CanaryProxy(
                 production: try service.productionURL, candidateService: try service.candidateServiceURL,
-                baseline: try baseline.map { try service.served($0, knobs: knobs) }, candidate: try service.served(service.candidate, knobs: knobs), controller: controller,
+                baseline: baselinePolicy, candidate: candidate, controller: controller,
                 incidents: URL(fileURLWithPath: incidents), corpusDocuments: service.corpusDocuments
             ) { evaluation in
                 Shadow.emit(["evaluation": Shadow.object(evaluation)])

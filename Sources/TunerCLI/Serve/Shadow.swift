@@ -47,10 +47,11 @@ extension Tuner {
 
         func run() async throws {
             let configuration = try service.policy.load()
+            let candidate = try service.served(service.candidate, knobs: configuration.knobs())
             let comparison = ShadowComparison(reward: try await service.reward(configuration, command: "shadow"), windowSize: window, windowsForVerdict: windows, tolerance: tolerance)
             let shadow = ShadowProxy(
                 production: try service.productionURL, candidateService: try service.candidateServiceURL,
-                candidate: try service.served(service.candidate, knobs: configuration.knobs()), comparison: comparison,
+                candidate: candidate, comparison: comparison,
                 queueCapacity: queue, corpusDocuments: service.corpusDocuments, accessToken: try admin.accessToken)
             let reporter = Task {
                 var printed = 0
