@@ -148,7 +148,8 @@ import TunerPolicy
     /// difference is the one the protocol's per-question results give for the same questions. The
     /// canary's candidate arm answers with the table's row, its baseline arm as production chooses.
     /// Both judge by the gates the service states. A table over other knobs than the policy
-    /// file's is refused at start.
+    /// file's is refused at start, and so is a policy file the service's own description
+    /// contradicts.
     @Test func aTableIsProvedBesideProductionInShadowAndCanary() async throws {
         let policy = try Self.policy()
         let declared = try #require(policy.serviceKnobs)
@@ -187,6 +188,13 @@ import TunerPolicy
                 }
             }
             let differences = zip(try await rewards(chosen), try await rewards(declared.defaults)).map { $0 - $1 }
+
+            // A network of the built-in pipeline passes the pipeline's policy file, which production's own description contradicts.
+            let network = folder.appendingPathComponent("network.ckpt")
+            try CanaryTests.constantPolicy(RAGSettings(), seed: 4).checkpoint.write(to: network)
+            let contradicted = try TrainProcessTests.refusal(["shadow", "--production", base.absoluteString, "--candidate", network.path, "--port", "0"])
+            #expect(contradicted.status != 0 && contradicted.message.contains("--policy's knobs do not fit production's (GET /tuner/evaluator): knob 'variant'"),
+                    "\(contradicted.message)")
 
             let shadow = try ServeProcessTests.launch(
                 ["shadow", "--production", base.absoluteString, "--candidate", file.path, "--policy", policyFile, "--window", "20", "--windows", "2", "--port", "0"],

@@ -43,17 +43,25 @@ struct ServiceOptions: ParsableArguments {
 
     /// The reward shadow and canary judge by: `policy`'s weights, with the gates production
     /// states in `GET /tuner/evaluator` where it has one — the thresholds training judged by —
-    /// else the policy file's. Says on stderr which.
+    /// else the policy file's. Says on stderr which. A policy file whose knobs production's
+    /// description contradicts is refused, as training refuses it: the policies admitted against
+    /// it would choose configurations production refuses.
     func reward(_ policy: PolicyConfiguration, command: String) async throws -> RewardFunction {
         let source: String
+        let description: EvaluatorProtocol.Description?
         do {
-            if let description = try await RemoteEvaluator(baseURL: try productionURL, timeout: 10, maxAttempts: 2).describe() {
-                FileHandle.standardError.write(Data("tuner \(command): gates as production states them (GET /tuner/evaluator, dataset \(description.dataset))\n".utf8))
-                return description.reward(policy)
-            }
+            description = try await RemoteEvaluator(baseURL: try productionURL, timeout: 10, maxAttempts: 2).describe()
             source = "production has no GET /tuner/evaluator"
         } catch {
+            description = nil
             source = "production's GET /tuner/evaluator failed: \(error)"
+        }
+        if let description {
+            if let theirs = description.knobs, let problem = try policy.knobs().problem(within: theirs) {
+                throw ValidationError("--policy's knobs do not fit production's (GET /tuner/evaluator): \(problem)")
+            }
+            FileHandle.standardError.write(Data("tuner \(command): gates as production states them (GET /tuner/evaluator, dataset \(description.dataset))\n".utf8))
+            return description.reward(policy)
         }
         FileHandle.standardError.write(Data("tuner \(command): gates from the policy file (\(source))\n".utf8))
         return RewardFunction(policy)
