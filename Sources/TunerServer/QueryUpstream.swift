@@ -48,6 +48,22 @@ struct ServiceAnswer: Decodable {
         case costUSD = "cost_usd"
     }
 
+    /// Decodes and checks the numbers the comparisons use: a service's answer is input to the
+    /// proxy, and a score outside its range would count as a judgement.
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        answer = try c.decode(String.self, forKey: .answer)
+        configuration = try c.decode(Configuration.self, forKey: .configuration)
+        latencyMilliseconds = try c.decode(Double.self, forKey: .latencyMilliseconds)
+        costUSD = try c.decode(Double.self, forKey: .costUSD)
+        judgement = try c.decodeIfPresent(TunerServer.Judgement.self, forKey: .judgement)
+        for (key, name, value, range) in [(CodingKeys.latencyMilliseconds, "", latencyMilliseconds, 0.0...3_600_000), (.costUSD, "", costUSD, 0...1_000),
+                                          (.judgement, "faithfulness ", judgement?.faithfulness ?? 0, 0...1), (.judgement, "relevancy ", judgement?.relevancy ?? 0, 0...1)]
+            where !range.contains(value) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(name)is \(value), expected a number in \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+
     /// The answer as shadow and canary compare it; nil without a judgement. Its latency is the
     /// answer's own, or the time the caller waited for it when longer.
     func observation(waitedMilliseconds: Double = 0) -> ShadowComparison.Observation? {

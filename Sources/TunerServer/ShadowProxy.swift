@@ -163,8 +163,11 @@ public final class ShadowProxy: Sendable {
         guard status == 200 else {
             throw CandidateFailure(description: "candidate service answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
         }
-        guard let answer = try? JSONDecoder().decode(ServiceAnswer.self, from: data) else {
-            throw CandidateFailure(description: "candidate service's answer is not a /query answer")
+        let answer: ServiceAnswer
+        do {
+            answer = try JSONDecoder().decode(ServiceAnswer.self, from: data)
+        } catch let error as DecodingError {
+            throw CandidateFailure(description: "candidate service's answer is not a /query answer: \(TunerServer.describe(error))")
         }
         guard let observation = answer.observation() else { throw CandidateFailure(description: "candidate service's answer carries no judgement") }
         return observation

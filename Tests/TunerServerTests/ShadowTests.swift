@@ -1,5 +1,6 @@
 import Evaluators
 import Foundation
+import Hummingbird
 import Pipeline
 import Scoring
 import Testing
@@ -81,6 +82,41 @@ import Tuning
                 for _ in 0..<600 where shadow.counters.candidateErrors < 20 { try await Task.sleep(nanoseconds: 50_000_000) }
                 #expect(shadow.counters.productionErrors == 0 && shadow.counters.forwarded == 80 && shadow.counters.candidateErrors == 20)
                 #expect(shadow.counters.compared == 60)
+            }
+        }
+    }
+
+    /// A candidate service's answer is input: a judgement outside 0...1 is a candidate failure
+    /// naming the field, never a pair in the comparison.
+    @Test func aCandidateAnswerOutOfRangeIsAFailureNotAPair() async throws {
+        let production = TunerServer(evaluator: Loopback.evaluator, policy: nil)
+        let bogus = Router()
+        bogus.post("/query") { _, _ -> Response in
+            let body = #"{"answer":"a","configuration":{},"latency_ms":100,"cost_usd":0.001,"judgement":{"judge":"x","faithfulness":7,"relevancy":0.5}}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let comparison = ShadowComparison(reward: Loopback.evaluator.setup.reward, windowSize: 10)
+        let dataset = Loopback.evaluator.setup.dataset
+        let q = try #require(try Loopback.evaluator.setup.queries(split: "test").first)
+        try await Loopback.withServer({ production.application(port: 0, onRunning: $0) }) { productionURL in
+            try await Loopback.withServer({ run in
+                Application(router: bogus, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { await run($0.localAddress!.port!) })
+            }) { bogusURL in
+                let shadow = ShadowProxy(production: productionURL, candidateService: bogusURL,
+                                         candidate: .network(PolicyHandle(try DecisionBenchmark.defaultPolicy(seed: 2))), comparison: comparison,
+                                         corpusDocuments: dataset.documents.count, timeout: 120)
+                let worker = Task { await shadow.runCandidate() }
+                defer { worker.cancel() }
+                try await Loopback.withServer({ shadow.application(port: 0, onRunning: $0) }) { proxy in
+                    let reply = try await Loopback.request(proxy.appendingPathComponent("query"), method: "POST",
+                                                           body: try JSONEncoder().encode(TunerServer.Query(question: dataset.queries[q].text, category: dataset.queries[q].category)))
+                    #expect(reply.status == 200)
+                    for _ in 0..<600 where shadow.counters.candidateErrors < 1 { try await Task.sleep(nanoseconds: 50_000_000) }
+                    let counters = shadow.counters
+                    #expect(counters.candidateErrors == 1 && counters.compared == 0, "\(counters)")
+                    #expect(counters.lastCandidateError?.contains("field 'judgement': faithfulness is 7.0, expected a number in 0.0...1.0") == true,
+                            "\(counters.lastCandidateError ?? "")")
+                }
             }
         }
     }
