@@ -150,7 +150,11 @@ import TunerServer
             #expect(!result.success && result.stoppedAt == .deployment)
             let deployment = try #require(result.deployment)
             #expect(deployment.outcome == .rolledBack)
-            #expect(deployment.steps.last?.check.candidateBreaches.contains { $0.hasPrefix("warranty: p95 latency") } == true)
+            // Rolled back for its latency: the p95 gate of warranty, or — checked first by the rule,
+            // and so whichever window sees it first — the latency burn-rate alert.
+            let check = try #require(deployment.steps.last?.check)
+            #expect(check.candidateBreaches.contains { $0.hasPrefix("warranty: p95 latency") } || check.reason.contains("latency burn"),
+                    "\(check.reason) \(check.candidateBreaches)")
             #expect(try h.versions.current()?.id == h.launch.id && h.versions.rollout() == nil)
             let rerank = try #require(result.hypotheses.first)
             #expect(try h.experience.hypothesis(rerank.id).status == .rolledBack)
