@@ -9,7 +9,8 @@ import TunerPolicy
 ///
 /// Categories that share their gates form a unit (one dataset is one unit; a mixed domain has one
 /// per dataset) and get the budget in equal shares. In a unit, every grid configuration is first
-/// answered on the same few questions; then, round by round, a ``ResponseModel`` per metric
+/// answered on a few questions (one of `initialBlocks` blocks, so that a knob value's first reading
+/// rests on many questions); then, round by round, a ``ResponseModel`` per metric
 /// (faithfulness, relevancy, latency, cost) is fitted on everything paid for so far, each
 /// configuration's reward is predicted with the unit's gates — optimistically, each metric moved
 /// `optimism` posterior standard deviations its favourable way — and the most promising
@@ -25,8 +26,10 @@ import TunerPolicy
 /// the budget. The choice rests on real evaluations; the model only says where to look next.
 public struct BudgetedSearch: Sendable {
     public struct Options: Sendable, Equatable {
-        /// Questions every configuration is first answered on.
+        /// Questions every configuration is first answered on…
         public var initialQuestions = 3
+        /// …drawn from this many blocks of the order, each configuration's from one (see ``questionSequences(_:)``).
+        public var initialBlocks = 24
         /// How much a chosen configuration's question count grows each time it is picked…
         public var growth = 1.5
         /// …and by at least this many questions.
@@ -114,22 +117,50 @@ public struct BudgetedSearch: Sendable {
         return Array(keyed.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2).prefix(options.questionLimit))
     }
 
+    /// The order of questions each configuration is answered in, as positions in the unit's
+    /// order, and which of them each configuration of the grid follows. Sequence b starts with
+    /// its own block of `initialQuestions` from the end of the order and goes on with the order
+    /// from its start: configurations are first answered on `initialBlocks` different blocks
+    /// (each configuration's by a hash of its knobs, so a family of configurations sharing a
+    /// knob value spreads over most blocks), and what the first answers say of a knob value
+    /// rests on dozens of questions rather than on the same few; configurations refined further
+    /// share the order's prefix, so their differences stay paired.
+    func questionSequences(_ questions: Int) -> (sequences: [[Int]], block: [Int]) {
+        let first = min(options.initialQuestions, questions)
+        let blocks = max(1, min(options.initialBlocks, questions / max(2 * first, 1)))
+        let sequences = (0..<blocks).map { b -> [Int] in
+            let own = Array((questions - (b + 1) * first)..<(questions - b * first))
+            return own + (0..<questions).filter { !own.contains($0) }
+        }
+        return (sequences, grid.map { Int(StableHash.hash($0.description) % UInt64(blocks)) })
+    }
+
     /// What the search measures of each answer, in the model's order.
     enum Metric: Int, CaseIterable { case faithfulness, relevancy, latency, cost }
 
     func search(_ categories: [String], budget: Int, shouldStop: () -> Bool, progress: ((String) -> Void)?) throws -> UnitResult {
         let order = order(categories)
+        let (sequences, block) = questionSequences(order.count)
         let unitReward = reward.forCategory(categories[0])
         var observed = [[[Double]]](repeating: [[Double]](repeating: [], count: grid.count), count: Metric.allCases.count)
+        // The questions each configuration was answered on, as slots numbered in the order they
+        // were first asked, so that the model's question levels cover only questions answered.
+        var asked = [[Int]](repeating: [], count: grid.count)
+        var slots: [Int: Int] = [:]
         var errors = [Int](repeating: 0, count: grid.count), violations = [Int](repeating: 0, count: grid.count)
         var counts = [Int](repeating: 0, count: grid.count)
         var paid = 0
-        /// Answers each configuration on the order's questions up to its target, all at once.
+        /// Answers each configuration on its sequence's questions up to its target, all at once.
         func extend(_ targets: [(configuration: Int, questions: Int)]) throws {
             let before = source.ledger.spending.tuningQueries
-            let answers = try source.results(targets.map { (grid[$0.configuration], Array(order[counts[$0.configuration]..<$0.questions])) }, split: source.split)
+            let positions = targets.map { sequences[block[$0.configuration]][counts[$0.configuration]..<$0.questions] }
+            let answers = try source.results(zip(targets, positions).map { (grid[$0.configuration], $1.map { order[$0] }) }, split: source.split)
             paid += source.ledger.spending.tuningQueries - before
-            for ((c, n), results) in zip(targets, answers) {
+            for ((c, n), (results, asking)) in zip(targets, zip(answers, positions)) {
+                for position in asking {
+                    if slots[position] == nil { slots[position] = slots.count }
+                    asked[c].append(slots[position]!)
+                }
                 for r in results {
                     observed[Metric.faithfulness.rawValue][c].append(r.faithfulness)
                     observed[Metric.relevancy.rawValue][c].append(r.relevancy)
@@ -148,7 +179,7 @@ public struct BudgetedSearch: Sendable {
         // A dollar budget is checked by the ledger on each request: reaching it ends the search.
         do {
             while !shouldStop() {
-                let predicted = try predict(observed, errors: errors, violations: violations, counts: counts, reward: unitReward, optimism: options.optimism)
+                let predicted = try predict(observed, asked: asked, errors: errors, violations: violations, counts: counts, reward: unitReward, optimism: options.optimism)
                 let picks = grid.indices.filter { counts[$0] < order.count }.sorted { predicted[$0] > predicted[$1] }.prefix(options.picksPerRound)
                 let targets = picks.map { c in min(order.count, max(Int(Double(counts[c]) * options.growth), counts[c] + options.minimumStep)) }
                 let cost = zip(picks, targets).reduce(0) { $0 + $1.1 - counts[$1.0] }
@@ -158,7 +189,7 @@ public struct BudgetedSearch: Sendable {
                 if rounds % 25 == 0 { progress?("\(categories.joined(separator: ", ")): round \(rounds), \(paid)/\(budget) query-evaluations") }
             }
         } catch is EvaluationLedger.Exhausted {}
-        let estimates = try judge(observed, errors: errors, violations: violations, counts: counts, reward: unitReward)
+        let estimates = try judge(observed, asked: asked, errors: errors, violations: violations, counts: counts, reward: unitReward)
         let most = counts.max()!
         let eligible = grid.indices.filter { Double(counts[$0]) >= Double(most) * options.eligibleShare }
         let chosen = eligible.max { estimates[$0].expected < estimates[$1].expected }!
@@ -169,8 +200,8 @@ public struct BudgetedSearch: Sendable {
 
     /// Each configuration's reward on the unit's questions as the fitted models predict it, each
     /// metric moved `optimism` standard errors its favourable way.
-    func predict(_ observed: [[[Double]]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction, optimism: Double) throws -> [Double] {
-        let fits = try observed.map { try model.fit($0) }
+    func predict(_ observed: [[[Double]]], asked: [[Int]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction, optimism: Double) throws -> [Double] {
+        let fits = try observed.map { try model.fit($0, questions: asked) }
         let latency = fits[Metric.latency.rawValue]
         return grid.indices.map { c in
             func shifted(_ m: Metric, _ direction: Double) -> Double { fits[m.rawValue].mean(c) + direction * optimism * fits[m.rawValue].standardErrors[c] }
@@ -190,13 +221,15 @@ public struct BudgetedSearch: Sendable {
     /// A configuration answered on every question gets exactly its measured reward. `expected` is
     /// the same reward with each gate's breach penalty weighted by its probability
     /// (``breachProbabilities``) instead of counted at the point estimate.
-    func judge(_ observed: [[[Double]]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction) throws
+    func judge(_ observed: [[[Double]]], asked: [[Int]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction) throws
         -> [(reward: Double, expected: Double)] {
-        let fits = try observed.map { try model.fit($0) }
+        let fits = try observed.map { try model.fit($0, questions: asked) }
         return grid.indices.map { c in
+            var answered = [Bool](repeating: false, count: fits[0].questionLevels.count)
+            for slot in asked[c] { answered[slot] = true }
             func filled(_ m: Metric) -> [Double] {
                 let fit = fits[m.rawValue]
-                return observed[m.rawValue][c] + fit.questionLevels.dropFirst(counts[c]).map { $0 + fit.ownEffects[c] }
+                return observed[m.rawValue][c] + zip(fit.questionLevels, answered).filter { !$0.1 }.map { $0.0 + fit.ownEffects[c] }
             }
             func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
             let n = Double(max(counts[c], 1))

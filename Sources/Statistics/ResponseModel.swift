@@ -9,8 +9,8 @@ import NumericCore
 /// φ(c)·β the configuration's effect through its features (one-hot knob values and their
 /// pairs, so that evaluations of one configuration inform every configuration sharing a value),
 /// and u_c what the features miss, shrunk towards zero by how many questions c was evaluated on.
-/// Configurations are compared on the same questions (each on a prefix of one question order),
-/// so the question levels cancel in their differences.
+/// Configurations are compared on the questions they share (mostly a prefix of one question
+/// order), so the question levels cancel in their differences.
 ///
 /// Fitted by alternating: the question levels given the effects, then β by ridge regression on
 /// each configuration's mean residual weighted by its question count, then u by shrinkage with
@@ -56,8 +56,15 @@ public struct ResponseModel: Sendable {
     /// `observed[c]`: configuration c's values on the first `observed[c].count` questions of the
     /// order (empty for one not evaluated).
     public func fit(_ observed: [[Double]]) throws -> Fit {
-        precondition(observed.count == features.count, "one row of observations per configuration")
-        let questions = observed.map(\.count).max() ?? 0
+        try fit(observed, questions: observed.map { Array($0.indices) })
+    }
+
+    /// `observed[c][i]`: configuration c's value on question `questions[c][i]`; every question
+    /// below the largest index is answered by some configuration, and the levels are indexed by it.
+    public func fit(_ observed: [[Double]], questions asked: [[Int]]) throws -> Fit {
+        precondition(observed.count == features.count && asked.count == observed.count, "one row of observations per configuration")
+        precondition(zip(observed, asked).allSatisfy { $0.count == $1.count }, "one question per observation")
+        let questions = (asked.compactMap { $0.max() }.max() ?? -1) + 1
         let observations = observed.reduce(0) { $0 + $1.count }
         let weights = observed.map { Double($0.count) }
         var effects = [Double](repeating: 0, count: observed.count)
@@ -68,7 +75,7 @@ public struct ResponseModel: Sendable {
         for _ in 0..<max(iterations, 1) {
             var sums = [Double](repeating: 0, count: questions), counts = [Double](repeating: 0, count: questions)
             for (c, row) in observed.enumerated() {
-                for (j, y) in row.enumerated() {
+                for (j, y) in zip(asked[c], row) {
                     sums[j] += y - effects[c]
                     counts[j] += 1
                 }
@@ -78,7 +85,7 @@ public struct ResponseModel: Sendable {
             var squares = 0.0
             for (c, row) in observed.enumerated() where !row.isEmpty {
                 var total = 0.0
-                for (j, y) in row.enumerated() {
+                for (j, y) in zip(asked[c], row) {
                     total += y - levels[j]
                     squares += (y - levels[j] - effects[c]) * (y - levels[j] - effects[c])
                 }

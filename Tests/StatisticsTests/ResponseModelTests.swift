@@ -48,6 +48,27 @@ struct ResponseModelTests {
         #expect(abs(fit.residualVariance - 0.09) < 0.02)
     }
 
+    /// Configurations answered on different questions: each on its own block of 50, and
+    /// configurations 0 and 5 (the one its knobs do not explain) on all 200, through which the
+    /// blocks' question levels are tied together.
+    @Test func configurationsOnDifferentQuestionsAreComparedThroughTheQuestionsTheyShare() throws {
+        let (rows, count) = Self.features()
+        var rng = RandomGenerator(seed: 3)
+        // Blocks of questions a whole level apart: unpaired, their configurations' means would differ by up to 3.
+        let levels = (0..<200).map { [-1.0, 0, 1, 2][$0 / 50] + 2 * rng.normal() }
+        let asked = (0..<12).map { c in c == 0 || c == 5 ? Array(0..<200) : Array((c % 4) * 50..<(c % 4) * 50 + 50) }
+        let observed = asked.enumerated().map { c, questions in questions.map { levels[$0] + Self.truth(c) + 0.3 * rng.normal() } }
+        let fit = try ResponseModel(features: rows, featureCount: count).fit(observed, questions: asked)
+        #expect(fit.questionLevels.count == 200)
+        // Each configuration's own difference from the levels (what a choice is judged by) is its
+        // true difference within 0.15: a few standard errors of its 50 answers (0.3 / √50), and
+        // the levels of a block, which four configurations answer, take a share of their shrunk
+        // effects' errors.
+        for c in 1..<12 {
+            #expect(abs((fit.ownEffects[c] - fit.ownEffects[0]) - (Self.truth(c) - Self.truth(0))) < 0.15, "configuration \(c)")
+        }
+    }
+
     @Test func aConfigurationNeverAnsweredIsPredictedFromItsKnobs() throws {
         let (rows, count) = Self.features()
         var counts = [Int](repeating: 200, count: 12)

@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import Scoring
 import Testing
+import Tracking
 import TunerPolicy
 import TunerServer
 
@@ -45,20 +46,35 @@ extension TunerServerTests {
     }
 
     /// A stop request (Ctrl-C in `tuner train`) ends the search after the round it is in: here
-    /// the first answers of every configuration, and the choice is made from them.
+    /// the first answers of every configuration, and the choice is made from them. Those first
+    /// answers are spread over blocks of questions, so that what they say of one knob value (all
+    /// configurations with the truncated template, say) rests on many questions, not on three.
     @Test func aStopRequestEndsTheSearchAfterItsRound() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("first-answers-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let server = TunerServer(evaluator: Loopback.evaluator, policy: nil)
         try await Loopback.withServer({ server.application(port: 0, onRunning: $0) }) { base in
             let remote = RemoteEvaluator(baseURL: base, requestsPerSecond: 100_000)
             let description = try #require(try await remote.describe())
             let ledger = EvaluationLedger(budget: .init(queries: 4_000))
-            let source = try RemoteQuerySource(evaluators: [remote], description: description, corpusDocuments: 480, ledger: ledger, store: nil,
+            let store = try QueryResultStore(folder: folder)
+            let source = try RemoteQuerySource(evaluators: [remote], description: description, corpusDocuments: 480, ledger: ledger, store: store,
                                                concurrency: 4)
             let search = BudgetedSearch(source: source, reward: description.reward(Loopback.evaluator.setup.policy))
             let grid = search.grid
             let units = try await runOnOwnThread { try search.run(shouldStop: { true }) }
             #expect(units.count == 1 && units[0].rounds == 0 && units[0].paid == 3 * grid.count && units[0].questions == 3)
             #expect(ledger.spending.tuningQueries == 3 * grid.count)
+
+            let ids = description.splits["train"]!.values.flatMap { $0 }
+            let asked = try grid.map { Set(try store.results(evaluator: source.evaluatorKey, configuration: source.key(try source.canonical($0)), ids: ids).keys) }
+            #expect(asked.allSatisfy { $0.count == 3 })
+            let truncated = grid.indices.filter { grid[$0]["template"] == .text("truncated") }
+            let familyQuestions = truncated.reduce(into: Set<String>()) { $0.formUnion(asked[$1]) }
+            // The demo's train questions make 15 blocks of 3 (a block's questions are at most half the order).
+            let blocks = min(24, ids.count / 6)
+            #expect(blocks == 15 && asked.reduce(into: Set<String>()) { $0.formUnion($1) }.count == 3 * blocks)
+            #expect(truncated.count == 168 && familyQuestions.count == 3 * blocks, "\(familyQuestions.count) questions")
         }
     }
 
