@@ -127,6 +127,7 @@ public struct BudgetedSearch: Sendable {
     /// share the order's prefix, so their differences stay paired.
     func questionSequences(_ questions: Int) -> (sequences: [[Int]], block: [Int]) {
         let first = min(options.initialQuestions, questions)
+        // The blocks take at most half the order, so the shared prefix stays the larger part.
         let blocks = max(1, min(options.initialBlocks, questions / max(2 * first, 1)))
         let sequences = (0..<blocks).map { b -> [Int] in
             let own = Array((questions - (b + 1) * first)..<(questions - b * first))

@@ -53,14 +53,9 @@ public struct ResponseModel: Sendable {
         public func mean(_ c: Int) -> Double { questionLevels.reduce(0, +) / Double(max(questionLevels.count, 1)) + effects[c] }
     }
 
-    /// `observed[c]`: configuration c's values on the first `observed[c].count` questions of the
-    /// order (empty for one not evaluated).
-    public func fit(_ observed: [[Double]]) throws -> Fit {
-        try fit(observed, questions: observed.map { Array($0.indices) })
-    }
-
-    /// `observed[c][i]`: configuration c's value on question `questions[c][i]`; every question
-    /// below the largest index is answered by some configuration, and the levels are indexed by it.
+    /// `observed[c][i]`: configuration c's value on question `questions[c][i]` (empty rows for a
+    /// configuration not evaluated); every question below the largest index is answered by some
+    /// configuration, and the levels are indexed by it.
     public func fit(_ observed: [[Double]], questions asked: [[Int]]) throws -> Fit {
         precondition(observed.count == features.count && asked.count == observed.count, "one row of observations per configuration")
         precondition(zip(observed, asked).allSatisfy { $0.count == $1.count }, "one question per observation")

@@ -25,12 +25,15 @@ struct ResponseModelTests {
         return counts.enumerated().map { c, n in (0..<n).map { levels[$0] + truth(c) + 0.3 * rng.normal() } }
     }
 
+    /// The questions of `observe`'s answers: each configuration's prefix of the order.
+    static func prefixes(_ counts: [Int]) -> [[Int]] { counts.map { Array(0..<$0) } }
+
     @Test func effectsAreRecoveredFromPairedQuestions() throws {
         let (rows, count) = Self.features()
         let model = ResponseModel(features: rows, featureCount: count)
         var counts = [Int](repeating: 400, count: 12)
         counts[11] = 3
-        let fit = try model.fit(Self.observe(counts, seed: 1))
+        let fit = try model.fit(Self.observe(counts, seed: 1), questions: Self.prefixes(counts))
         // Questions' levels (sd 2) cancel: differences between configurations are within a few
         // hundredths, where unpaired means on 400 questions would be off by ±0.14.
         for c in 1..<11 {
@@ -74,7 +77,7 @@ struct ResponseModelTests {
         var counts = [Int](repeating: 200, count: 12)
         // A 3 with B 1 never answered: A 3 and B 1 are each seen with the other values.
         counts[10] = 0
-        let fit = try ResponseModel(features: rows, featureCount: count).fit(Self.observe(counts, seed: 2))
+        let fit = try ResponseModel(features: rows, featureCount: count).fit(Self.observe(counts, seed: 2), questions: Self.prefixes(counts))
         #expect(abs((fit.effects[10] - fit.effects[0]) - (Self.truth(10) - Self.truth(0))) < 0.06)
         #expect(fit.standardErrors[10] > fit.standardErrors[0])
         #expect(fit.questionLevels.count == 200)
