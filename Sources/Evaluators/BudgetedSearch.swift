@@ -11,9 +11,10 @@ import TunerPolicy
 /// per dataset) and get the budget in equal shares. In a unit, every grid configuration is first
 /// answered on a few questions (one of `initialBlocks` blocks, so that a knob value's first reading
 /// rests on many questions); then, round by round, a ``ResponseModel`` per metric
-/// (faithfulness, relevancy, latency, cost) is fitted on everything paid for so far, each
-/// configuration's reward is predicted with the unit's gates — optimistically, each metric moved
-/// `optimism` posterior standard deviations its favourable way — and the most promising
+/// (faithfulness, relevancy, latency, cost, the share of questions over the latency gate) is
+/// fitted on everything paid for so far, each configuration's reward is predicted with the unit's
+/// gates — optimistically, each metric moved `optimism` posterior standard deviations its
+/// favourable way — and the most promising
 /// configurations are answered on more questions (`growth` times as many, the next ones of one
 /// stratified order: common random numbers, so differences are paired). A configuration that looks
 /// poor stays at a few questions; a contender reaches hundreds, where a gate near its threshold
@@ -136,13 +137,16 @@ public struct BudgetedSearch: Sendable {
         return (sequences, grid.map { Int(StableHash.hash($0.description) % UInt64(blocks)) })
     }
 
-    /// What the search measures of each answer, in the model's order.
-    enum Metric: Int, CaseIterable { case faithfulness, relevancy, latency, cost }
+    /// What the search measures of each answer, in the model's order: `overCeiling` is 1 where
+    /// the answer's latency is over the unit's p95 gate, so its mean is the share of questions
+    /// the gate counts.
+    enum Metric: Int, CaseIterable { case faithfulness, relevancy, latency, cost, overCeiling }
 
     func search(_ categories: [String], budget: Int, shouldStop: () -> Bool, progress: ((String) -> Void)?) throws -> UnitResult {
         let order = order(categories)
         let (sequences, block) = questionSequences(order.count)
         let unitReward = reward.forCategory(categories[0])
+        let ceiling = unitReward.gates.latencyP95MaxMilliseconds
         var observed = [[[Double]]](repeating: [[Double]](repeating: [], count: grid.count), count: Metric.allCases.count)
         // The questions each configuration was answered on, as slots numbered in the order they
         // were first asked, so that the model's question levels cover only questions answered.
@@ -167,6 +171,7 @@ public struct BudgetedSearch: Sendable {
                     observed[Metric.relevancy.rawValue][c].append(r.relevancy)
                     observed[Metric.latency.rawValue][c].append(r.latencyMilliseconds)
                     observed[Metric.cost.rawValue][c].append(r.costUSD)
+                    observed[Metric.overCeiling.rawValue][c].append(r.latencyMilliseconds > ceiling ? 1 : 0)
                     errors[c] += r.error ? 1 : 0
                     violations[c] += r.violation == true ? 1 : 0
                 }
@@ -201,6 +206,12 @@ public struct BudgetedSearch: Sendable {
 
     /// Each configuration's reward on the unit's questions as the fitted models predict it, each
     /// metric moved `optimism` standard errors its favourable way.
+    ///
+    /// The latency gate is judged from the predicted share of questions over its ceiling, not
+    /// from the p95 of the additive latency model: that p95 takes the spread of the questions'
+    /// levels, which is the average configuration's, and a configuration whose latency hardly
+    /// follows the question (a capped context) sits well inside it. The additive p95 still sizes
+    /// the latency term.
     func predict(_ observed: [[[Double]]], asked: [[Int]], errors: [Int], violations: [Int], counts: [Int], reward: RewardFunction, optimism: Double) throws -> [Double] {
         let fits = try observed.map { try model.fit($0, questions: asked) }
         let latency = fits[Metric.latency.rawValue]
@@ -208,11 +219,15 @@ public struct BudgetedSearch: Sendable {
             func shifted(_ m: Metric, _ direction: Double) -> Double { fits[m.rawValue].mean(c) + direction * optimism * fits[m.rawValue].standardErrors[c] }
             let shift = latency.effects[c] - optimism * latency.standardErrors[c]
             let n = Double(max(counts[c], 1))
-            return reward.evaluate(BatchMeasurement(
-                faithfulness: shifted(.faithfulness, 1), relevancy: shifted(.relevancy, 1),
-                latencyP95Milliseconds: Percentile.sorted(latency.questionLevels.map { $0 + shift }.sorted(), 95),
+            let p95 = Percentile.sorted(latency.questionLevels.map { $0 + shift }.sorted(), 95)
+            let predicted = reward.evaluate(BatchMeasurement(
+                faithfulness: shifted(.faithfulness, 1), relevancy: shifted(.relevancy, 1), latencyP95Milliseconds: p95,
                 costUSD: shifted(.cost, -1), errorRate: Double(errors[c]) / n, violationRate: Double(violations[c]) / n,
                 qualitySpread: spread(observed, c, reward: reward))).reward
+            let breachedByP95: Double = p95 > reward.gates.latencyP95MaxMilliseconds ? 1 : 0
+            // A p95 within the ceiling leaves at most 5% of questions over it.
+            let breachedByShare: Double = shifted(.overCeiling, -1) > 0.05 ? 1 : 0
+            return predicted + reward.weights.lambda * reward.penalties.gateBreach * (breachedByP95 - breachedByShare)
         }
     }
 
