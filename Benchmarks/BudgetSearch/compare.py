@@ -4,7 +4,8 @@ server, so latency is measured by the same process that answers the tuners), `tu
 --evaluator URL --budget-queries N` for each tuner seed, and Optuna TPE through the peer driver
 (../shared/peers/optuna/optuna_driver.py) at twice the budget for each TPE seed. Each returned
 policy is judged on the whole test split; the target is the best static configuration's test
-reward less 2% of its magnitude.
+reward less 2% of its magnitude. Each returned policy's reward on the whole train split is
+reported beside it: what a tuner can know when it chooses.
 
   python Benchmarks/BudgetSearch/compare.py --url http://127.0.0.1:8091 --dataset scifact \
       --corpus-documents 5183 --out ../budget-results/scifact
@@ -49,9 +50,20 @@ def whole_split(url, description, configuration, split):
     size = description.get("max_batch_size", 5000)
     if len(ids) <= size:
         return evalapi.reward(post(url, dict(configuration=configuration, questions=dict(split=split, ids=ids)))["overall"], description["gates"])
+    return evalapi.reward(summary(answers(url, description, configuration, split, ids)), description["gates"])
+
+
+def answers(url, description, configuration, split, ids):
+    """The per-question records of the configuration on `ids`, asked in chunks the evaluator accepts."""
+    size = description.get("max_batch_size", 5000)
     records = []
     for start in range(0, len(ids), size):
         records += post(url, dict(configuration=configuration, questions=dict(split=split, ids=ids[start:start + size])))["queries"]
+    return records
+
+
+def summary(records):
+    """The aggregate metrics of per-question records, as the tuner computes them."""
     n = len(records)
     latencies = sorted(r["latency_ms"] for r in records)
     position = 0.95 * (n - 1)
@@ -59,11 +71,26 @@ def whole_split(url, description, configuration, split):
     p95 = latencies[lower] + (latencies[min(lower + 1, n - 1)] - latencies[lower]) * (position - lower)
     quality = [0.5 * r["faithfulness"] + 0.5 * r["relevancy"] for r in records]
     mean_quality = sum(quality) / n
-    metrics = dict(faithfulness=sum(r["faithfulness"] for r in records) / n, relevancy=sum(r["relevancy"] for r in records) / n,
-                   latency_p95_ms=p95, cost_usd=sum(r["cost_usd"] for r in records) / n,
-                   error_rate=sum(1 for r in records if r["error"]) / n, violation_rate=sum(1 for r in records if r.get("violation")) / n,
-                   quality_spread=max(sum(q * q for q in quality) / n - mean_quality ** 2, 0) ** 0.5)
-    return evalapi.reward(metrics, description["gates"])
+    return dict(faithfulness=sum(r["faithfulness"] for r in records) / n, relevancy=sum(r["relevancy"] for r in records) / n,
+                latency_p95_ms=p95, cost_usd=sum(r["cost_usd"] for r in records) / n,
+                error_rate=sum(1 for r in records if r["error"]) / n, violation_rate=sum(1 for r in records if r.get("violation")) / n,
+                quality_spread=max(sum(q * q for q in quality) / n - mean_quality ** 2, 0) ** 0.5)
+
+
+def policy_reward(url, description, configurations, split):
+    """(reward, breached gates) on every question of the split, each category's questions answered under its configuration."""
+    if len({json.dumps(c, sort_keys=True) for c in configurations.values()}) == 1:
+        return whole_split(url, description, next(iter(configurations.values())), split)
+    records = []
+    for category, ids in sorted(description["splits"][split].items()):
+        records += answers(url, description, configurations[category], split, ids)
+    return evalapi.reward(summary(records), description["gates"])
+
+
+def served(run):
+    """Category → configuration for every train category: each search unit's choice (the verdict's
+    `policy_configs` names only the categories the test split has)."""
+    return {category: unit["chosen"] for unit in run["search"] for category in unit["categories"]}
 
 
 def reference(url, description):
@@ -102,6 +129,7 @@ def main():
         run = json.loads(out)
         row = dict(seed=seed, query_evaluations=run["query_evaluations"], verdict_query_evaluations=run["verdict_query_evaluations"],
                    test_reward=run["test"]["policy_reward"], within_2_percent=run["test"]["policy_reward"] >= ref["target"],
+                   train_reward=policy_reward(a.url, description, served(run), "train")[0],
                    policy_configs=run["policy_configs"], gate_violations=run["test"]["gate_violations"], wall_seconds=round(time.time() - started, 1))
         results["tuner"].append(row)
         print(json.dumps(dict(tuner=row)), flush=True)
@@ -114,13 +142,15 @@ def main():
         summary = json.load(open(path))["summary"]
         best = summary["checkpoints"][str(trials)]
         row = dict(seed=seed, query_evaluations=trials * 100, config=best["best_config"], test_reward=best["best_test_reward"],
-                   within_2_percent=best["best_test_reward"] >= ref["target"])
+                   within_2_percent=best["best_test_reward"] >= ref["target"],
+                   train_reward=whole_split(a.url, description, best["best_config"], "train")[0])
         results["tpe"].append(row)
         print(json.dumps(dict(tpe=row)), flush=True)
-    mean = lambda rows: sum(r["test_reward"] for r in rows) / len(rows) if rows else float("nan")  # noqa: E731
+    mean = lambda rows, key="test_reward": sum(r[key] for r in rows) / len(rows) if rows else float("nan")  # noqa: E731
     results["summary"] = dict(
         tuner_within=f'{sum(r["within_2_percent"] for r in results["tuner"])} of {len(results["tuner"])}', tuner_mean=mean(results["tuner"]),
-        tpe_within=f'{sum(r["within_2_percent"] for r in results["tpe"])} of {len(results["tpe"])}', tpe_mean=mean(results["tpe"]))
+        tpe_within=f'{sum(r["within_2_percent"] for r in results["tpe"])} of {len(results["tpe"])}', tpe_mean=mean(results["tpe"]),
+        tuner_train_mean=mean(results["tuner"], "train_reward"), tpe_train_mean=mean(results["tpe"], "train_reward"))
     json.dump(results, open(os.path.join(a.out, "comparison.json"), "w"), indent=1)
     print(json.dumps(results["summary"]))
 
