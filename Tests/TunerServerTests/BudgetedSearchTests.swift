@@ -139,8 +139,8 @@ extension TunerServerTests {
 }
 
 /// A service of made-up knobs whose context size decides its latency tail: the full context's
-/// latency follows the question (300–700 ms, half the questions over the 500 ms gate), the
-/// capped one's hardly does (430–493 ms). Averaged over configurations, the questions' latency
+/// latency follows the question (200–800 ms, half the questions over the 500 ms gate), the
+/// capped one's hardly does (470–498 ms). Averaged over configurations, the questions' latency
 /// spreads like the full context's, so a configuration's p95 read as the questions' spread
 /// plus its own shift puts the capped context over the gate too. Every value is a function of
 /// the configuration and the question, the same on every call.
